@@ -1,0 +1,66 @@
+// The closed set of domain failure reasons, each with its KMU return code.
+import { RETURN_CODES, ReturnCode } from "./returnCodes";
+
+/** Why a domain operation failed; src/server maps each reason to one gRPC status. */
+export const REASON_RETURN_CODES = {
+  // Authentication and users
+  UNAUTHENTICATED: RETURN_CODES.INVALID_SESSION,
+  LOGIN_FAILED: RETURN_CODES.LOGIN_FAILURE,
+  USER_LOCKED: RETURN_CODES.PIN_LOCKED,
+  INVALID_USER_TYPE: RETURN_CODES.INVALID_USER_TYPE,
+  USER_ALREADY_EXISTS: RETURN_CODES.USER_ALREADY_EXISTS,
+  USERNAME_INVALID: RETURN_CODES.ARGUMENTS_BAD,
+  PASSWORD_INVALID: RETURN_CODES.ARGUMENTS_BAD,
+  ADMIN_SECRET_INVALID: RETURN_CODES.ADMIN_AUTH_FAILED,
+  // Request shape
+  REQUEST_INVALID: RETURN_CODES.ARGUMENTS_BAD,
+  REQUEST_TOO_LARGE: RETURN_CODES.DATA_LEN_RANGE,
+  LABEL_INVALID: RETURN_CODES.ARGUMENTS_BAD,
+  ID_INVALID: RETURN_CODES.ARGUMENTS_BAD,
+  TIMEOUT_WITHOUT_MIN_SRV: RETURN_CODES.ARGUMENTS_BAD,
+  MIN_SRV_INVALID: RETURN_CODES.ARGUMENTS_BAD,
+  SHARE_WITH_SELF: RETURN_CODES.ARGUMENTS_BAD,
+  SHARE_USER_UNKNOWN: RETURN_CODES.ARGUMENTS_BAD,
+  PAGE_TOKEN_INVALID: RETURN_CODES.ARGUMENTS_BAD,
+  PAGE_SIZE_INVALID: RETURN_CODES.ARGUMENTS_BAD,
+  // Keys
+  KEY_TYPE_NOT_ALLOWED: RETURN_CODES.KEY_TYPE_INCONSISTENT,
+  KEY_TYPE_FIPS_DISALLOWED: RETURN_CODES.FIPS_POLICY,
+  KEY_LENGTH_INVALID: RETURN_CODES.KEY_SIZE_RANGE,
+  KEY_NOT_FOUND: RETURN_CODES.INVALID_OBJECT_HANDLE,
+  INTERNAL_KEY_UNSUPPORTED: RETURN_CODES.KEY_ACCESS_DENIED,
+  WRAPPING_KEY_NOT_AES: RETURN_CODES.KEY_TYPE_INCONSISTENT,
+  WRAPPING_KEY_CANNOT_WRAP: RETURN_CODES.KEY_FUNCTION_NOT_PERMITTED,
+  UNWRAP_INTEGRITY_FAILED: RETURN_CODES.WRAPPED_KEY_INVALID,
+  ID_ALREADY_EXISTS: RETURN_CODES.TEMPLATE_INCONSISTENT,
+  ATTRIBUTE_UNKNOWN: RETURN_CODES.ATTRIBUTE_TYPE_INVALID,
+  ATTRIBUTE_NOT_PRESENT: RETURN_CODES.ATTRIBUTE_TYPE_INVALID,
+  // Cluster
+  MIN_SRV_UNMET: RETURN_CODES.DEVICE_ERROR,
+  // Anything unexpected
+  INTERNAL: RETURN_CODES.FUNCTION_FAILED,
+} as const satisfies Record<string, ReturnCode>;
+
+export type Reason = keyof typeof REASON_RETURN_CODES;
+
+/** Dynamic values of one failure; never key material. */
+export type ErrorDetails = Readonly<Record<string, string | number | boolean>>;
+
+/** A domain failure: a reason from the closed set, a safe message and metadata. */
+export class HsmError extends Error {
+  readonly returnCode: ReturnCode;
+
+  constructor(
+    readonly reason: Reason,
+    message: string,
+    readonly details: ErrorDetails = {},
+  ) {
+    super(message);
+    this.name = "HsmError";
+    this.returnCode = REASON_RETURN_CODES[reason];
+  }
+}
+
+export function isHsmError(value: unknown): value is HsmError {
+  return value instanceof HsmError;
+}

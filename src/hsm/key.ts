@@ -1,0 +1,78 @@
+// The key object: its KMU attributes, its owner and sharing, and the set of nodes holding it.
+import { KeyClass, KeyType } from "./keyTypes";
+
+/** Boolean PKCS#11-style flags of a key, named after their KMU attributes. */
+export interface KeyFlags {
+  token: boolean;
+  private: boolean;
+  encrypt: boolean;
+  decrypt: boolean;
+  wrap: boolean;
+  unwrap: boolean;
+  sign: boolean;
+  verify: boolean;
+  derive: boolean;
+  local: boolean;
+  sensitive: boolean;
+  extractable: boolean;
+  neverExtractable: boolean;
+  alwaysSensitive: boolean;
+  trusted: boolean;
+  wrapWithTrusted: boolean;
+  destroyable: boolean;
+}
+
+/** A key as the emulated cluster holds it. `material` is plaintext and lives only in memory. */
+export interface KeyObject {
+  readonly handle: number;
+  readonly ownerId: number;
+  readonly keyClass: KeyClass;
+  readonly keyType: KeyType;
+  readonly label: string;
+  readonly id: string;
+  readonly flags: Readonly<KeyFlags>;
+  readonly valueLen: number;
+  readonly kcv: Buffer | undefined;
+  readonly sharedWith: ReadonlySet<number>;
+  /** Login session that owns a session key (TOKEN=0); undefined for token keys. */
+  readonly sessionId: string | undefined;
+  /** Node ids that hold the key. A session key is held by exactly one node. */
+  readonly nodes: ReadonlySet<number>;
+  /** Revision of the event that created the key. */
+  readonly createdRevision: number;
+  readonly material: Buffer;
+}
+
+/** The handle of the HSM's internal key-encryption key: it exists, and no user may use it. */
+export const INTERNAL_KEY_HANDLE = 4;
+
+/** Defaults of a key of the given type, per DESIGN.md semantics 4 and the facts sheet 4.3. */
+export function defaultFlags(keyType: KeyType, options: { session: boolean; local: boolean; extractable: boolean }): KeyFlags {
+  const wraps = keyType === KeyType.AES;
+  return {
+    token: !options.session,
+    private: true,
+    encrypt: keyType !== KeyType.GENERIC_SECRET,
+    decrypt: keyType !== KeyType.GENERIC_SECRET,
+    wrap: wraps,
+    unwrap: wraps,
+    sign: false,
+    verify: false,
+    derive: false,
+    local: options.local,
+    sensitive: true,
+    extractable: options.extractable,
+    // PKCS#11: a generated key that was never extractable; imported keys were outside the HSM.
+    neverExtractable: options.local && !options.extractable,
+    alwaysSensitive: options.local,
+    trusted: false,
+    wrapWithTrusted: false,
+    destroyable: true,
+  };
+}
+
+/** Whether `userId` may see and use the key: owners and users it is shared with. */
+export function isVisibleTo(key: KeyObject, userId: number, sessionId: string): boolean {
+  if (key.sessionId !== undefined && key.sessionId !== sessionId) return false;
+  return key.ownerId === userId || key.sharedWith.has(userId);
+}
