@@ -1,0 +1,57 @@
+// The SQLite schema of the durable store and its version.
+
+/** Bump on any change to the tables below; a store of another version is refused at open. */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA_SQL = `
+CREATE TABLE meta (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE users (
+  user_id INTEGER PRIMARY KEY,
+  role TEXT NOT NULL,
+  username TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  login_failures INTEGER NOT NULL,
+  locked INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE keys (
+  handle INTEGER PRIMARY KEY,
+  owner_id INTEGER NOT NULL REFERENCES users(user_id),
+  key_class INTEGER NOT NULL,
+  key_type INTEGER NOT NULL,
+  label TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  flags TEXT NOT NULL,
+  value_len INTEGER NOT NULL,
+  kcv BLOB,
+  material_nonce BLOB NOT NULL,
+  material_tag BLOB NOT NULL,
+  material_sealed BLOB NOT NULL,
+  created_revision INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE key_shares (
+  handle INTEGER NOT NULL REFERENCES keys(handle),
+  user_id INTEGER NOT NULL,
+  PRIMARY KEY (handle, user_id)
+) STRICT;
+
+CREATE TABLE key_nodes (
+  handle INTEGER NOT NULL REFERENCES keys(handle),
+  node_id INTEGER NOT NULL,
+  revision INTEGER NOT NULL,
+  PRIMARY KEY (handle, node_id)
+) STRICT;
+
+CREATE TABLE events (
+  revision INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  handle INTEGER,
+  node_id INTEGER,
+  at_ms INTEGER NOT NULL
+) STRICT;
+`;
