@@ -1,0 +1,71 @@
+// Runs a unary handler: rejects gated requests, maps every failure in one place, and logs one line per call.
+import * as grpc from "@grpc/grpc-js";
+import { HsmError } from "../hsm/errors";
+import { mapFailure } from "./errorMapping";
+import { Logger } from "./logger";
+import { RejectedRequest } from "./requestGate";
+
+/** Fields a handler adds to its call's log line. Never key material. */
+export interface CallLogFields {
+  userId?: number;
+  keyHandle?: number;
+}
+
+export interface CallContext {
+  readonly metadata: grpc.Metadata;
+  readonly log: CallLogFields;
+}
+
+export type UnaryHandler<Req, Res> = (request: Req, context: CallContext) => Promise<Res> | Res;
+
+export function unaryCall<Req, Res>(method: string, logger: Logger, handler: UnaryHandler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const started = process.hrtime.bigint();
+    const context: CallContext = { metadata: call.metadata, log: {} };
+    const finish = (code: grpc.status, reason?: string): void => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.info("call", {
+        method,
+        status: grpc.status[code],
+        duration_ms: Math.round(durationMs * 1000) / 1000,
+        ...(context.log.userId !== undefined ? { user_id: context.log.userId } : {}),
+        ...(context.log.keyHandle !== undefined ? { key_handle: context.log.keyHandle } : {}),
+        ...(reason ? { reason } : {}),
+      });
+    };
+    const fail = (err: unknown): void => {
+      const failure = mapFailure(err);
+      if (failure.unexpected !== undefined) {
+        const e = failure.unexpected;
+        logger.error("unexpected failure", { method, stack: e instanceof Error ? e.stack : String(e) });
+      }
+      finish(failure.code, failure.reason);
+      callback(failure.status, null);
+    };
+    try {
+      const request = call.request as unknown;
+      if (request instanceof RejectedRequest) throw rejection(request);
+      Promise.resolve(handler(request as Req, context)).then(
+        (response) => {
+          finish(grpc.status.OK);
+          callback(null, response);
+        },
+        fail,
+      );
+    } catch (err) {
+      fail(err);
+    }
+  };
+}
+
+function rejection(request: RejectedRequest): HsmError {
+  if (request.why === "TOO_LARGE") {
+    return new HsmError("REQUEST_TOO_LARGE", "the request is larger than the daemon accepts", {
+      size_bytes: request.sizeBytes,
+      max_bytes: request.limitBytes,
+    });
+  }
+  return new HsmError("REQUEST_INVALID", "the request is not a valid protobuf message of this method's type", {
+    size_bytes: request.sizeBytes,
+  });
+}

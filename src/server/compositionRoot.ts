@@ -1,0 +1,85 @@
+// Builds a daemon from its configuration: store, cluster, services, health and reflection, wired in one place.
+import * as grpc from "@grpc/grpc-js";
+import { AdminServiceService } from "../../clients/generated/localcloudhsm/v1/admin_service";
+import { HsmServiceService } from "../../clients/generated/localcloudhsm/v1/hsm_service";
+import { Clock, systemClock } from "../hsm/clock";
+import { HsmCluster } from "../hsm/cluster";
+import { HsmStore } from "../hsm/store/hsmStore";
+import { UserRole } from "../hsm/users";
+import { adminServiceHandlers } from "./adminService";
+import { DevUser } from "./config";
+import { hsmServiceHandlers } from "./hsmService";
+import { addHealth, addReflection, setAllNotServing } from "./introspection";
+import { Logger } from "./logger";
+import { PageTokenCodec } from "./pageToken";
+import { gateService, transportLimit } from "./requestGate";
+
+export interface DaemonParts {
+  readonly store: HsmStore;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly nodeCount: number;
+  readonly adminSecret: string;
+  readonly maxMessageBytes: number;
+  readonly scryptN: number;
+  readonly devUsers?: readonly DevUser[];
+  /** Seconds in-flight calls get at shutdown before they are cancelled. */
+  readonly shutdownGraceSeconds?: number;
+}
+
+export interface Daemon {
+  readonly cluster: HsmCluster;
+  readonly server: grpc.Server;
+  /** Binds and starts serving; resolves with the bound port (useful with port 0). */
+  listen(host: string, port: number): Promise<number>;
+  /** Stops accepting calls, lets in-flight calls finish (within the grace period), then closes the store. */
+  shutdown(): Promise<void>;
+}
+
+export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
+  const { logger } = parts;
+  const cluster = new HsmCluster({
+    store: parts.store,
+    clock: parts.clock ?? systemClock,
+    nodeCount: parts.nodeCount,
+    scryptCost: { N: parts.scryptN, r: 8, p: 1 },
+  });
+  for (const dev of parts.devUsers ?? []) {
+    if (cluster.findUserByName(dev.username)) continue;
+    const user = await cluster.createUser(UserRole.CU, dev.username, dev.password);
+    logger.info("created development crypto user", { user_id: user.userId, username: user.username });
+  }
+
+  const limit = transportLimit(parts.maxMessageBytes);
+  const server = new grpc.Server({ "grpc.max_receive_message_length": limit });
+  server.addService(gateService(HsmServiceService, parts.maxMessageBytes), hsmServiceHandlers(cluster, new PageTokenCodec(), logger));
+  server.addService(gateService(AdminServiceService, parts.maxMessageBytes), adminServiceHandlers(cluster, parts.adminSecret, logger));
+  const health = addHealth(server);
+  addReflection(server);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    cluster,
+    server,
+    listen: (host, port) =>
+      new Promise((resolve, reject) => {
+        const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      }),
+    shutdown: () => {
+      stopping ??= new Promise<void>((resolve) => {
+        setAllNotServing(health);
+        const grace = setTimeout(() => {
+          logger.warn("shutdown grace period over; cancelling remaining calls");
+          server.forceShutdown();
+        }, (parts.shutdownGraceSeconds ?? 10) * 1000);
+        server.tryShutdown(() => {
+          clearTimeout(grace);
+          cluster.close();
+          resolve();
+        });
+      });
+      return stopping;
+    },
+  };
+}

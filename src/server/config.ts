@@ -1,0 +1,215 @@
+// Daemon configuration from command-line flags and LOCALCLOUDHSM_* environment variables, validated at start.
+import { isIP } from "node:net";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+export type LogLevel = "error" | "warn" | "info" | "debug";
+export type LogFormat = "json" | "text";
+
+/** A crypto user created at start for local development (loopback only). */
+export interface DevUser {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface DaemonConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+  readonly nodeCount: number;
+  /** Largest accepted request message in bytes. */
+  readonly maxMessageBytes: number;
+  /** Admin service secret; undefined means "generate one into the data directory". */
+  readonly adminSecret: string | undefined;
+  /** Master key text (hex or base64); undefined means "use or create <dataDir>/master.key". */
+  readonly masterKey: string | undefined;
+  readonly devUsers: readonly DevUser[];
+  /** scrypt N for new password hashes. */
+  readonly scryptN: number;
+  /** Seconds to let in-flight calls finish at shutdown before cancelling them. */
+  readonly shutdownGraceSeconds: number;
+}
+
+/** A bad setting: names the flag and the environment variable. */
+export class ConfigError extends Error {
+  constructor(setting: Setting, problem: string) {
+    super(`invalid ${setting.flag} (${setting.env}): ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+interface Setting {
+  readonly flag: string;
+  readonly env: string;
+  readonly help: string;
+  readonly defaultText: string;
+}
+
+const S = {
+  listen: { flag: "--listen", env: "LOCALCLOUDHSM_LISTEN", help: "host:port to serve gRPC on", defaultText: "127.0.0.1:2225" },
+  dataDir: { flag: "--data-dir", env: "LOCALCLOUDHSM_DATA_DIR", help: "directory for the store and master key", defaultText: "./.local-cloudhsm" },
+  logLevel: { flag: "--log-level", env: "LOCALCLOUDHSM_LOG_LEVEL", help: "error, warn, info or debug", defaultText: "info" },
+  logFormat: { flag: "--log-format", env: "LOCALCLOUDHSM_LOG_FORMAT", help: "json or text", defaultText: "json" },
+  nodes: { flag: "--nodes", env: "LOCALCLOUDHSM_NODES", help: "number of emulated HSMs (1-28)", defaultText: "3" },
+  maxMessageBytes: {
+    flag: "--max-message-bytes",
+    env: "LOCALCLOUDHSM_MAX_MESSAGE_BYTES",
+    help: "largest request accepted, in bytes",
+    defaultText: "1048576",
+  },
+  adminSecret: {
+    flag: "--admin-secret-file",
+    env: "LOCALCLOUDHSM_ADMIN_SECRET",
+    help: "admin service secret (env: the secret; flag: a file holding it)",
+    defaultText: "generated into <data-dir>/admin-secret",
+  },
+  masterKey: {
+    flag: "--master-key-file",
+    env: "LOCALCLOUDHSM_MASTER_KEY",
+    help: "master key, 64 hex digits or base64 (env: the key; flag: a file holding it)",
+    defaultText: "generated into <data-dir>/master.key",
+  },
+  devCu: {
+    flag: "--dev-cu",
+    env: "LOCALCLOUDHSM_DEV_CU",
+    help: "create crypto user name:password at start (loopback only; repeatable, comma-separated in env)",
+    defaultText: "none",
+  },
+  scryptN: { flag: "--scrypt-n", env: "LOCALCLOUDHSM_SCRYPT_N", help: "scrypt cost N for password hashes", defaultText: "16384" },
+  shutdownGrace: {
+    flag: "--shutdown-grace-seconds",
+    env: "LOCALCLOUDHSM_SHUTDOWN_GRACE_SECONDS",
+    help: "seconds in-flight calls get at shutdown",
+    defaultText: "10",
+  },
+} as const satisfies Record<string, Setting>;
+
+/** Usage text listing every setting. */
+export function usage(): string {
+  const lines = Object.values(S).map((s) => `  ${s.flag.padEnd(26)} ${s.env.padEnd(38)} ${s.help} [default: ${s.defaultText}]`);
+  return ["usage: local-cloudhsm [options]", "", "  flag                       environment variable", ...lines, "  --help"].join("\n");
+}
+
+export interface ParsedCommandLine {
+  readonly help: boolean;
+  readonly config: DaemonConfig;
+}
+
+/** Parses flags over environment variables over defaults; throws ConfigError naming the bad setting. */
+export function parseConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  readSecretFile: (path: string) => string,
+): ParsedCommandLine {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        listen: { type: "string" },
+        "data-dir": { type: "string" },
+        "log-level": { type: "string" },
+        "log-format": { type: "string" },
+        nodes: { type: "string" },
+        "max-message-bytes": { type: "string" },
+        "admin-secret-file": { type: "string" },
+        "master-key-file": { type: "string" },
+        "dev-cu": { type: "string", multiple: true },
+        "scrypt-n": { type: "string" },
+        "shutdown-grace-seconds": { type: "string" },
+        help: { type: "boolean" },
+      },
+    });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n\n${usage()}`);
+  }
+  const v = parsed.values;
+  const pick = (setting: Setting, flagValue: string | undefined): string | undefined =>
+    flagValue ?? (env[setting.env] !== undefined && env[setting.env] !== "" ? env[setting.env] : undefined);
+
+  const { host, port } = parseListen(pick(S.listen, v.listen) ?? "127.0.0.1:2225");
+  const logLevel = oneOf(S.logLevel, pick(S.logLevel, v["log-level"]) ?? "info", ["error", "warn", "info", "debug"] as const);
+  const logFormat = oneOf(S.logFormat, pick(S.logFormat, v["log-format"]) ?? "json", ["json", "text"] as const);
+  const nodeCount = integer(S.nodes, pick(S.nodes, v.nodes) ?? "3", 1, 28);
+  const maxMessageBytes = integer(S.maxMessageBytes, pick(S.maxMessageBytes, v["max-message-bytes"]) ?? "1048576", 1024, 64 * 1024 * 1024);
+  const scryptN = integer(S.scryptN, pick(S.scryptN, v["scrypt-n"]) ?? "16384", 1024, 1 << 20);
+  if ((scryptN & (scryptN - 1)) !== 0) throw new ConfigError(S.scryptN, "must be a power of two");
+  const shutdownGraceSeconds = integer(S.shutdownGrace, pick(S.shutdownGrace, v["shutdown-grace-seconds"]) ?? "10", 0, 3600);
+
+  const adminSecret = v["admin-secret-file"] !== undefined ? readSetting(S.adminSecret, v["admin-secret-file"], readSecretFile) : env[S.adminSecret.env];
+  if (adminSecret !== undefined && adminSecret.trim().length < 16) {
+    throw new ConfigError(S.adminSecret, "must be at least 16 characters");
+  }
+  const masterKey = v["master-key-file"] !== undefined ? readSetting(S.masterKey, v["master-key-file"], readSecretFile) : env[S.masterKey.env];
+
+  const devSpecs = v["dev-cu"] ?? (env[S.devCu.env] ? env[S.devCu.env]!.split(",") : []);
+  const devUsers = devSpecs.map((spec) => parseDevUser(spec));
+  if (devUsers.length > 0 && !isLoopback(host)) {
+    throw new ConfigError(S.devCu, `development users are refused on non-loopback address ${host}; create users through the admin service`);
+  }
+
+  const dataDir = resolve(pick(S.dataDir, v["data-dir"]) ?? ".local-cloudhsm");
+  return {
+    help: v.help === true,
+    config: {
+      host,
+      port,
+      dataDir,
+      logLevel,
+      logFormat,
+      nodeCount,
+      maxMessageBytes,
+      adminSecret: adminSecret?.trim(),
+      masterKey: masterKey?.trim(),
+      devUsers,
+      scryptN,
+      shutdownGraceSeconds,
+    },
+  };
+}
+
+/** Loopback hosts: 127.0.0.0/8, ::1 and localhost. */
+export function isLoopback(host: string): boolean {
+  if (host === "localhost" || host === "::1") return true;
+  return isIP(host) === 4 && host.startsWith("127.");
+}
+
+function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+  if (!match) throw new ConfigError(S.listen, `"${text}" is not host:port`);
+  const host = (match[1] ?? match[2])!;
+  if (host !== "localhost" && isIP(host) === 0) throw new ConfigError(S.listen, `"${host}" is not an IP address or localhost`);
+  const port = Number(match[3]);
+  if (port > 65535) throw new ConfigError(S.listen, `port ${port} is out of range`);
+  return { host, port };
+}
+
+function oneOf<T extends string>(setting: Setting, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(setting, `"${value}" is not one of ${allowed.join(", ")}`);
+  return value as T;
+}
+
+function integer(setting: Setting, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value)) throw new ConfigError(setting, `"${value}" is not a whole number`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError(setting, `${n} is outside ${min}..${max}`);
+  return n;
+}
+
+function readSetting(setting: Setting, path: string, read: (path: string) => string): string {
+  try {
+    return read(path);
+  } catch (err) {
+    throw new ConfigError(setting, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+}
+
+function parseDevUser(spec: string): DevUser {
+  const at = spec.indexOf(":");
+  if (at <= 0 || at === spec.length - 1) throw new ConfigError(S.devCu, "expected name:password");
+  return { username: spec.slice(0, at), password: spec.slice(at + 1) };
+}

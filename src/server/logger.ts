@@ -1,0 +1,33 @@
+// The daemon's winston logger, and the bridge that routes grpc-js's own log lines into it.
+import * as grpc from "@grpc/grpc-js";
+import winston from "winston";
+import { LogFormat, LogLevel } from "./config";
+
+export type Logger = winston.Logger;
+
+export function createLogger(level: LogLevel, format: LogFormat, stream: NodeJS.WritableStream = process.stdout): Logger {
+  const formats =
+    format === "json"
+      ? winston.format.combine(winston.format.timestamp(), winston.format.json())
+      : winston.format.combine(
+          winston.format.timestamp(),
+          winston.format.printf(({ timestamp, level: lvl, message, ...rest }) => {
+            const extra = Object.keys(rest).length > 0 ? " " + JSON.stringify(rest) : "";
+            return `${String(timestamp)} ${lvl} ${String(message)}${extra}`;
+          }),
+        );
+  return winston.createLogger({ level, format: formats, transports: [new winston.transports.Stream({ stream })] });
+}
+
+/** grpc-js logs through this logger from now on; its verbosity follows the daemon's level. */
+export function routeGrpcLogs(logger: Logger, level: LogLevel): void {
+  const child = logger.child({ component: "grpc-js" });
+  grpc.setLogger({
+    error: (...args: unknown[]) => child.error(args.map(String).join(" ")),
+    info: (...args: unknown[]) => child.info(args.map(String).join(" ")),
+    debug: (...args: unknown[]) => child.debug(args.map(String).join(" ")),
+  } as Partial<Console>);
+  grpc.setLogVerbosity(
+    level === "debug" ? grpc.logVerbosity.DEBUG : level === "info" ? grpc.logVerbosity.INFO : grpc.logVerbosity.ERROR,
+  );
+}

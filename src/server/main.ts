@@ -1,0 +1,98 @@
+// The daemon's entry point: reads configuration, opens the data directory, serves until SIGTERM or SIGINT.
+import { randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { SqliteStore } from "../hsm/store/sqliteStore";
+import { loadOrCreateMasterKeyFile, parseMasterKey } from "../hsm/store/masterKey";
+import { buildDaemon } from "./compositionRoot";
+import { ConfigError, parseConfig, usage } from "./config";
+import { createLogger, routeGrpcLogs } from "./logger";
+
+/** Reads the admin secret file, creating it (0600) with a random secret on first start. */
+function loadOrCreateSecretFile(path: string): string {
+  try {
+    const fd = openSync(path, "wx", 0o600);
+    try {
+      writeSync(fd, randomBytes(24).toString("base64url") + "\n");
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+  return readFileSync(path, "utf8").trim();
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseConfig(process.argv.slice(2), process.env, (path) => readFileSync(path, "utf8"));
+  } catch (err) {
+    process.stderr.write(`local-cloudhsm: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    process.stdout.write(usage() + "\n");
+    return 0;
+  }
+  const config = parsed.config;
+  const logger = createLogger(config.logLevel, config.logFormat);
+  routeGrpcLogs(logger, config.logLevel);
+
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const masterKey = config.masterKey !== undefined ? parseMasterKey(config.masterKey) : loadOrCreateMasterKeyFile(join(config.dataDir, "master.key"));
+  const adminSecretPath = join(config.dataDir, "admin-secret");
+  const adminSecret = config.adminSecret ?? loadOrCreateSecretFile(adminSecretPath);
+  const store = SqliteStore.open(join(config.dataDir, "store.sqlite"), masterKey);
+
+  const daemon = await buildDaemon({
+    store,
+    logger,
+    nodeCount: config.nodeCount,
+    adminSecret,
+    maxMessageBytes: config.maxMessageBytes,
+    scryptN: config.scryptN,
+    devUsers: config.devUsers,
+    shutdownGraceSeconds: config.shutdownGraceSeconds,
+  });
+  let port: number;
+  try {
+    port = await daemon.listen(config.host, config.port);
+  } catch (err) {
+    logger.error("cannot listen", { host: config.host, port: config.port, error: (err as Error).message });
+    await daemon.shutdown();
+    return 1;
+  }
+  logger.info("local-cloudhsm serving", {
+    address: `${config.host}:${port}`,
+    port,
+    data_dir: config.dataDir,
+    nodes: config.nodeCount,
+    keys: daemon.cluster.keyCount,
+    admin_secret: config.adminSecret !== undefined ? "from configuration" : adminSecretPath,
+  });
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      logger.info("shutting down", { signal });
+      resolve();
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  await daemon.shutdown();
+  logger.info("stopped");
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const message = err instanceof ConfigError || (err instanceof Error && err.name === "StoreOpenError") ? err.message : String((err as Error)?.stack ?? err);
+    process.stderr.write(`local-cloudhsm: ${message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,112 @@
+// Pure checks that turn proto requests into domain parameters; shape errors are refused before the domain runs.
+import { UserType } from "../../clients/generated/localcloudhsm/v1/common";
+import {
+  FindKeyRequest,
+  GenSymKeyRequest,
+  GetAttributeRequest,
+  ImportSymKeyRequest,
+  LoginRequest,
+} from "../../clients/generated/localcloudhsm/v1/hsm_service";
+import { CreateUserRequest } from "../../clients/generated/localcloudhsm/v1/admin_service";
+import { GenSymKeyParams, ImportSymKeyParams, KeyFilter } from "../hsm/cluster";
+import { HsmError } from "../hsm/errors";
+import { KCV_LENGTH } from "../hsm/crypto/kcv";
+import { UserRole } from "../hsm/users";
+
+/** Largest share list accepted; CloudHSM clusters hold at most 1,024 users. */
+export const MAX_SHARE_USERS = 1024;
+export const DEFAULT_PAGE_SIZE = 1000;
+export const MAX_PAGE_SIZE = 10_000;
+
+export function validateLogin(request: LoginRequest): { role: UserRole; username: string; password: string } {
+  return { role: roleOf(request.userType), username: request.username, password: request.password };
+}
+
+export function validateCreateUser(request: CreateUserRequest): { role: UserRole; username: string; password: string } {
+  return { role: roleOf(request.userType), username: request.username, password: request.password };
+}
+
+export function validateGenSymKey(request: GenSymKeyRequest): GenSymKeyParams {
+  return {
+    keyType: request.keyType,
+    keySize: request.keySize,
+    nonExtractable: request.nonExtractable,
+    label: request.label,
+    id: request.id,
+    session: request.session,
+    shareWith: shareList(request.shareWithUserIds),
+    minSrv: request.minSrv,
+    timeoutSeconds: request.timeoutSeconds,
+  };
+}
+
+export function validateImportSymKey(request: ImportSymKeyRequest): ImportSymKeyParams {
+  const material = request.material;
+  if (!material) {
+    throw new HsmError("REQUEST_INVALID", "give key_material (-f) or host_wrapped_key (-wk)", { field: "material" });
+  }
+  if (request.attest) {
+    throw new HsmError("REQUEST_INVALID", "attestation (-attest) is not available in this version", { field: "attest" });
+  }
+  return {
+    keyType: request.keyType,
+    wrappingKeyHandle: request.wrappingKeyHandle,
+    material: material.$case === "keyMaterial" ? { kind: "plaintext", bytes: material.value } : { kind: "hostWrapped", bytes: material.value },
+    label: request.label,
+    id: request.id,
+    session: request.session,
+    shareWith: shareList(request.shareWithUserIds),
+    minSrv: request.minSrv,
+    timeoutSeconds: request.timeoutSeconds,
+  };
+}
+
+export function validateGetAttribute(request: GetAttributeRequest): { handle: number; attributeId: number } {
+  return { handle: request.keyHandle, attributeId: request.attributeId };
+}
+
+export interface FindKeyQuery {
+  readonly filter: KeyFilter;
+  readonly pageSize: number;
+  readonly pageToken: string;
+}
+
+export function validateFindKey(request: FindKeyRequest): FindKeyQuery {
+  if (request.pageSize < 0) throw new HsmError("PAGE_SIZE_INVALID", "page_size must not be negative", { page_size: request.pageSize });
+  if (request.kcv !== undefined && request.kcv.length !== KCV_LENGTH) {
+    throw new HsmError("REQUEST_INVALID", "kcv is 3 bytes", { field: "kcv", length: request.kcv.length });
+  }
+  const sharedWith = shareList(request.sharedWithUserIds);
+  return {
+    filter: {
+      ...(request.keyClass !== undefined ? { keyClass: request.keyClass } : {}),
+      ...(request.keyType !== undefined ? { keyType: request.keyType } : {}),
+      ...(request.label !== undefined ? { label: request.label } : {}),
+      ...(request.id !== undefined ? { id: request.id } : {}),
+      ...(request.session !== undefined ? { session: request.session } : {}),
+      ...(sharedWith.length > 0 ? { sharedWith } : {}),
+      ...(request.kcv !== undefined ? { kcv: Buffer.from(request.kcv) } : {}),
+    },
+    // AIP-158: zero means the default; larger than the maximum is coerced down.
+    pageSize: request.pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.pageSize, MAX_PAGE_SIZE),
+    pageToken: request.pageToken,
+  };
+}
+
+function shareList(ids: readonly number[]): number[] {
+  if (ids.length > MAX_SHARE_USERS) {
+    throw new HsmError("REQUEST_INVALID", `at most ${MAX_SHARE_USERS} user ids`, { field: "user_ids", count: ids.length });
+  }
+  return [...ids];
+}
+
+function roleOf(type: UserType): UserRole {
+  switch (type) {
+    case UserType.USER_TYPE_CU:
+      return UserRole.CU;
+    case UserType.USER_TYPE_CO:
+      return UserRole.CO;
+    default:
+      throw new HsmError("REQUEST_INVALID", "user_type must be USER_TYPE_CU or USER_TYPE_CO", { field: "user_type", value: String(type) });
+  }
+}
