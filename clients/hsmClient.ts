@@ -1,0 +1,212 @@
+// The short path for scripts and tests: connect, log in, import, find and read keys, with typed errors.
+import * as grpc from "@grpc/grpc-js";
+import { readFile } from "node:fs/promises";
+import { toClientError } from "./errors";
+import { wrapOnHost } from "./hostWrap";
+import { UserType } from "./generated/localcloudhsm/v1/common";
+import {
+  FindKeyRequest,
+  GenSymKeyRequest,
+  GenSymKeyResponse,
+  GetAttributeResponse,
+  HsmServiceClient,
+  ImportSymKeyRequest,
+  ImportSymKeyResponse,
+} from "./generated/localcloudhsm/v1/hsm_service";
+import { AdminServiceClient, CreateUserResponse, ListUsersResponse } from "./generated/localcloudhsm/v1/admin_service";
+
+/** KMU key types. */
+export const KEY_TYPE = { GENERIC_SECRET: 16, DES3: 21, AES: 31 } as const;
+/** Well-known KMU attribute ids. */
+export const ATTRIBUTE = { CLASS: 0, TOKEN: 1, LABEL: 3, KEY_TYPE: 256, ID: 258, WRAP: 262, UNWRAP: 263, LOCAL: 355, KCV: 371, ALL: 512 } as const;
+
+export const DEFAULT_ADDRESS = "127.0.0.1:2225";
+
+export interface ConnectOptions {
+  /** Channel credentials; insecure (plaintext) by default, meant for loopback. */
+  readonly credentials?: grpc.ChannelCredentials;
+  /** Deadline of each call in milliseconds (default 30 s). */
+  readonly deadlineMs?: number;
+}
+
+type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
+type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: Callback<Res>) => grpc.ClientUnaryCall;
+
+function call<Req, Res>(method: UnaryMethod<Req, Res>, target: object, request: Req, metadata: grpc.Metadata, deadlineMs: number): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method.call(target, request, metadata, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(toClientError(err)) : resolve(res)));
+  });
+}
+
+/** Options shared by key-creating calls. */
+export interface NewKeyOptions {
+  readonly label: string;
+  readonly id?: string;
+  readonly session?: boolean;
+  readonly shareWith?: readonly number[];
+  readonly minSrv?: number;
+  readonly timeoutSeconds?: number;
+}
+
+export interface ImportOptions extends NewKeyOptions {
+  /** -t: KEY_TYPE.AES (default) or KEY_TYPE.DES3. */
+  readonly keyType?: number;
+  /** -w: handle of the HSM wrapping key. */
+  readonly wrappingKey: number;
+  /** -wk: the plaintext of the same wrapping key; when given, the key is wrapped here and only the wrapped form is sent. */
+  readonly hostWrappingKey?: Buffer;
+}
+
+/** A findKey query; every given filter must match. */
+export type FindOptions = Omit<Partial<FindKeyRequest>, "pageToken" | "pageSize">;
+
+/** A crypto user's connection to a local-cloudhsm daemon. */
+export class HsmClient {
+  readonly raw: HsmServiceClient;
+  private token: string | undefined;
+  userId: number | undefined;
+  private readonly deadlineMs: number;
+
+  constructor(address: string = DEFAULT_ADDRESS, options: ConnectOptions = {}) {
+    this.raw = new HsmServiceClient(address, options.credentials ?? grpc.credentials.createInsecure());
+    this.deadlineMs = options.deadlineMs ?? 30_000;
+  }
+
+  /** loginHSM -u CU -s <username> -p <password>. */
+  async login(username: string, password: string, userType: UserType = UserType.USER_TYPE_CU): Promise<number> {
+    const res = await call(this.raw.login, this.raw, { userType, username, password }, new grpc.Metadata(), this.deadlineMs);
+    this.token = res.sessionToken;
+    this.userId = res.userId;
+    return res.userId;
+  }
+
+  async logout(): Promise<void> {
+    await call(this.raw.logout, this.raw, {}, this.metadata(), this.deadlineMs);
+    this.token = undefined;
+    this.userId = undefined;
+  }
+
+  /** genSymKey; keySize in bytes. */
+  genSymKey(options: NewKeyOptions & { keyType: number; keySize: number; nonExtractable?: boolean }): Promise<GenSymKeyResponse> {
+    const request: GenSymKeyRequest = {
+      keyType: options.keyType,
+      keySize: options.keySize,
+      label: options.label,
+      id: options.id ?? "",
+      session: options.session ?? false,
+      shareWithUserIds: [...(options.shareWith ?? [])],
+      nonExtractable: options.nonExtractable ?? false,
+      minSrv: options.minSrv,
+      timeoutSeconds: options.timeoutSeconds,
+    };
+    return call(this.raw.genSymKey, this.raw, request, this.metadata(), this.deadlineMs);
+  }
+
+  /** An AES wrapping key (WRAP=1, UNWRAP=1) for imports; returns its handle. */
+  async createWrappingKey(label = "wrapping-key", keySize = 32): Promise<number> {
+    return (await this.genSymKey({ keyType: KEY_TYPE.AES, keySize, label })).keyHandle;
+  }
+
+  /** imSymKey from key bytes; with hostWrappingKey (-wk) the plaintext never leaves this process. */
+  importSymKey(material: Buffer, options: ImportOptions): Promise<ImportSymKeyResponse> {
+    const request: ImportSymKeyRequest = {
+      material: options.hostWrappingKey
+        ? { $case: "hostWrappedKey", value: wrapOnHost(options.hostWrappingKey, material) }
+        : { $case: "keyMaterial", value: material },
+      wrappingKeyHandle: options.wrappingKey,
+      keyType: options.keyType ?? KEY_TYPE.AES,
+      label: options.label,
+      id: options.id ?? "",
+      session: options.session ?? false,
+      attest: false,
+      minSrv: options.minSrv,
+      timeoutSeconds: options.timeoutSeconds,
+      shareWithUserIds: [...(options.shareWith ?? [])],
+    };
+    return call(this.raw.importSymKey, this.raw, request, this.metadata(), this.deadlineMs);
+  }
+
+  /** imSymKey -f <file>: the file holds raw key bytes. */
+  async importSymKeyFile(path: string, options: ImportOptions): Promise<ImportSymKeyResponse> {
+    const material = await readFile(path);
+    try {
+      return await this.importSymKey(material, options);
+    } finally {
+      material.fill(0);
+    }
+  }
+
+  getAttribute(keyHandle: number, attributeId: number): Promise<GetAttributeResponse> {
+    return call(this.raw.getAttribute, this.raw, { keyHandle, attributeId }, this.metadata(), this.deadlineMs);
+  }
+
+  /** The key check value as 6 lowercase hex digits, e.g. "c33cbd". */
+  async kcv(keyHandle: number): Promise<string> {
+    const res = await this.getAttribute(keyHandle, ATTRIBUTE.KCV);
+    const value = res.attributes[0]?.value;
+    if (value?.$case !== "bytesValue") throw new Error("the daemon returned no KCV bytes");
+    return Buffer.from(value.value).toString("hex");
+  }
+
+  /** findKey: every matching handle, following page tokens. */
+  async findKey(filters: FindOptions = {}, pageSize = 0): Promise<number[]> {
+    const handles: number[] = [];
+    let pageToken = "";
+    do {
+      const res = await call(
+        this.raw.findKey,
+        this.raw,
+        { sharedWithUserIds: [], ...filters, pageSize, pageToken },
+        this.metadata(),
+        this.deadlineMs,
+      );
+      handles.push(...res.keyHandles);
+      pageToken = res.nextPageToken;
+    } while (pageToken !== "");
+    return handles;
+  }
+
+  /** Metadata carrying this client's session token. */
+  metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.token) md.set("authorization", `Bearer ${this.token}`);
+    return md;
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}
+
+/** User management through the admin service; needs the daemon's admin secret. */
+export class AdminClient {
+  readonly raw: AdminServiceClient;
+  private readonly deadlineMs: number;
+
+  constructor(
+    address: string,
+    private readonly adminSecret: string,
+    options: ConnectOptions = {},
+  ) {
+    this.raw = new AdminServiceClient(address, options.credentials ?? grpc.credentials.createInsecure());
+    this.deadlineMs = options.deadlineMs ?? 30_000;
+  }
+
+  createUser(username: string, password: string, userType: UserType = UserType.USER_TYPE_CU): Promise<CreateUserResponse> {
+    return call(this.raw.createUser, this.raw, { userType, username, password }, this.metadata(), this.deadlineMs);
+  }
+
+  listUsers(): Promise<ListUsersResponse> {
+    return call(this.raw.listUsers, this.raw, {}, this.metadata(), this.deadlineMs);
+  }
+
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    md.set("x-admin-secret", this.adminSecret);
+    return md;
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}

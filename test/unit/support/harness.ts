@@ -1,0 +1,160 @@
+// Shared helpers for the domain unit tests: a cluster over a fresh SqliteStore in a temp dir, a fake clock,
+// and small builders for the option objects the cluster takes.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Clock } from "../../../src/hsm/clock";
+import { GenSymKeyParams, HsmCluster, ImportSymKeyParams, NewKeyOptions } from "../../../src/hsm/cluster";
+import { HsmError, Reason } from "../../../src/hsm/errors";
+import { KeyType } from "../../../src/hsm/keyTypes";
+import { LoginSession } from "../../../src/hsm/sessions";
+import { SqliteStore } from "../../../src/hsm/store/sqliteStore";
+import { ScryptCost, UserRole } from "../../../src/hsm/users";
+
+/** Low scrypt cost so the suite stays fast; the production default is N=16384. */
+export const FAST_SCRYPT: ScryptCost = { N: 1024, r: 8, p: 1 };
+
+/** A clock that moves only when told to. */
+export class FakeClock implements Clock {
+  constructor(private ms = Date.UTC(2024, 0, 1)) {}
+  now(): number {
+    return this.ms;
+  }
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+export function makeTempDir(prefix = "lchsm-unit-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * One test's world: a temp dir, a store file and master key in it, and a cluster over them.
+ * `reopen()` closes the cluster and builds a new one over the same file (a daemon restart).
+ */
+export class ClusterHarness {
+  readonly dir: string;
+  readonly dbPath: string;
+  readonly masterKey: Buffer;
+  readonly clock = new FakeClock();
+  readonly nodeCount: number;
+  cluster: HsmCluster;
+  private disposed = false;
+
+  constructor(options: { nodeCount?: number; masterKey?: Buffer } = {}) {
+    this.dir = makeTempDir();
+    this.dbPath = join(this.dir, "store.sqlite");
+    this.masterKey = options.masterKey ?? randomBytes(32);
+    this.nodeCount = options.nodeCount ?? 3;
+    this.cluster = this.open();
+  }
+
+  private open(): HsmCluster {
+    const store = SqliteStore.open(this.dbPath, this.masterKey);
+    try {
+      return new HsmCluster({ store, clock: this.clock, nodeCount: this.nodeCount, scryptCost: FAST_SCRYPT });
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+  }
+
+  /** A daemon restart over the same store file. */
+  reopen(): HsmCluster {
+    this.cluster.close();
+    this.cluster = this.open();
+    return this.cluster;
+  }
+
+  /** Creates a crypto user and logs it in. */
+  async cu(username: string, password = "password1"): Promise<CuLogin> {
+    const info = await this.cluster.createUser(UserRole.CU, username, password);
+    const { token, session } = await this.cluster.login(UserRole.CU, username, password);
+    return { userId: info.userId, token, session };
+  }
+
+  /** Creates a crypto officer and logs it in. */
+  async co(username: string, password = "password1"): Promise<CuLogin> {
+    const info = await this.cluster.createUser(UserRole.CO, username, password);
+    const { token, session } = await this.cluster.login(UserRole.CO, username, password);
+    return { userId: info.userId, token, session };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    try {
+      this.cluster.close();
+    } finally {
+      removeDir(this.dir);
+    }
+  }
+}
+
+export interface CuLogin {
+  readonly userId: number;
+  readonly token: string;
+  readonly session: LoginSession;
+}
+
+export function keyOptions(overrides: Partial<NewKeyOptions> = {}): NewKeyOptions {
+  return { label: "key", id: "", session: false, shareWith: [], minSrv: undefined, timeoutSeconds: undefined, ...overrides };
+}
+
+export function genParams(overrides: Partial<GenSymKeyParams> = {}): GenSymKeyParams {
+  return { ...keyOptions(), keyType: KeyType.AES, keySize: 32, nonExtractable: false, ...overrides };
+}
+
+export function importParams(wrappingKeyHandle: number, bytes: Buffer, overrides: Partial<ImportSymKeyParams> = {}): ImportSymKeyParams {
+  return {
+    ...keyOptions(),
+    keyType: KeyType.AES,
+    wrappingKeyHandle,
+    material: { kind: "plaintext", bytes },
+    ...overrides,
+  };
+}
+
+/** Runs `fn`, expects an HsmError with `reason`, and returns it for further checks. */
+export function expectHsmError(fn: () => unknown, reason: Reason): HsmError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  return checkHsmError(caught, reason);
+}
+
+export async function expectHsmErrorAsync(fn: () => Promise<unknown>, reason: Reason): Promise<HsmError> {
+  let caught: unknown;
+  try {
+    await fn();
+  } catch (err) {
+    caught = err;
+  }
+  return checkHsmError(caught, reason);
+}
+
+function checkHsmError(caught: unknown, reason: Reason): HsmError {
+  if (caught === undefined) throw new Error(`expected HsmError ${reason}, but the call succeeded`);
+  expect(caught).toBeInstanceOf(HsmError);
+  const err = caught as HsmError;
+  expect(err.reason).toBe(reason);
+  return err;
+}
+
+/** Byte-wise search; Buffer.indexOf does the same but this keeps intent explicit in tests. */
+export function containsBytes(haystack: Buffer, needle: Buffer): boolean {
+  return needle.length > 0 && haystack.indexOf(needle) !== -1;
+}
+
+export function hex(text: string): Buffer {
+  return Buffer.from(text.replace(/\s+/g, ""), "hex");
+}
