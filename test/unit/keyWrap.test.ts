@@ -136,7 +136,7 @@ describe("CloudHSM AES key wrap with PKCS#5 padding (mechanism 4)", () => {
     expect(aesKeyWrapPkcs5(KEK_256, randomBytes(inputLength))).toHaveLength(outputLength);
   });
 
-  test.each([1, 7, 8, 15, 16, 20, 24, 31, 32, 33, 64])("a %i-byte key round-trips", (length) => {
+  test.each([8, 15, 16, 20, 24, 31, 32, 33, 64])("a %i-byte key round-trips", (length) => {
     const kek = randomBytes(32);
     const key = randomBytes(length);
     const wrapped = aesKeyWrapPkcs5(kek, key);
