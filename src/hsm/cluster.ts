@@ -40,6 +40,8 @@ export interface ClusterOptions {
 export interface NodeResult {
   readonly nodeId: number;
   readonly errState: number;
+  /** For key operations: whether the node held the key when the result was built. */
+  readonly holdsKey?: boolean;
 }
 
 /** One Cfm3* step and its return code. */
@@ -52,6 +54,8 @@ export interface KeyCreation {
   readonly handle: number;
   readonly steps: readonly StepOutcome[];
   readonly nodes: readonly NodeResult[];
+  /** Revision of the key's creation event. */
+  readonly revision: number;
 }
 
 /** Placement and sharing options common to genSymKey and imSymKey. */
@@ -204,7 +208,7 @@ export class HsmCluster {
     const material = randomBytes(params.keySize);
     const key = this.buildKey(session, params, keyType, material, { local: true, extractable: !params.nonExtractable });
     const nodes = this.place(key);
-    return { handle: key.handle, steps: [{ name: "Cfm3GenerateSymmetricKey", returnCode: OK }], nodes };
+    return { handle: key.handle, steps: [{ name: "Cfm3GenerateSymmetricKey", returnCode: OK }], nodes, revision: key.createdRevision };
   }
 
   /**
@@ -258,7 +262,7 @@ export class HsmCluster {
     const key = this.buildKey(session, params, keyType, material, { local: false, extractable: true });
     const nodes = this.place(key);
     steps.push({ name: "Cfm3UnWrapKey", returnCode: OK });
-    return { handle: key.handle, steps, nodes };
+    return { handle: key.handle, steps, nodes, revision: key.createdRevision };
   }
 
   getAttribute(session: LoginSession, handle: number, attributeId: number): AttributeReading[] {
@@ -385,7 +389,7 @@ export class HsmCluster {
     if (key.flags.token) this.store.insertKey(key, events);
     this.events.commit(events);
     this.keys.add(key);
-    return nodeIds.map((nodeId) => ({ nodeId, errState: OK }));
+    return nodeIds.map((nodeId) => ({ nodeId, errState: OK, holdsKey: true }));
   }
 }
 

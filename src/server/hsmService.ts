@@ -42,7 +42,7 @@ export function hsmServiceHandlers(cluster: HsmCluster, pageTokens: PageTokenCod
       const session = authenticate(context);
       const created = cluster.genSymKey(session, params);
       context.log.keyHandle = created.handle;
-      return { keyHandle: created.handle, steps: toSteps(created.steps), nodeStatuses: toNodeStatuses(created.nodes) };
+      return { keyHandle: created.handle, steps: toSteps(created.steps), nodeStatuses: toNodeStatuses(created.nodes), revision: String(created.revision) };
     }),
 
     importSymKey: unaryCall("ImportSymKey", logger, (request, context) => {
@@ -50,7 +50,7 @@ export function hsmServiceHandlers(cluster: HsmCluster, pageTokens: PageTokenCod
       const session = authenticate(context);
       const created = cluster.importSymKey(session, params);
       context.log.keyHandle = created.handle;
-      return { keyHandle: created.handle, steps: toSteps(created.steps), nodeStatuses: toNodeStatuses(created.nodes) };
+      return { keyHandle: created.handle, steps: toSteps(created.steps), nodeStatuses: toNodeStatuses(created.nodes), revision: String(created.revision) };
     }),
 
     getAttribute: unaryCall("GetAttribute", logger, (request, context) => {

@@ -7,7 +7,7 @@ import { returnCodeText } from "../hsm/returnCodes";
 import { UserInfo, UserRole } from "../hsm/users";
 
 export function toNodeStatuses(nodes: readonly NodeResult[]): NodeStatus[] {
-  return nodes.map((n) => ({ nodeId: n.nodeId, errState: n.errState, description: returnCodeText(n.errState) }));
+  return nodes.map((n) => ({ nodeId: n.nodeId, errState: n.errState, description: returnCodeText(n.errState), holdsKey: n.holdsKey ?? false }));
 }
 
 export function toSteps(steps: readonly StepOutcome[]): StepResult[] {

@@ -64,6 +64,11 @@ export interface NodeStatus {
   errState: number;
   /** The KMU text of err_state, e.g. "HSM Return: SUCCESS". */
   description: string;
+  /**
+   * For key operations: whether the node held the key when the response was built.
+   * A node can answer SUCCESS and receive the key by replication shortly after.
+   */
+  holdsKey: boolean;
 }
 
 /** StepResult reports one internal Cfm3* step of a KMU command and its return code. */
@@ -91,7 +96,7 @@ export interface User {
 }
 
 function createBaseNodeStatus(): NodeStatus {
-  return { nodeId: 0, errState: 0, description: "" };
+  return { nodeId: 0, errState: 0, description: "", holdsKey: false };
 }
 
 export const NodeStatus: MessageFns<NodeStatus> = {
@@ -104,6 +109,9 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     }
     if (message.description !== "") {
       writer.uint32(26).string(message.description);
+    }
+    if (message.holdsKey !== false) {
+      writer.uint32(32).bool(message.holdsKey);
     }
     return writer;
   },
@@ -145,6 +153,14 @@ export const NodeStatus: MessageFns<NodeStatus> = {
             message.description = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.holdsKey = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -170,6 +186,11 @@ export const NodeStatus: MessageFns<NodeStatus> = {
         ? globalThis.Number(object.err_state)
         : 0,
       description: isSet(object.description) ? globalThis.String(object.description) : "",
+      holdsKey: isSet(object.holdsKey)
+        ? globalThis.Boolean(object.holdsKey)
+        : isSet(object.holds_key)
+        ? globalThis.Boolean(object.holds_key)
+        : false,
     };
   },
 
@@ -184,6 +205,9 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     if (message.description !== "") {
       obj.description = message.description;
     }
+    if (message.holdsKey !== false) {
+      obj.holdsKey = message.holdsKey;
+    }
     return obj;
   },
 
@@ -195,6 +219,7 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     message.nodeId = object.nodeId ?? 0;
     message.errState = object.errState ?? 0;
     message.description = object.description ?? "";
+    message.holdsKey = object.holdsKey ?? false;
     return message;
   },
 };

@@ -8,13 +8,16 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Timestamp } from "../../google/protobuf/timestamp";
 import { NodeStatus, StepResult, UserType, userTypeFromJSON, userTypeToJSON } from "./common";
 
 export const protobufPackage = "localcloudhsm.v1";
@@ -22,6 +25,105 @@ export const protobufPackage = "localcloudhsm.v1";
 export const protobufFileName = "localcloudhsm/v1/hsm_service.proto";
 
 /** HsmService: the key_mgmt_util (KMU) operations of an emulated AWS CloudHSM cluster. */
+
+/** SyncEventType says what changed. */
+export enum SyncEventType {
+  /** SYNC_EVENT_TYPE_UNSPECIFIED - Not set; never sent. */
+  SYNC_EVENT_TYPE_UNSPECIFIED = 0,
+  /** SYNC_EVENT_TYPE_KEY_CREATED - A key was created on its first node. */
+  SYNC_EVENT_TYPE_KEY_CREATED = 1,
+  /** SYNC_EVENT_TYPE_KEY_REPLICATED - A key reached one more node. */
+  SYNC_EVENT_TYPE_KEY_REPLICATED = 2,
+  /** SYNC_EVENT_TYPE_KEY_TOMBSTONED - A key was removed from a node because its min_srv was not met (or the call ended). */
+  SYNC_EVENT_TYPE_KEY_TOMBSTONED = 3,
+  /** SYNC_EVENT_TYPE_KEY_DELETED - A key was removed from a node: logout or expiry of a session key. */
+  SYNC_EVENT_TYPE_KEY_DELETED = 4,
+  /** SYNC_EVENT_TYPE_SHARING_CHANGED - The users a key is shared with changed. */
+  SYNC_EVENT_TYPE_SHARING_CHANGED = 5,
+  /** SYNC_EVENT_TYPE_NODE_DOWN - A node stopped answering. */
+  SYNC_EVENT_TYPE_NODE_DOWN = 6,
+  /** SYNC_EVENT_TYPE_NODE_UP - A node answers and receives replication. */
+  SYNC_EVENT_TYPE_NODE_UP = 7,
+  /** SYNC_EVENT_TYPE_NODE_PARTITIONED - A node answers but receives no replication. */
+  SYNC_EVENT_TYPE_NODE_PARTITIONED = 8,
+  /** SYNC_EVENT_TYPE_REPLICATION_PAUSED - Replication stopped cluster-wide. */
+  SYNC_EVENT_TYPE_REPLICATION_PAUSED = 9,
+  /** SYNC_EVENT_TYPE_REPLICATION_RESUMED - Replication restarted cluster-wide. */
+  SYNC_EVENT_TYPE_REPLICATION_RESUMED = 10,
+  UNRECOGNIZED = -1,
+}
+
+export function syncEventTypeFromJSON(object: any): SyncEventType {
+  switch (object) {
+    case 0:
+    case "SYNC_EVENT_TYPE_UNSPECIFIED":
+      return SyncEventType.SYNC_EVENT_TYPE_UNSPECIFIED;
+    case 1:
+    case "SYNC_EVENT_TYPE_KEY_CREATED":
+      return SyncEventType.SYNC_EVENT_TYPE_KEY_CREATED;
+    case 2:
+    case "SYNC_EVENT_TYPE_KEY_REPLICATED":
+      return SyncEventType.SYNC_EVENT_TYPE_KEY_REPLICATED;
+    case 3:
+    case "SYNC_EVENT_TYPE_KEY_TOMBSTONED":
+      return SyncEventType.SYNC_EVENT_TYPE_KEY_TOMBSTONED;
+    case 4:
+    case "SYNC_EVENT_TYPE_KEY_DELETED":
+      return SyncEventType.SYNC_EVENT_TYPE_KEY_DELETED;
+    case 5:
+    case "SYNC_EVENT_TYPE_SHARING_CHANGED":
+      return SyncEventType.SYNC_EVENT_TYPE_SHARING_CHANGED;
+    case 6:
+    case "SYNC_EVENT_TYPE_NODE_DOWN":
+      return SyncEventType.SYNC_EVENT_TYPE_NODE_DOWN;
+    case 7:
+    case "SYNC_EVENT_TYPE_NODE_UP":
+      return SyncEventType.SYNC_EVENT_TYPE_NODE_UP;
+    case 8:
+    case "SYNC_EVENT_TYPE_NODE_PARTITIONED":
+      return SyncEventType.SYNC_EVENT_TYPE_NODE_PARTITIONED;
+    case 9:
+    case "SYNC_EVENT_TYPE_REPLICATION_PAUSED":
+      return SyncEventType.SYNC_EVENT_TYPE_REPLICATION_PAUSED;
+    case 10:
+    case "SYNC_EVENT_TYPE_REPLICATION_RESUMED":
+      return SyncEventType.SYNC_EVENT_TYPE_REPLICATION_RESUMED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SyncEventType.UNRECOGNIZED;
+  }
+}
+
+export function syncEventTypeToJSON(object: SyncEventType): string {
+  switch (object) {
+    case SyncEventType.SYNC_EVENT_TYPE_UNSPECIFIED:
+      return "SYNC_EVENT_TYPE_UNSPECIFIED";
+    case SyncEventType.SYNC_EVENT_TYPE_KEY_CREATED:
+      return "SYNC_EVENT_TYPE_KEY_CREATED";
+    case SyncEventType.SYNC_EVENT_TYPE_KEY_REPLICATED:
+      return "SYNC_EVENT_TYPE_KEY_REPLICATED";
+    case SyncEventType.SYNC_EVENT_TYPE_KEY_TOMBSTONED:
+      return "SYNC_EVENT_TYPE_KEY_TOMBSTONED";
+    case SyncEventType.SYNC_EVENT_TYPE_KEY_DELETED:
+      return "SYNC_EVENT_TYPE_KEY_DELETED";
+    case SyncEventType.SYNC_EVENT_TYPE_SHARING_CHANGED:
+      return "SYNC_EVENT_TYPE_SHARING_CHANGED";
+    case SyncEventType.SYNC_EVENT_TYPE_NODE_DOWN:
+      return "SYNC_EVENT_TYPE_NODE_DOWN";
+    case SyncEventType.SYNC_EVENT_TYPE_NODE_UP:
+      return "SYNC_EVENT_TYPE_NODE_UP";
+    case SyncEventType.SYNC_EVENT_TYPE_NODE_PARTITIONED:
+      return "SYNC_EVENT_TYPE_NODE_PARTITIONED";
+    case SyncEventType.SYNC_EVENT_TYPE_REPLICATION_PAUSED:
+      return "SYNC_EVENT_TYPE_REPLICATION_PAUSED";
+    case SyncEventType.SYNC_EVENT_TYPE_REPLICATION_RESUMED:
+      return "SYNC_EVENT_TYPE_REPLICATION_RESUMED";
+    case SyncEventType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 /** LoginRequest names the user and proves the password. */
 export interface LoginRequest {
@@ -83,8 +185,10 @@ export interface GenSymKeyResponse {
   keyHandle: number;
   /** The internal steps, in order (Cfm3GenerateSymmetricKey). */
   steps: StepResult[];
-  /** The per-node result: one line per node holding the key. */
+  /** The per-node result, one line per node (one for a session key). */
   nodeStatuses: NodeStatus[];
+  /** Revision of the key's creation event; watch from here to follow its replication. */
+  revision: string;
 }
 
 /** ImportSymKeyRequest carries every imSymKey parameter. */
@@ -135,8 +239,10 @@ export interface ImportSymKeyResponse {
    * Cfm3CreateUnwrapTemplate, Cfm3UnWrapKey.
    */
   steps: StepResult[];
-  /** The per-node result: one line per node holding the key. */
+  /** The per-node result, one line per node (one for a session key). */
   nodeStatuses: NodeStatus[];
+  /** Revision of the key's creation event; watch from here to follow its replication. */
+  revision: string;
 }
 
 /** GetAttributeRequest names a key and an attribute. */
@@ -230,6 +336,82 @@ export interface FindKeyResponse {
   totalSize: number;
   /** The per-node result of the search. */
   nodeStatuses: NodeStatus[];
+}
+
+/** ShareKeyRequest names a key and the users to share it with or unshare it from. */
+export interface ShareKeyRequest {
+  /** The key's handle; the caller must own it. */
+  keyHandle: number;
+  /** Crypto users to add or remove; never the caller, never an unknown user. */
+  userIds: number[];
+  /** True to share, false to stop sharing. */
+  share: boolean;
+}
+
+/** ShareKeyResponse reports the key's sharing after the change. */
+export interface ShareKeyResponse {
+  /** Every user the key is now shared with, ascending. */
+  sharedWithUserIds: number[];
+  /** Revision of the sharing-change event. */
+  revision: string;
+  /** The per-node result. */
+  nodeStatuses: NodeStatus[];
+}
+
+/** WatchSyncStatusRequest says where to start and what to follow. */
+export interface WatchSyncStatusRequest {
+  /**
+   * First revision to deliver (inclusive). 0 means "from now": only events
+   * after the current revision. A revision at or below the compaction point
+   * fails with OUT_OF_RANGE naming the compact revision.
+   */
+  startRevision: string;
+  /** Only key events of these handles (none: every key the caller may see). */
+  keyHandles: number[];
+  /** Only events on these nodes (none: every node). */
+  nodeIds: number[];
+  /**
+   * Milliseconds between progress messages while nothing matching happens;
+   * 0 means the daemon's default.
+   */
+  progressIntervalMs: number;
+}
+
+/** WatchSyncStatusResponse is one event or one progress message. */
+export interface WatchSyncStatusResponse {
+  /** An event or a progress notice. */
+  message?:
+    | //
+    /** A change matching the watch's filters. */
+    { $case: "event"; value: SyncEvent }
+    | //
+    /** Nothing matching happened up to this revision. */
+    { $case: "progress"; value: WatchProgress }
+    | undefined;
+}
+
+/** SyncEvent is one entry of the cluster's event log. */
+export interface SyncEvent {
+  /** The event's revision; revisions increase by one per event, cluster-wide. */
+  revision: string;
+  /** What changed. */
+  type: SyncEventType;
+  /** The key concerned; 0 for node and replication events. */
+  keyHandle: number;
+  /** The node concerned; for cluster-wide events, 0. */
+  nodeId: number;
+  /** How many nodes hold the key after this event (key events only). */
+  nodesHolding: number;
+  /** How many nodes the cluster has. */
+  nodeCount: number;
+  /** When the event happened. */
+  time?: Date | undefined;
+}
+
+/** WatchProgress tells a watcher it has seen everything up to a revision. */
+export interface WatchProgress {
+  /** Every event up to and including this revision has been delivered (or did not match). */
+  revision: string;
 }
 
 function createBaseLoginRequest(): LoginRequest {
@@ -821,7 +1003,7 @@ export const GenSymKeyRequest: MessageFns<GenSymKeyRequest> = {
 };
 
 function createBaseGenSymKeyResponse(): GenSymKeyResponse {
-  return { keyHandle: 0, steps: [], nodeStatuses: [] };
+  return { keyHandle: 0, steps: [], nodeStatuses: [], revision: "0" };
 }
 
 export const GenSymKeyResponse: MessageFns<GenSymKeyResponse> = {
@@ -834,6 +1016,9 @@ export const GenSymKeyResponse: MessageFns<GenSymKeyResponse> = {
     }
     for (const v of message.nodeStatuses) {
       NodeStatus.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.revision !== "0") {
+      writer.uint32(32).int64(message.revision);
     }
     return writer;
   },
@@ -875,6 +1060,14 @@ export const GenSymKeyResponse: MessageFns<GenSymKeyResponse> = {
             message.nodeStatuses.push(NodeStatus.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.revision = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -900,6 +1093,7 @@ export const GenSymKeyResponse: MessageFns<GenSymKeyResponse> = {
         : globalThis.Array.isArray(object?.node_statuses)
         ? object.node_statuses.map((e: any) => NodeStatus.fromJSON(e))
         : [],
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "0",
     };
   },
 
@@ -914,6 +1108,9 @@ export const GenSymKeyResponse: MessageFns<GenSymKeyResponse> = {
     if (message.nodeStatuses?.length) {
       obj.nodeStatuses = message.nodeStatuses.map((e) => NodeStatus.toJSON(e));
     }
+    if (message.revision !== "0") {
+      obj.revision = message.revision;
+    }
     return obj;
   },
 
@@ -925,6 +1122,7 @@ export const GenSymKeyResponse: MessageFns<GenSymKeyResponse> = {
     message.keyHandle = object.keyHandle ?? 0;
     message.steps = object.steps?.map((e) => StepResult.fromPartial(e)) || [];
     message.nodeStatuses = object.nodeStatuses?.map((e) => NodeStatus.fromPartial(e)) || [];
+    message.revision = object.revision ?? "0";
     return message;
   },
 };
@@ -1224,7 +1422,7 @@ export const ImportSymKeyRequest: MessageFns<ImportSymKeyRequest> = {
 };
 
 function createBaseImportSymKeyResponse(): ImportSymKeyResponse {
-  return { keyHandle: 0, steps: [], nodeStatuses: [] };
+  return { keyHandle: 0, steps: [], nodeStatuses: [], revision: "0" };
 }
 
 export const ImportSymKeyResponse: MessageFns<ImportSymKeyResponse> = {
@@ -1237,6 +1435,9 @@ export const ImportSymKeyResponse: MessageFns<ImportSymKeyResponse> = {
     }
     for (const v of message.nodeStatuses) {
       NodeStatus.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.revision !== "0") {
+      writer.uint32(32).int64(message.revision);
     }
     return writer;
   },
@@ -1278,6 +1479,14 @@ export const ImportSymKeyResponse: MessageFns<ImportSymKeyResponse> = {
             message.nodeStatuses.push(NodeStatus.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.revision = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1303,6 +1512,7 @@ export const ImportSymKeyResponse: MessageFns<ImportSymKeyResponse> = {
         : globalThis.Array.isArray(object?.node_statuses)
         ? object.node_statuses.map((e: any) => NodeStatus.fromJSON(e))
         : [],
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "0",
     };
   },
 
@@ -1317,6 +1527,9 @@ export const ImportSymKeyResponse: MessageFns<ImportSymKeyResponse> = {
     if (message.nodeStatuses?.length) {
       obj.nodeStatuses = message.nodeStatuses.map((e) => NodeStatus.toJSON(e));
     }
+    if (message.revision !== "0") {
+      obj.revision = message.revision;
+    }
     return obj;
   },
 
@@ -1328,6 +1541,7 @@ export const ImportSymKeyResponse: MessageFns<ImportSymKeyResponse> = {
     message.keyHandle = object.keyHandle ?? 0;
     message.steps = object.steps?.map((e) => StepResult.fromPartial(e)) || [];
     message.nodeStatuses = object.nodeStatuses?.map((e) => NodeStatus.fromPartial(e)) || [];
+    message.revision = object.revision ?? "0";
     return message;
   },
 };
@@ -2127,6 +2341,762 @@ export const FindKeyResponse: MessageFns<FindKeyResponse> = {
   },
 };
 
+function createBaseShareKeyRequest(): ShareKeyRequest {
+  return { keyHandle: 0, userIds: [], share: false };
+}
+
+export const ShareKeyRequest: MessageFns<ShareKeyRequest> = {
+  encode(message: ShareKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    if (message.userIds.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.userIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.share !== false) {
+      writer.uint32(24).bool(message.share);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShareKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShareKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.userIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.userIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.share = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShareKeyRequest {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      userIds: globalThis.Array.isArray(object?.userIds)
+        ? object.userIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.user_ids)
+        ? object.user_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      share: isSet(object.share) ? globalThis.Boolean(object.share) : false,
+    };
+  },
+
+  toJSON(message: ShareKeyRequest): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.userIds?.length) {
+      obj.userIds = message.userIds.map((e) => Math.round(e));
+    }
+    if (message.share !== false) {
+      obj.share = message.share;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShareKeyRequest>, I>>(base?: I): ShareKeyRequest {
+    return ShareKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShareKeyRequest>, I>>(object: I): ShareKeyRequest {
+    const message = createBaseShareKeyRequest();
+    message.keyHandle = object.keyHandle ?? 0;
+    message.userIds = object.userIds?.map((e) => e) || [];
+    message.share = object.share ?? false;
+    return message;
+  },
+};
+
+function createBaseShareKeyResponse(): ShareKeyResponse {
+  return { sharedWithUserIds: [], revision: "0", nodeStatuses: [] };
+}
+
+export const ShareKeyResponse: MessageFns<ShareKeyResponse> = {
+  encode(message: ShareKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sharedWithUserIds.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.sharedWithUserIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.revision !== "0") {
+      writer.uint32(16).int64(message.revision);
+    }
+    for (const v of message.nodeStatuses) {
+      NodeStatus.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShareKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShareKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.sharedWithUserIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.sharedWithUserIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = reader.int64().toString();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nodeStatuses.push(NodeStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShareKeyResponse {
+    return {
+      sharedWithUserIds: globalThis.Array.isArray(object?.sharedWithUserIds)
+        ? object.sharedWithUserIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.shared_with_user_ids)
+        ? object.shared_with_user_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "0",
+      nodeStatuses: globalThis.Array.isArray(object?.nodeStatuses)
+        ? object.nodeStatuses.map((e: any) => NodeStatus.fromJSON(e))
+        : globalThis.Array.isArray(object?.node_statuses)
+        ? object.node_statuses.map((e: any) => NodeStatus.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ShareKeyResponse): unknown {
+    const obj: any = {};
+    if (message.sharedWithUserIds?.length) {
+      obj.sharedWithUserIds = message.sharedWithUserIds.map((e) => Math.round(e));
+    }
+    if (message.revision !== "0") {
+      obj.revision = message.revision;
+    }
+    if (message.nodeStatuses?.length) {
+      obj.nodeStatuses = message.nodeStatuses.map((e) => NodeStatus.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShareKeyResponse>, I>>(base?: I): ShareKeyResponse {
+    return ShareKeyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShareKeyResponse>, I>>(object: I): ShareKeyResponse {
+    const message = createBaseShareKeyResponse();
+    message.sharedWithUserIds = object.sharedWithUserIds?.map((e) => e) || [];
+    message.revision = object.revision ?? "0";
+    message.nodeStatuses = object.nodeStatuses?.map((e) => NodeStatus.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseWatchSyncStatusRequest(): WatchSyncStatusRequest {
+  return { startRevision: "0", keyHandles: [], nodeIds: [], progressIntervalMs: 0 };
+}
+
+export const WatchSyncStatusRequest: MessageFns<WatchSyncStatusRequest> = {
+  encode(message: WatchSyncStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startRevision !== "0") {
+      writer.uint32(8).int64(message.startRevision);
+    }
+    if (message.keyHandles.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.keyHandles) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.nodeIds.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.nodeIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.progressIntervalMs !== 0) {
+      writer.uint32(32).uint32(message.progressIntervalMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchSyncStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchSyncStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.startRevision = reader.int64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.keyHandles.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.keyHandles.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.nodeIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.nodeIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.progressIntervalMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchSyncStatusRequest {
+    return {
+      startRevision: isSet(object.startRevision)
+        ? globalThis.String(object.startRevision)
+        : isSet(object.start_revision)
+        ? globalThis.String(object.start_revision)
+        : "0",
+      keyHandles: globalThis.Array.isArray(object?.keyHandles)
+        ? object.keyHandles.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.key_handles)
+        ? object.key_handles.map((e: any) => globalThis.Number(e))
+        : [],
+      nodeIds: globalThis.Array.isArray(object?.nodeIds)
+        ? object.nodeIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.node_ids)
+        ? object.node_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      progressIntervalMs: isSet(object.progressIntervalMs)
+        ? globalThis.Number(object.progressIntervalMs)
+        : isSet(object.progress_interval_ms)
+        ? globalThis.Number(object.progress_interval_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: WatchSyncStatusRequest): unknown {
+    const obj: any = {};
+    if (message.startRevision !== "0") {
+      obj.startRevision = message.startRevision;
+    }
+    if (message.keyHandles?.length) {
+      obj.keyHandles = message.keyHandles.map((e) => Math.round(e));
+    }
+    if (message.nodeIds?.length) {
+      obj.nodeIds = message.nodeIds.map((e) => Math.round(e));
+    }
+    if (message.progressIntervalMs !== 0) {
+      obj.progressIntervalMs = Math.round(message.progressIntervalMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchSyncStatusRequest>, I>>(base?: I): WatchSyncStatusRequest {
+    return WatchSyncStatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchSyncStatusRequest>, I>>(object: I): WatchSyncStatusRequest {
+    const message = createBaseWatchSyncStatusRequest();
+    message.startRevision = object.startRevision ?? "0";
+    message.keyHandles = object.keyHandles?.map((e) => e) || [];
+    message.nodeIds = object.nodeIds?.map((e) => e) || [];
+    message.progressIntervalMs = object.progressIntervalMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseWatchSyncStatusResponse(): WatchSyncStatusResponse {
+  return { message: undefined };
+}
+
+export const WatchSyncStatusResponse: MessageFns<WatchSyncStatusResponse> = {
+  encode(message: WatchSyncStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.message?.$case) {
+      case "event":
+        SyncEvent.encode(message.message.value, writer.uint32(10).fork()).join();
+        break;
+      case "progress":
+        WatchProgress.encode(message.message.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchSyncStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchSyncStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = { $case: "event", value: SyncEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = { $case: "progress", value: WatchProgress.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchSyncStatusResponse {
+    return {
+      message: isSet(object.event)
+        ? { $case: "event", value: SyncEvent.fromJSON(object.event) }
+        : isSet(object.progress)
+        ? { $case: "progress", value: WatchProgress.fromJSON(object.progress) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: WatchSyncStatusResponse): unknown {
+    const obj: any = {};
+    if (message.message?.$case === "event") {
+      obj.event = SyncEvent.toJSON(message.message.value);
+    } else if (message.message?.$case === "progress") {
+      obj.progress = WatchProgress.toJSON(message.message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchSyncStatusResponse>, I>>(base?: I): WatchSyncStatusResponse {
+    return WatchSyncStatusResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchSyncStatusResponse>, I>>(object: I): WatchSyncStatusResponse {
+    const message = createBaseWatchSyncStatusResponse();
+    switch (object.message?.$case) {
+      case "event": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "event", value: SyncEvent.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "progress": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "progress", value: WatchProgress.fromPartial(object.message.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseSyncEvent(): SyncEvent {
+  return { revision: "0", type: 0, keyHandle: 0, nodeId: 0, nodesHolding: 0, nodeCount: 0, time: undefined };
+}
+
+export const SyncEvent: MessageFns<SyncEvent> = {
+  encode(message: SyncEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== "0") {
+      writer.uint32(8).int64(message.revision);
+    }
+    if (message.type !== 0) {
+      writer.uint32(16).int32(message.type);
+    }
+    if (message.keyHandle !== 0) {
+      writer.uint32(24).uint32(message.keyHandle);
+    }
+    if (message.nodeId !== 0) {
+      writer.uint32(32).uint32(message.nodeId);
+    }
+    if (message.nodesHolding !== 0) {
+      writer.uint32(40).uint32(message.nodesHolding);
+    }
+    if (message.nodeCount !== 0) {
+      writer.uint32(48).uint32(message.nodeCount);
+    }
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SyncEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSyncEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.revision = reader.int64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.nodeId = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.nodesHolding = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.nodeCount = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SyncEvent {
+    return {
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "0",
+      type: isSet(object.type) ? syncEventTypeFromJSON(object.type) : 0,
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      nodeId: isSet(object.nodeId)
+        ? globalThis.Number(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.Number(object.node_id)
+        : 0,
+      nodesHolding: isSet(object.nodesHolding)
+        ? globalThis.Number(object.nodesHolding)
+        : isSet(object.nodes_holding)
+        ? globalThis.Number(object.nodes_holding)
+        : 0,
+      nodeCount: isSet(object.nodeCount)
+        ? globalThis.Number(object.nodeCount)
+        : isSet(object.node_count)
+        ? globalThis.Number(object.node_count)
+        : 0,
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+    };
+  },
+
+  toJSON(message: SyncEvent): unknown {
+    const obj: any = {};
+    if (message.revision !== "0") {
+      obj.revision = message.revision;
+    }
+    if (message.type !== 0) {
+      obj.type = syncEventTypeToJSON(message.type);
+    }
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.nodeId !== 0) {
+      obj.nodeId = Math.round(message.nodeId);
+    }
+    if (message.nodesHolding !== 0) {
+      obj.nodesHolding = Math.round(message.nodesHolding);
+    }
+    if (message.nodeCount !== 0) {
+      obj.nodeCount = Math.round(message.nodeCount);
+    }
+    if (message.time !== undefined) {
+      obj.time = message.time.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SyncEvent>, I>>(base?: I): SyncEvent {
+    return SyncEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SyncEvent>, I>>(object: I): SyncEvent {
+    const message = createBaseSyncEvent();
+    message.revision = object.revision ?? "0";
+    message.type = object.type ?? 0;
+    message.keyHandle = object.keyHandle ?? 0;
+    message.nodeId = object.nodeId ?? 0;
+    message.nodesHolding = object.nodesHolding ?? 0;
+    message.nodeCount = object.nodeCount ?? 0;
+    message.time = object.time ?? undefined;
+    return message;
+  },
+};
+
+function createBaseWatchProgress(): WatchProgress {
+  return { revision: "0" };
+}
+
+export const WatchProgress: MessageFns<WatchProgress> = {
+  encode(message: WatchProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== "0") {
+      writer.uint32(8).int64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.revision = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchProgress {
+    return { revision: isSet(object.revision) ? globalThis.String(object.revision) : "0" };
+  },
+
+  toJSON(message: WatchProgress): unknown {
+    const obj: any = {};
+    if (message.revision !== "0") {
+      obj.revision = message.revision;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchProgress>, I>>(base?: I): WatchProgress {
+    return WatchProgress.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchProgress>, I>>(object: I): WatchProgress {
+    const message = createBaseWatchProgress();
+    message.revision = object.revision ?? "0";
+    return message;
+  },
+};
+
 /**
  * HsmService carries the key-management calls of a crypto user.
  *
@@ -2206,6 +3176,35 @@ export const HsmServiceService = {
     responseSerialize: (value: FindKeyResponse): Buffer => Buffer.from(FindKeyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FindKeyResponse => FindKeyResponse.decode(value),
   },
+  /**
+   * ShareKey shares a key with crypto users, or stops sharing it (CMU shareKey).
+   * Only the key's owner may change its sharing.
+   */
+  shareKey: {
+    path: "/localcloudhsm.v1.HsmService/ShareKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ShareKeyRequest): Buffer => Buffer.from(ShareKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ShareKeyRequest => ShareKeyRequest.decode(value),
+    responseSerialize: (value: ShareKeyResponse): Buffer => Buffer.from(ShareKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ShareKeyResponse => ShareKeyResponse.decode(value),
+  },
+  /**
+   * WatchSyncStatus streams every change to which HSM holds which key, and node
+   * state changes, from a revision of the cluster's event log. Resume after a
+   * disconnect with start_revision = last seen revision + 1.
+   */
+  watchSyncStatus: {
+    path: "/localcloudhsm.v1.HsmService/WatchSyncStatus" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchSyncStatusRequest): Buffer =>
+      Buffer.from(WatchSyncStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchSyncStatusRequest => WatchSyncStatusRequest.decode(value),
+    responseSerialize: (value: WatchSyncStatusResponse): Buffer =>
+      Buffer.from(WatchSyncStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchSyncStatusResponse => WatchSyncStatusResponse.decode(value),
+  },
 } as const;
 
 export interface HsmServiceServer extends UntypedServiceImplementation {
@@ -2228,6 +3227,17 @@ export interface HsmServiceServer extends UntypedServiceImplementation {
    * given filter (KMU findKey), one page at a time (AIP-158).
    */
   findKey: handleUnaryCall<FindKeyRequest, FindKeyResponse>;
+  /**
+   * ShareKey shares a key with crypto users, or stops sharing it (CMU shareKey).
+   * Only the key's owner may change its sharing.
+   */
+  shareKey: handleUnaryCall<ShareKeyRequest, ShareKeyResponse>;
+  /**
+   * WatchSyncStatus streams every change to which HSM holds which key, and node
+   * state changes, from a revision of the cluster's event log. Resume after a
+   * disconnect with start_revision = last seen revision + 1.
+   */
+  watchSyncStatus: handleServerStreamingCall<WatchSyncStatusRequest, WatchSyncStatusResponse>;
 }
 
 export interface HsmServiceClient extends Client {
@@ -2334,6 +3344,39 @@ export interface HsmServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FindKeyResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * ShareKey shares a key with crypto users, or stops sharing it (CMU shareKey).
+   * Only the key's owner may change its sharing.
+   */
+  shareKey(
+    request: ShareKeyRequest,
+    callback: (error: ServiceError | null, response: ShareKeyResponse) => void,
+  ): ClientUnaryCall;
+  shareKey(
+    request: ShareKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ShareKeyResponse) => void,
+  ): ClientUnaryCall;
+  shareKey(
+    request: ShareKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ShareKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * WatchSyncStatus streams every change to which HSM holds which key, and node
+   * state changes, from a revision of the cluster's event log. Resume after a
+   * disconnect with start_revision = last seen revision + 1.
+   */
+  watchSyncStatus(
+    request: WatchSyncStatusRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchSyncStatusResponse>;
+  watchSyncStatus(
+    request: WatchSyncStatusRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchSyncStatusResponse>;
 }
 
 export const HsmServiceClient = makeGenericClientConstructor(
@@ -2365,6 +3408,28 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000).toString();
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (globalThis.Number(t.seconds) || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
