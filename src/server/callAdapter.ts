@@ -3,7 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import { HsmError } from "../hsm/errors";
 import { mapFailure } from "./errorMapping";
 import { Logger } from "./logger";
-import { RejectedRequest } from "./requestGate";
+import { RejectedRequest, rejection } from "./requestGate";
 
 /** Fields a handler adds to its call's log line. Never key material. */
 export interface CallLogFields {
@@ -14,6 +14,8 @@ export interface CallLogFields {
 export interface CallContext {
   readonly metadata: grpc.Metadata;
   readonly log: CallLogFields;
+  /** Aborted when the client cancels or the call's deadline passes. */
+  readonly signal: AbortSignal;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, context: CallContext) => Promise<Res> | Res;
@@ -21,8 +23,12 @@ export type UnaryHandler<Req, Res> = (request: Req, context: CallContext) => Pro
 export function unaryCall<Req, Res>(method: string, logger: Logger, handler: UnaryHandler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const started = process.hrtime.bigint();
-    const context: CallContext = { metadata: call.metadata, log: {} };
+    const controller = new AbortController();
+    const onCancelled = (): void => controller.abort();
+    call.on("cancelled", onCancelled);
+    const context: CallContext = { metadata: call.metadata, log: {}, signal: controller.signal };
     const finish = (code: grpc.status, reason?: string): void => {
+      call.off("cancelled", onCancelled);
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       logger.info("call", {
         method,
@@ -56,16 +62,4 @@ export function unaryCall<Req, Res>(method: string, logger: Logger, handler: Una
       fail(err);
     }
   };
-}
-
-function rejection(request: RejectedRequest): HsmError {
-  if (request.why === "TOO_LARGE") {
-    return new HsmError("REQUEST_TOO_LARGE", "the request is larger than the daemon accepts", {
-      size_bytes: request.sizeBytes,
-      max_bytes: request.limitBytes,
-    });
-  }
-  return new HsmError("REQUEST_INVALID", "the request is not a valid protobuf message of this method's type", {
-    size_bytes: request.sizeBytes,
-  });
 }

@@ -1,5 +1,6 @@
 // Decodes requests so that oversized or malformed bytes reach the handler as a rejection, not a transport error.
 import * as grpc from "@grpc/grpc-js";
+import { HsmError } from "../hsm/errors";
 
 /** A request the gate refused before decoding; the call adapter answers it with a reasoned status. */
 export class RejectedRequest {
@@ -36,4 +37,17 @@ export function gateService<T extends grpc.ServiceDefinition>(definition: T, max
     };
   }
   return gated as T;
+}
+
+/** The domain error a rejected request is answered with. */
+export function rejection(request: RejectedRequest): HsmError {
+  if (request.why === "TOO_LARGE") {
+    return new HsmError("REQUEST_TOO_LARGE", "the request is larger than the daemon accepts", {
+      size_bytes: request.sizeBytes,
+      max_bytes: request.limitBytes,
+    });
+  }
+  return new HsmError("REQUEST_INVALID", "the request is not a valid protobuf message of this method's type", {
+    size_bytes: request.sizeBytes,
+  });
 }

@@ -6,6 +6,8 @@ import {
   GetAttributeRequest,
   ImportSymKeyRequest,
   LoginRequest,
+  ShareKeyRequest,
+  WatchSyncStatusRequest,
 } from "../../clients/generated/localcloudhsm/v1/hsm_service";
 import { CreateUserRequest } from "../../clients/generated/localcloudhsm/v1/admin_service";
 import { GenSymKeyParams, ImportSymKeyParams, KeyFilter } from "../hsm/cluster";
@@ -109,4 +111,35 @@ function roleOf(type: UserType): UserRole {
     default:
       throw new HsmError("REQUEST_INVALID", "user_type must be USER_TYPE_CU or USER_TYPE_CO", { field: "user_type", value: String(type) });
   }
+}
+
+export function validateShareKey(request: ShareKeyRequest): { handle: number; userIds: number[]; share: boolean } {
+  return { handle: request.keyHandle, userIds: shareList(request.userIds), share: request.share };
+}
+
+/** Default and bounds of WatchSyncStatus progress notices. */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 5000;
+export const MIN_PROGRESS_INTERVAL_MS = 10;
+export const MAX_WATCH_FILTER_ITEMS = 10_000;
+
+export interface WatchQuery {
+  readonly startRevision: number;
+  readonly handles: ReadonlySet<number>;
+  readonly nodes: ReadonlySet<number>;
+  readonly progressIntervalMs: number;
+}
+
+export function validateWatch(request: WatchSyncStatusRequest, defaultProgressMs: number = DEFAULT_PROGRESS_INTERVAL_MS): WatchQuery {
+  const start = Number(request.startRevision);
+  if (!/^\d+$/.test(request.startRevision) || !Number.isSafeInteger(start)) {
+    throw new HsmError("REQUEST_INVALID", "start_revision must be 0 or a positive revision", { field: "start_revision", value: request.startRevision });
+  }
+  if (request.keyHandles.length > MAX_WATCH_FILTER_ITEMS || request.nodeIds.length > MAX_WATCH_FILTER_ITEMS) {
+    throw new HsmError("REQUEST_INVALID", `at most ${MAX_WATCH_FILTER_ITEMS} handles or nodes in a filter`, { field: "key_handles" });
+  }
+  const interval = request.progressIntervalMs === 0 ? defaultProgressMs : request.progressIntervalMs;
+  if (interval < MIN_PROGRESS_INTERVAL_MS) {
+    throw new HsmError("REQUEST_INVALID", `progress_interval_ms is at least ${MIN_PROGRESS_INTERVAL_MS}`, { field: "progress_interval_ms" });
+  }
+  return { startRevision: start, handles: new Set(request.keyHandles), nodes: new Set(request.nodeIds), progressIntervalMs: interval };
 }

@@ -1,9 +1,10 @@
 // Domain results to proto messages.
 import { NodeStatus, StepResult, User, UserType } from "../../clients/generated/localcloudhsm/v1/common";
-import { AttributeValue } from "../../clients/generated/localcloudhsm/v1/hsm_service";
+import { AttributeValue, SyncEvent, SyncEventType } from "../../clients/generated/localcloudhsm/v1/hsm_service";
 import { AttributeReading } from "../hsm/attributes";
 import { NodeResult, StepOutcome } from "../hsm/cluster";
 import { returnCodeText } from "../hsm/returnCodes";
+import { ClusterEvent, ClusterEventKind } from "../hsm/revisionLog";
 import { UserInfo, UserRole } from "../hsm/users";
 
 export function toNodeStatuses(nodes: readonly NodeResult[]): NodeStatus[] {
@@ -34,5 +35,30 @@ export function toUser(user: UserInfo): User {
     username: user.username,
     loginFailureCount: user.loginFailures,
     locked: user.locked,
+  };
+}
+
+const EVENT_TYPES: Record<ClusterEventKind, SyncEventType> = {
+  KEY_CREATED: SyncEventType.SYNC_EVENT_TYPE_KEY_CREATED,
+  KEY_REPLICATED: SyncEventType.SYNC_EVENT_TYPE_KEY_REPLICATED,
+  KEY_TOMBSTONED: SyncEventType.SYNC_EVENT_TYPE_KEY_TOMBSTONED,
+  KEY_DELETED: SyncEventType.SYNC_EVENT_TYPE_KEY_DELETED,
+  SHARING_CHANGED: SyncEventType.SYNC_EVENT_TYPE_SHARING_CHANGED,
+  NODE_DOWN: SyncEventType.SYNC_EVENT_TYPE_NODE_DOWN,
+  NODE_UP: SyncEventType.SYNC_EVENT_TYPE_NODE_UP,
+  NODE_PARTITIONED: SyncEventType.SYNC_EVENT_TYPE_NODE_PARTITIONED,
+  REPLICATION_PAUSED: SyncEventType.SYNC_EVENT_TYPE_REPLICATION_PAUSED,
+  REPLICATION_RESUMED: SyncEventType.SYNC_EVENT_TYPE_REPLICATION_RESUMED,
+};
+
+export function toSyncEvent(event: ClusterEvent): SyncEvent {
+  return {
+    revision: String(event.revision),
+    type: EVENT_TYPES[event.kind],
+    keyHandle: event.handle,
+    nodeId: event.nodeId,
+    nodesHolding: event.nodesHolding,
+    nodeCount: event.nodeCount,
+    time: new Date(event.atMs),
   };
 }

@@ -1,0 +1,106 @@
+// A watcher's cursor over the revision log: delivers matching events in order, with progress notices, never blocking writers.
+import { HsmError } from "./errors";
+import { ClusterEvent, RevisionLog } from "./revisionLog";
+
+export type WatchItem = { readonly kind: "event"; readonly event: ClusterEvent } | { readonly kind: "progress"; readonly revision: number };
+
+export interface WatchOptions {
+  /** First revision to deliver (inclusive); 0 means "after the current revision". */
+  readonly startRevision: number;
+  /** Only key events of these handles (empty: all). */
+  readonly handles: ReadonlySet<number>;
+  /** Only events on these nodes (empty: all). */
+  readonly nodes: ReadonlySet<number>;
+  /** Whether the watcher may see a key event (owner, shared, session). */
+  readonly canSee: (event: ClusterEvent) => boolean;
+  readonly progressIntervalMs: number;
+  /** A watcher this many revisions behind the head is ended; it can resume from its cursor. */
+  readonly maxLag: number;
+  readonly now: () => number;
+}
+
+const BATCH = 256;
+
+export class SyncWatcher {
+  /** The next revision this watcher will look at. */
+  private cursor: number;
+
+  constructor(
+    private readonly log: RevisionLog,
+    private readonly options: WatchOptions,
+  ) {
+    this.cursor = options.startRevision === 0 ? log.currentRevision + 1 : options.startRevision;
+    if (this.cursor <= log.compactRevision) {
+      throw new HsmError("WATCH_COMPACTED", "the start revision has been compacted", {
+        compact_revision: log.compactRevision,
+        start_revision: options.startRevision,
+      });
+    }
+  }
+
+  /** How far behind the head of the log this watcher is, in revisions. */
+  lag(): number {
+    return Math.max(0, this.log.currentRevision - (this.cursor - 1));
+  }
+
+  /** WATCHER_TOO_SLOW when the watcher has fallen too far behind; it names the revision to resume from. */
+  checkLag(): void {
+    if (this.lag() > this.options.maxLag || this.cursor <= this.log.compactRevision) {
+      throw new HsmError("WATCHER_TOO_SLOW", "the watcher fell too far behind; resume from resume_revision", {
+        resume_revision: this.cursor,
+        current_revision: this.log.currentRevision,
+        max_lag: this.options.maxLag,
+      });
+    }
+  }
+
+  /** Matching events, and a progress notice whenever nothing was sent for the progress interval. */
+  async *items(signal: AbortSignal): AsyncGenerator<WatchItem> {
+    const { now, progressIntervalMs } = this.options;
+    let lastSent = now();
+    const aborted = abortPromise(signal);
+    while (!signal.aborted) {
+      this.checkLag();
+      const batch = this.log.readFrom(this.cursor, BATCH);
+      for (const event of batch) {
+        this.cursor = event.revision + 1;
+        if (this.matches(event)) {
+          yield { kind: "event", event };
+          lastSent = now();
+          if (signal.aborted) return;
+        }
+      }
+      if (now() - lastSent >= progressIntervalMs) {
+        yield { kind: "progress", revision: this.cursor - 1 };
+        lastSent = now();
+        continue;
+      }
+      if (batch.length > 0) continue;
+      const waitMs = Math.max(1, progressIntervalMs - (now() - lastSent));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, waitMs);
+      });
+      try {
+        await Promise.race([this.log.nextAppend(), timeout, aborted]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  private matches(event: ClusterEvent): boolean {
+    const { handles, nodes, canSee } = this.options;
+    if (nodes.size > 0 && !nodes.has(event.nodeId)) return false;
+    if (event.audience === undefined) return handles.size === 0;
+    if (handles.size > 0 && !handles.has(event.handle)) return false;
+    return canSee(event);
+  }
+}
+
+function abortPromise(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
