@@ -1,0 +1,232 @@
+// Users and login: name and password rules, scrypt storage, role checks, lockout, sessions and logout.
+import Database from "better-sqlite3";
+import { readFileSync } from "node:fs";
+import { HsmError } from "../../src/hsm/errors";
+import { SessionRegistry } from "../../src/hsm/sessions";
+import { MAX_LOGIN_FAILURES, UserRole, verifyPassword } from "../../src/hsm/users";
+import { ClusterHarness, containsBytes, expectHsmError, genParams, importParams } from "./support/harness";
+
+describe("users", () => {
+  let h: ClusterHarness;
+  beforeEach(() => {
+    h = new ClusterHarness();
+  });
+  afterEach(() => h.dispose());
+
+  describe("creation", () => {
+    test("creates crypto users and crypto officers with increasing ids", async () => {
+      const cu = await h.cluster.createUser(UserRole.CU, "alice", "password1");
+      const co = await h.cluster.createUser(UserRole.CO, "officer", "password2");
+      expect(cu).toEqual({ userId: expect.any(Number), role: UserRole.CU, username: "alice", loginFailures: 0, locked: false });
+      expect(co.role).toBe(UserRole.CO);
+      expect(co.userId).toBeGreaterThan(cu.userId);
+      expect(h.cluster.listUsers().map((u) => [u.username, u.role])).toEqual([
+        ["alice", UserRole.CU],
+        ["officer", UserRole.CO],
+      ]);
+      // What callers learn about a user never includes the hash.
+      expect(JSON.stringify(h.cluster.listUsers())).not.toContain("scrypt");
+    });
+
+    test.each([
+      ["31 characters", "u".repeat(31)],
+      ["underscores and digits", "crypto_user_01"],
+    ])("a user name of %s is accepted", async (_n, name) => {
+      await h.cluster.createUser(UserRole.CU, name, "password1");
+    });
+
+    test.each([
+      ["32 characters", "u".repeat(32)],
+      ["a dash", "crypto-user"],
+      ["empty", ""],
+      ["a space", "crypto user"],
+      ["a dot", "crypto.user"],
+      ["non-ASCII letters", "j\u00fcrgen"],
+    ])("a user name with %s: USERNAME_INVALID", async (_n, name) => {
+      await expectHsmError(() => h.cluster.createUser(UserRole.CU, name, "password1"), "USERNAME_INVALID");
+      expect(h.cluster.listUsers()).toEqual([]);
+    });
+
+    test("names are case-insensitive: a duplicate differing only in case is USER_ALREADY_EXISTS", async () => {
+      await h.cluster.createUser(UserRole.CU, "Alice", "password1");
+      await expectHsmError(() => h.cluster.createUser(UserRole.CU, "ALICE", "password2"), "USER_ALREADY_EXISTS");
+      await expectHsmError(() => h.cluster.createUser(UserRole.CO, "alice", "password2"), "USER_ALREADY_EXISTS");
+      expect(h.cluster.listUsers()).toHaveLength(1);
+      expect(h.cluster.findUserByName("aLiCe")?.username).toBe("alice");
+    });
+
+    test("two concurrent creates of the same name: one wins, the other is USER_ALREADY_EXISTS", async () => {
+      const results = await Promise.allSettled([
+        h.cluster.createUser(UserRole.CU, "race", "password1"),
+        h.cluster.createUser(UserRole.CU, "RACE", "password2"),
+      ]);
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      const rejected = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      expect((rejected?.reason as HsmError).reason).toBe("USER_ALREADY_EXISTS");
+      expect(h.cluster.listUsers()).toHaveLength(1);
+    });
+
+    test.each([
+      ["7 characters", "a".repeat(7)],
+      ["33 characters", "a".repeat(33)],
+      ["empty", ""],
+      ["U+FFFD", "passw\uFFFDrd"],
+    ])("a password of %s: PASSWORD_INVALID", async (_n, password) => {
+      await expectHsmError(() => h.cluster.createUser(UserRole.CU, "alice", password), "PASSWORD_INVALID");
+      expect(h.cluster.listUsers()).toEqual([]);
+    });
+
+    test("passwords of 8 and 32 characters are accepted", async () => {
+      await h.cluster.createUser(UserRole.CU, "eight", "a".repeat(8));
+      await h.cluster.createUser(UserRole.CU, "thirtytwo", "b".repeat(32));
+      await h.cluster.login(UserRole.CU, "eight", "a".repeat(8));
+      await h.cluster.login(UserRole.CU, "thirtytwo", "b".repeat(32));
+    });
+
+    test("the password is stored only as a salted scrypt hash", async () => {
+      const password = "Sup3r-Secret!pw";
+      await h.cluster.createUser(UserRole.CU, "alice", password);
+      await h.cluster.createUser(UserRole.CU, "bob", password);
+      h.cluster.close();
+      const db = new Database(h.dbPath, { readonly: true });
+      try {
+        const rows = db.prepare("SELECT * FROM users ORDER BY user_id").all() as Record<string, unknown>[];
+        expect(rows).toHaveLength(2);
+        for (const row of rows) {
+          for (const value of Object.values(row)) expect(String(value)).not.toContain(password);
+          const hash = String(row.password_hash);
+          expect(hash).toMatch(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+          expect(await verifyPassword(password, hash)).toBe(true);
+          expect(await verifyPassword("wrong password", hash)).toBe(false);
+        }
+        // Same password, different salt, different hash.
+        expect(rows[0]!.password_hash).not.toBe(rows[1]!.password_hash);
+      } finally {
+        db.close();
+      }
+      expect(containsBytes(readFileSync(h.dbPath), Buffer.from(password))).toBe(false);
+      h.reopen();
+    });
+  });
+
+  describe("login", () => {
+    beforeEach(async () => {
+      await h.cluster.createUser(UserRole.CU, "alice", "password1");
+      await h.cluster.createUser(UserRole.CO, "officer", "password2");
+    });
+
+    test("a CU logs in as CU, with the user name in any case; the session records the clock's time", async () => {
+      h.clock.advance(60_000);
+      const { token, session } = await h.cluster.login(UserRole.CU, "ALICE", "password1");
+      expect(session).toMatchObject({ role: UserRole.CU, username: "alice", createdAt: h.clock.now() });
+      expect(h.cluster.session(token)).toBe(session);
+    });
+
+    test("each login is its own session with its own token", async () => {
+      const a = await h.cluster.login(UserRole.CU, "alice", "password1");
+      const b = await h.cluster.login(UserRole.CU, "alice", "password1");
+      expect(a.token).not.toBe(b.token);
+      expect(a.session.sessionId).not.toBe(b.session.sessionId);
+      expect(a.session.sessionId).not.toBe(a.token);
+    });
+
+    test("the wrong role: INVALID_USER_TYPE", async () => {
+      await expectHsmError(() => h.cluster.login(UserRole.CO, "alice", "password1"), "INVALID_USER_TYPE");
+      const err = await expectHsmError(() => h.cluster.login(UserRole.CU, "officer", "password2"), "INVALID_USER_TYPE");
+      expect(err.returnCode.code).toBe(0xdb);
+    });
+
+    test("an unknown user: LOGIN_FAILED", async () => {
+      await expectHsmError(() => h.cluster.login(UserRole.CU, "nobody", "password1"), "LOGIN_FAILED");
+    });
+
+    test("a wrong password: LOGIN_FAILED, counted; a good login resets the count", async () => {
+      await expectHsmError(() => h.cluster.login(UserRole.CU, "alice", "wrongpass"), "LOGIN_FAILED");
+      await expectHsmError(() => h.cluster.login(UserRole.CU, "alice", "wrongpass"), "LOGIN_FAILED");
+      expect(h.cluster.findUserByName("alice")?.loginFailures).toBe(2);
+      await h.cluster.login(UserRole.CU, "alice", "password1");
+      expect(h.cluster.findUserByName("alice")?.loginFailures).toBe(0);
+    });
+
+    test(`${MAX_LOGIN_FAILURES} wrong passwords lock the user, even against the right password, across a reopen`, async () => {
+      expect(MAX_LOGIN_FAILURES).toBe(5);
+      for (let i = 1; i < MAX_LOGIN_FAILURES; i++) {
+        await expectHsmError(() => h.cluster.login(UserRole.CU, "alice", `wrong${i}pass`), "LOGIN_FAILED");
+      }
+      await expectHsmError(() => h.cluster.login(UserRole.CU, "alice", "wrong5pass"), "USER_LOCKED");
+      await expectHsmError(() => h.cluster.login(UserRole.CU, "alice", "password1"), "USER_LOCKED");
+      expect(h.cluster.findUserByName("alice")).toMatchObject({ locked: true, loginFailures: 5 });
+
+      h.reopen();
+      await expectHsmError(() => h.cluster.login(UserRole.CU, "alice", "password1"), "USER_LOCKED");
+      expect(h.cluster.findUserByName("alice")).toMatchObject({ locked: true });
+      // Other users are unaffected.
+      await h.cluster.login(UserRole.CO, "officer", "password2");
+    });
+
+    test("the failure count survives a reopen", async () => {
+      await expectHsmError(() => h.cluster.login(UserRole.CU, "alice", "wrongpass"), "LOGIN_FAILED");
+      await expectHsmError(() => h.cluster.login(UserRole.CU, "alice", "wrongpass"), "LOGIN_FAILED");
+      h.reopen();
+      expect(h.cluster.findUserByName("alice")?.loginFailures).toBe(2);
+    });
+
+    test("users survive a reopen and can log in", async () => {
+      h.reopen();
+      const { session } = await h.cluster.login(UserRole.CU, "alice", "password1");
+      expect(session.username).toBe("alice");
+      expect(h.cluster.listUsers().map((u) => u.username)).toEqual(["alice", "officer"]);
+    });
+
+    test("sessions do not survive a reopen", async () => {
+      const { token } = await h.cluster.login(UserRole.CU, "alice", "password1");
+      h.reopen();
+      await expectHsmError(() => h.cluster.session(token), "UNAUTHENTICATED");
+    });
+  });
+
+  describe("logout", () => {
+    test("ends the session: its token no longer resolves, and a second logout is UNAUTHENTICATED", async () => {
+      const alice = await h.cu("alice");
+      const nodes = h.cluster.logout(alice.token);
+      expect(nodes).toHaveLength(h.nodeCount);
+      await expectHsmError(() => h.cluster.session(alice.token), "UNAUTHENTICATED");
+      await expectHsmError(() => h.cluster.logout(alice.token), "UNAUTHENTICATED");
+    });
+
+    test("an unknown or missing token is UNAUTHENTICATED", async () => {
+      await expectHsmError(() => h.cluster.session(undefined), "UNAUTHENTICATED");
+      await expectHsmError(() => h.cluster.session(""), "UNAUTHENTICATED");
+      await expectHsmError(() => h.cluster.session("not-a-token"), "UNAUTHENTICATED");
+    });
+  });
+
+  describe("crypto officers cannot manage keys", () => {
+    test("genSymKey, importSymKey, getAttribute and findKey: INVALID_USER_TYPE", async () => {
+      const alice = await h.cu("alice");
+      const officer = await h.co("officer");
+      const wrapping = (await h.cluster.genSymKey(alice.session, genParams())).handle;
+      await expectHsmError(() => h.cluster.genSymKey(officer.session, genParams()), "INVALID_USER_TYPE");
+      await expectHsmError(() => h.cluster.importSymKey(officer.session, importParams(wrapping, Buffer.alloc(16, 1))), "INVALID_USER_TYPE");
+      await expectHsmError(() => h.cluster.getAttribute(officer.session, wrapping, 256), "INVALID_USER_TYPE");
+      await expectHsmError(() => h.cluster.findKey(officer.session, {}), "INVALID_USER_TYPE");
+      expect(h.cluster.keyCount).toBe(1);
+    });
+  });
+});
+
+describe("SessionRegistry", () => {
+  test("resolves tokens it issued, and only those", async () => {
+    const registry = new SessionRegistry();
+    const user = { userId: 7, role: UserRole.CU, username: "alice" };
+    const { token, session } = registry.open(user, 1000, 0);
+    expect(registry.resolve(token)).toBe(session);
+    expect(session).toMatchObject({ userId: 7, role: UserRole.CU, username: "alice", createdAt: 1000, nodeId: 0 });
+    expect(registry.size).toBe(1);
+    expect(() => registry.resolve(token + "x")).toThrow(HsmError);
+    expect(registry.close(token)).toBe(session);
+    expect(registry.close(token)).toBeUndefined();
+    expect(registry.size).toBe(0);
+    await expectHsmError(() => registry.resolve(token), "UNAUTHENTICATED");
+  });
+});

@@ -1,0 +1,261 @@
+// The durable store: persistence across reopen, refusal of foreign stores, sealed material, the master key file.
+import Database from "better-sqlite3";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ALL_ATTRIBUTES } from "../../src/hsm/attributes";
+import { HsmCluster } from "../../src/hsm/cluster";
+import { keyCheckValue } from "../../src/hsm/crypto/kcv";
+import { SealedBoxOpenError } from "../../src/hsm/crypto/sealedBox";
+import { KeyType } from "../../src/hsm/keyTypes";
+import { loadOrCreateMasterKeyFile, parseMasterKey } from "../../src/hsm/store/masterKey";
+import { SCHEMA_VERSION } from "../../src/hsm/store/schema";
+import { SqliteStore, StoreOpenError } from "../../src/hsm/store/sqliteStore";
+import { UserRole } from "../../src/hsm/users";
+import { ClusterHarness, containsBytes, expectHsmError, FakeClock, FAST_SCRYPT, genParams, importParams, makeTempDir, removeDir } from "./support/harness";
+
+function withDb<T>(path: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(path);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** The bytes of the store file and, if present, its WAL and shared-memory files. */
+function storeBytes(dbPath: string): Buffer {
+  const parts = [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, `${dbPath}-journal`].filter((p) => existsSync(p)).map((p) => readFileSync(p));
+  return Buffer.concat(parts);
+}
+
+describe("SqliteStore", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = makeTempDir();
+  });
+  afterEach(() => removeDir(dir));
+
+  test("a fresh store loads no users and no keys, with a handle ceiling above the internal key", () => {
+    const store = SqliteStore.open(join(dir, "s.db"), randomBytes(32));
+    try {
+      const state = store.load();
+      expect(state.users).toEqual([]);
+      expect(state.keys).toEqual([]);
+      expect(state.handleCeiling).toBeGreaterThan(4);
+    } finally {
+      store.close();
+      store.close(); // idempotent
+    }
+  });
+
+  describe("opening", () => {
+    test("with another master key fails StoreOpenError", async () => {
+      const path = join(dir, "s.db");
+      SqliteStore.open(path, randomBytes(32)).close();
+      expect(() => SqliteStore.open(path, randomBytes(32))).toThrow(StoreOpenError);
+    });
+
+    test("a store whose schema_version was edited to 99 fails StoreOpenError", async () => {
+      const path = join(dir, "s.db");
+      const masterKey = randomBytes(32);
+      SqliteStore.open(path, masterKey).close();
+      withDb(path, (db) => db.prepare("UPDATE meta SET value = '99' WHERE name = 'schema_version'").run());
+      expect(SCHEMA_VERSION).not.toBe(99);
+      expect(() => SqliteStore.open(path, masterKey)).toThrow(StoreOpenError);
+      // The refused open left the file alone and closed it: editing it back makes it open again.
+      withDb(path, (db) => db.prepare("UPDATE meta SET value = ? WHERE name = 'schema_version'").run(String(SCHEMA_VERSION)));
+      SqliteStore.open(path, masterKey).close();
+    });
+
+    test("a store with its meta rows missing fails StoreOpenError", async () => {
+      const path = join(dir, "s.db");
+      const masterKey = randomBytes(32);
+      SqliteStore.open(path, masterKey).close();
+      withDb(path, (db) => db.prepare("DELETE FROM meta WHERE name = 'master_key_probe'").run());
+      expect(() => SqliteStore.open(path, masterKey)).toThrow(StoreOpenError);
+    });
+
+    test("an SQLite file that is not a store fails StoreOpenError and is not modified", async () => {
+      const path = join(dir, "other.db");
+      withDb(path, (db) => {
+        db.exec("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)");
+        db.prepare("INSERT INTO customers(name) VALUES ('x')").run();
+      });
+      expect(() => SqliteStore.open(path, randomBytes(32))).toThrow(StoreOpenError);
+      const tables = withDb(path, (db) => (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
+      expect(tables).toEqual(["customers"]);
+    });
+
+    test("a file that is not SQLite at all fails StoreOpenError", async () => {
+      const path = join(dir, "garbage.db");
+      writeFileSync(path, Buffer.concat([Buffer.from("definitely not sqlite\n"), randomBytes(4096)]));
+      expect(() => SqliteStore.open(path, randomBytes(32))).toThrow(StoreOpenError);
+    });
+
+    test("a path in a missing directory fails StoreOpenError", async () => {
+      expect(() => SqliteStore.open(join(dir, "no", "such", "dir", "s.db"), randomBytes(32))).toThrow(StoreOpenError);
+    });
+
+    test("a master key of the wrong length fails StoreOpenError", async () => {
+      expect(() => SqliteStore.open(join(dir, "s.db"), randomBytes(16))).toThrow(StoreOpenError);
+    });
+
+    test("a cluster is not built over a store that does not open", async () => {
+      const path = join(dir, "s.db");
+      SqliteStore.open(path, randomBytes(32)).close();
+      expect(() => new HsmCluster({ store: SqliteStore.open(path, randomBytes(32)), clock: new FakeClock(), nodeCount: 3, scryptCost: FAST_SCRYPT })).toThrow(
+        StoreOpenError,
+      );
+    });
+  });
+});
+
+describe("the store under a cluster", () => {
+  let h: ClusterHarness;
+  beforeEach(() => {
+    h = new ClusterHarness();
+  });
+  afterEach(() => h.dispose());
+
+  test("a token key survives close and reopen with the same attributes and material (same KCV)", async () => {
+    const alice = await h.cu("alice");
+    const bob = await h.cu("bob");
+    const wrapping = (await h.cluster.genSymKey(alice.session, genParams({ label: "w", id: "wrap-1" }))).handle;
+    const material = randomBytes(24);
+    const imported = (await h.cluster.importSymKey(alice.session, importParams(wrapping, material, { keyType: KeyType.DES3, label: "des", id: "des-1", shareWith: [bob.userId] }))).handle;
+    const before = {
+      wrapping: h.cluster.getAttribute(alice.session, wrapping, ALL_ATTRIBUTES),
+      imported: h.cluster.getAttribute(alice.session, imported, ALL_ATTRIBUTES),
+    };
+
+    h.reopen();
+    const a = await h.cluster.login(UserRole.CU, "alice", "password1");
+    expect(h.cluster.getAttribute(a.session, wrapping, ALL_ATTRIBUTES)).toEqual(before.wrapping);
+    expect(h.cluster.getAttribute(a.session, imported, ALL_ATTRIBUTES)).toEqual(before.imported);
+    expect(h.cluster.getAttribute(a.session, imported, 371)[0]!.text).toBe(`0x${keyCheckValue(KeyType.DES3, material)!.toString("hex")}`);
+
+    // The reloaded wrapping key still unwraps: its material is the same.
+    const second = randomBytes(16);
+    const again = (await h.cluster.importSymKey(a.session, importParams(wrapping, second))).handle;
+    expect(h.cluster.getAttribute(a.session, again, 371)[0]!.text).toBe(`0x${keyCheckValue(KeyType.AES, second)!.toString("hex")}`);
+
+    // Ids stay unique across the restart.
+    await expectHsmError(() => h.cluster.genSymKey(a.session, genParams({ id: "des-1" })), "ID_ALREADY_EXISTS");
+    // Sharing survives.
+    const b = await h.cluster.login(UserRole.CU, "bob", "password1");
+    expect(h.cluster.findKey(b.session, {})).toEqual([imported]);
+  });
+
+  test("sealed material is bound to its row: material moved to another key's row does not open", async () => {
+    const alice = await h.cu("alice");
+    const first = (await h.cluster.genSymKey(alice.session, genParams())).handle;
+    const second = (await h.cluster.genSymKey(alice.session, genParams())).handle;
+    h.cluster.close();
+    const select = "SELECT material_nonce, material_tag, material_sealed FROM keys WHERE handle = ?";
+    const update = "UPDATE keys SET material_nonce = ?, material_tag = ?, material_sealed = ? WHERE handle = ?";
+    const original = withDb(h.dbPath, (db) => db.prepare(select).get(second) as Record<string, Buffer>);
+    withDb(h.dbPath, (db) => {
+      const moved = db.prepare(select).get(first) as Record<string, Buffer>;
+      db.prepare(update).run(moved.material_nonce, moved.material_tag, moved.material_sealed, second);
+    });
+    const store = SqliteStore.open(h.dbPath, h.masterKey);
+    try {
+      expect(() => new HsmCluster({ store, clock: new FakeClock(), nodeCount: 3, scryptCost: FAST_SCRYPT })).toThrow(SealedBoxOpenError);
+    } finally {
+      store.close();
+    }
+    // Put the row back: the store opens again.
+    withDb(h.dbPath, (db) => db.prepare(update).run(original.material_nonce, original.material_tag, original.material_sealed, second));
+    h.reopen();
+    expect(h.cluster.keyCount).toBe(2);
+  });
+
+  test("key material never appears in plaintext in the database files", async () => {
+    const alice = await h.cu("alice");
+    const wrapping = (await h.cluster.genSymKey(alice.session, genParams())).handle;
+    const materials: Buffer[] = [];
+    for (const [keyType, size] of [
+      [KeyType.AES, 16],
+      [KeyType.AES, 24],
+      [KeyType.AES, 32],
+      [KeyType.DES3, 24],
+      [KeyType.AES, 32],
+      [KeyType.AES, 16],
+    ] as const) {
+      const material = randomBytes(size);
+      materials.push(material);
+      await h.cluster.importSymKey(alice.session, importParams(wrapping, material, { keyType }));
+    }
+    // A known wrapping key made by import, then used: its material must not leak either.
+    const kekMaterial = randomBytes(32);
+    materials.push(kekMaterial);
+    const kek = (await h.cluster.importSymKey(alice.session, importParams(wrapping, kekMaterial))).handle;
+    const last = randomBytes(32);
+    materials.push(last);
+    await h.cluster.importSymKey(alice.session, importParams(kek, last));
+
+    const check = (bytes: Buffer) => {
+      expect(bytes.length).toBeGreaterThan(0);
+      for (const m of materials) {
+        expect(containsBytes(bytes, m)).toBe(false);
+        // Nor as text.
+        expect(containsBytes(bytes, Buffer.from(m.toString("hex")))).toBe(false);
+        expect(containsBytes(bytes, Buffer.from(m.toString("base64")))).toBe(false);
+        // Nor any 8-byte run of it.
+        for (let i = 0; i + 8 <= m.length; i += 4) expect(containsBytes(bytes, m.subarray(i, i + 8))).toBe(false);
+      }
+    };
+    // While open: the WAL holds the recent writes.
+    expect(existsSync(`${h.dbPath}-wal`)).toBe(true);
+    check(storeBytes(h.dbPath));
+    // After a clean close, checkpointed into the main file.
+    h.cluster.close();
+    check(storeBytes(h.dbPath));
+    h.reopen();
+  });
+});
+
+describe("master key", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = makeTempDir();
+  });
+  afterEach(() => removeDir(dir));
+
+  test("loadOrCreateMasterKeyFile creates a 0600 file and re-reads the same key", async () => {
+    const path = join(dir, "master.key");
+    const first = loadOrCreateMasterKeyFile(path);
+    expect(first).toHaveLength(32);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const second = loadOrCreateMasterKeyFile(path);
+    expect(second.equals(first)).toBe(true);
+    expect(readFileSync(path, "utf8").trim()).toBe(first.toString("hex"));
+    // Another file gets another key.
+    expect(loadOrCreateMasterKeyFile(join(dir, "other.key")).equals(first)).toBe(false);
+  });
+
+  test("a store opened with the file's key reopens with the re-read key", async () => {
+    const keyPath = join(dir, "master.key");
+    const dbPath = join(dir, "s.db");
+    SqliteStore.open(dbPath, loadOrCreateMasterKeyFile(keyPath)).close();
+    SqliteStore.open(dbPath, loadOrCreateMasterKeyFile(keyPath)).close();
+  });
+
+  test("an existing file with a bad key is refused, not replaced", async () => {
+    const path = join(dir, "master.key");
+    writeFileSync(path, "too short\n", { mode: 0o600 });
+    expect(() => loadOrCreateMasterKeyFile(path)).toThrow();
+    expect(readFileSync(path, "utf8")).toBe("too short\n");
+  });
+
+  test("parseMasterKey takes 64 hex digits or base64 of 32 bytes, trimmed", async () => {
+    const key = randomBytes(32);
+    expect(parseMasterKey(key.toString("hex")).equals(key)).toBe(true);
+    expect(parseMasterKey(`  ${key.toString("hex").toUpperCase()}\n`).equals(key)).toBe(true);
+    expect(parseMasterKey(key.toString("base64")).equals(key)).toBe(true);
+    expect(() => parseMasterKey(randomBytes(16).toString("hex"))).toThrow();
+    expect(() => parseMasterKey(randomBytes(31).toString("base64"))).toThrow();
+    expect(() => parseMasterKey("")).toThrow();
+  });
+});
