@@ -1,0 +1,120 @@
+// A store the daemon must not open: another schema version, another master key, or not a store at all.
+// Each is refused at start with one clear line on stderr and a non-zero exit, and leaves the store intact.
+import Database from "better-sqlite3";
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { HsmClient } from "../../clients";
+import {
+  childEnv,
+  Closer,
+  DaemonProcess,
+  DEV_PASSWORD,
+  DEV_USER,
+  ExitInfo,
+  killAllDaemons,
+  makeTempDir,
+  removeTempDirs,
+  standardArgs,
+} from "./support/daemonProcess";
+import { aesKcv } from "./support/keyMaterial";
+
+const closer = new Closer();
+
+afterEach(async () => {
+  closer.closeAll();
+  await killAllDaemons();
+});
+afterAll(removeTempDirs);
+
+/** A data dir written by a first run (stopped cleanly) holding one imported key. */
+async function populatedDataDir(): Promise<{ dataDir: string; keyHandle: number; kcv: string }> {
+  const dataDir = join(makeTempDir(), "data");
+  const daemon = await DaemonProcess.start(standardArgs(dataDir));
+  const hsm = closer.add(new HsmClient(daemon.address));
+  await hsm.login(DEV_USER, DEV_PASSWORD);
+  const wrappingKey = await hsm.createWrappingKey();
+  const material = randomBytes(32);
+  const { keyHandle } = await hsm.importSymKey(material, { wrappingKey, label: "kept" });
+  hsm.close();
+  expect((await daemon.stop("SIGTERM")).code).toBe(0);
+  return { dataDir, keyHandle, kcv: aesKcv(material) };
+}
+
+/** Refused at start: non-zero exit, never served, one line on stderr with no stack trace. */
+function expectRefused(exit: ExitInfo & { logs: Record<string, unknown>[] }): string {
+  expect({ signal: exit.signal, failed: exit.code !== null && exit.code !== 0 }).toEqual({ signal: null, failed: true });
+  expect(exit.logs.filter((l) => l.message === "local-cloudhsm serving")).toEqual([]);
+  const lines = exit.stderr.trimEnd().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(exit.stderr).not.toMatch(/^\s+at /m);
+  return lines[0]!;
+}
+
+/** The data dir still opens with its own settings and the key is intact. */
+async function expectStillUsable(dataDir: string, keyHandle: number, kcv: string): Promise<void> {
+  const daemon = await DaemonProcess.start(standardArgs(dataDir));
+  const hsm = closer.add(new HsmClient(daemon.address));
+  await hsm.login(DEV_USER, DEV_PASSWORD);
+  expect(await hsm.kcv(keyHandle)).toBe(kcv);
+  hsm.close();
+  expect((await daemon.stop("SIGTERM")).code).toBe(0);
+}
+
+function setSchemaVersion(dataDir: string, version: string): string {
+  const db = new Database(join(dataDir, "store.sqlite"));
+  try {
+    const row = db.prepare("SELECT value FROM meta WHERE name = 'schema_version'").get() as { value: string };
+    db.prepare("UPDATE meta SET value = ? WHERE name = 'schema_version'").run(version);
+    return row.value;
+  } finally {
+    db.close();
+  }
+}
+
+describe("a store written by another version or sealed under another key", () => {
+  test("schema_version 99 is refused with one line naming the schema versions", async () => {
+    const { dataDir, keyHandle, kcv } = await populatedDataDir();
+    const original = setSchemaVersion(dataDir, "99");
+    expect(original).not.toBe("99");
+
+    const exit = await DaemonProcess.run(standardArgs(dataDir));
+    const line = expectRefused(exit);
+    expect(line).toMatch(/schema version/i);
+    expect(line).toContain("99");
+    expect(line).toContain(original);
+
+    // The refusal changed nothing: with the version restored, the store opens and the key is there.
+    setSchemaVersion(dataDir, original);
+    await expectStillUsable(dataDir, keyHandle, kcv);
+  });
+
+  test("another master key (LOCALCLOUDHSM_MASTER_KEY) is refused with one line saying so", async () => {
+    const { dataDir, keyHandle, kcv } = await populatedDataDir();
+    const exit = await DaemonProcess.run(standardArgs(dataDir), childEnv({ LOCALCLOUDHSM_MASTER_KEY: randomBytes(32).toString("hex") }));
+    const line = expectRefused(exit);
+    expect(line).toMatch(/master key/i);
+
+    await expectStillUsable(dataDir, keyHandle, kcv);
+  });
+
+  test("an SQLite file that is not a local-cloudhsm store is refused and left alone", async () => {
+    const dataDir = join(makeTempDir(), "data");
+    mkdirSync(dataDir);
+    const db = new Database(join(dataDir, "store.sqlite"));
+    db.exec("CREATE TABLE someone_elses (x INTEGER)");
+    db.close();
+
+    const exit = await DaemonProcess.run(standardArgs(dataDir));
+    const line = expectRefused(exit);
+    expect(line).toMatch(/not a local-cloudhsm store/);
+
+    const after = new Database(join(dataDir, "store.sqlite"), { readonly: true });
+    try {
+      const tables = after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+      expect(tables.map((t) => t.name)).toEqual(["someone_elses"]);
+    } finally {
+      after.close();
+    }
+  });
+});

@@ -1,0 +1,66 @@
+// Independent oracles for end-to-end checks: KCVs computed here with node:crypto, and a byte scan of the data dir.
+import { createCipheriv } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+
+/** KCV of an AES key: first 3 bytes of AES-ECB(key, 16 zero bytes), as lowercase hex. */
+export function aesKcv(key: Buffer): string {
+  return createCipheriv(`aes-${key.length * 8}-ecb`, key, null).setAutoPadding(false).update(Buffer.alloc(16)).subarray(0, 3).toString("hex");
+}
+
+/** KCV of a 3DES key: first 3 bytes of DES-EDE3-ECB(key, 8 zero bytes), as lowercase hex. */
+export function des3Kcv(key: Buffer): string {
+  return createCipheriv("des-ede3-ecb", key, null).setAutoPadding(false).update(Buffer.alloc(8)).subarray(0, 3).toString("hex");
+}
+
+/** Every regular file under `dir`, recursively. */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    const st = statSync(path);
+    if (st.isDirectory()) out.push(...filesUnder(path));
+    else if (st.isFile()) out.push(path);
+  }
+  return out;
+}
+
+export interface MaterialHit {
+  readonly file: string;
+  readonly key: number;
+  readonly form: string;
+}
+
+/** The encodings a plaintext key could leak in: raw bytes, hex (both cases) and base64. */
+function forms(material: Buffer): [string, Buffer][] {
+  const hex = material.toString("hex");
+  return [
+    ["raw", material],
+    ["hex", Buffer.from(hex, "latin1")],
+    ["HEX", Buffer.from(hex.toUpperCase(), "latin1")],
+    ["base64", Buffer.from(material.toString("base64"), "latin1")],
+  ];
+}
+
+/** Searches `files` for any of `materials` in any form; returns each hit (empty means nothing leaked). */
+export function findMaterial(files: readonly string[], materials: readonly Buffer[], root: string): MaterialHit[] {
+  const hits: MaterialHit[] = [];
+  const needles = materials.map((m) => forms(m));
+  for (const file of files) {
+    const bytes = readFileSync(file);
+    needles.forEach((keyForms, key) => {
+      for (const [form, needle] of keyForms) if (bytes.includes(needle)) hits.push({ file: relative(root, file), key, form });
+    });
+  }
+  return hits;
+}
+
+/** Searches text (e.g. the daemon's stdout) for any of `materials` in hex or base64. */
+export function findMaterialInText(text: string, materials: readonly Buffer[]): number[] {
+  const lower = text.toLowerCase();
+  const hits: number[] = [];
+  materials.forEach((m, i) => {
+    if (lower.includes(m.toString("hex")) || text.includes(m.toString("base64"))) hits.push(i);
+  });
+  return hits;
+}
