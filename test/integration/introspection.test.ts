@@ -1,0 +1,82 @@
+// grpc.health.v1 and server reflection over real gRPC, through dynamic clients of the protos their packages ship.
+import * as grpc from "@grpc/grpc-js";
+import { DynamicClient, dynamicUnary, fileDescriptorType, healthClient, reflect, reflectionClient } from "../support/grpcDynamic";
+import { startTestDaemon, TestDaemon } from "../support/testDaemon";
+
+interface ListServicesResponse {
+  message_response: string;
+  list_services_response: { service: { name: string }[] };
+}
+
+interface FileDescriptorResponse {
+  message_response: string;
+  file_descriptor_response: { file_descriptor_proto: Buffer[] };
+  error_response: { error_code: number } | null;
+}
+
+describe("health and reflection", () => {
+  let t: TestDaemon;
+  let health: DynamicClient;
+  let reflectionV1: DynamicClient;
+  let reflectionV1alpha: DynamicClient;
+
+  beforeAll(async () => {
+    t = await startTestDaemon();
+    health = healthClient(t.address);
+    reflectionV1 = reflectionClient(t.address, "v1");
+    reflectionV1alpha = reflectionClient(t.address, "v1alpha");
+  });
+  afterAll(async () => {
+    health.close();
+    reflectionV1.close();
+    reflectionV1alpha.close();
+    await t.close();
+  });
+
+  describe("grpc.health.v1.Health/Check", () => {
+    test.each(["", "localcloudhsm.v1.HsmService", "localcloudhsm.v1.AdminService"])("%p is SERVING", async (service) => {
+      const res = await dynamicUnary<{ status: string }>(health, "Check", { service });
+      expect(res.status).toBe("SERVING");
+    });
+
+    test("an unknown service -> NOT_FOUND", async () => {
+      await expect(dynamicUnary(health, "Check", { service: "no.such.Service" })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    });
+  });
+
+  describe("server reflection", () => {
+    test.each(["v1", "v1alpha"] as const)("%s list_services includes HsmService and AdminService", async (version) => {
+      const client = version === "v1" ? reflectionV1 : reflectionV1alpha;
+      const res = await reflect<ListServicesResponse>(client, { list_services: "" });
+      expect(res.message_response).toBe("list_services_response");
+      const names = res.list_services_response.service.map((s) => s.name);
+      expect(names).toEqual(expect.arrayContaining(["localcloudhsm.v1.HsmService", "localcloudhsm.v1.AdminService"]));
+    });
+
+    test("file_containing_symbol gives a descriptor with the HsmService methods and messages", async () => {
+      const res = await reflect<FileDescriptorResponse>(reflectionV1, { file_containing_symbol: "localcloudhsm.v1.HsmService" });
+      expect(res.message_response).toBe("file_descriptor_response");
+      const type = fileDescriptorType();
+      const files = res.file_descriptor_response.file_descriptor_proto.map(
+        (bytes) => type.toObject(type.decode(bytes), { defaults: true }) as {
+            name: string;
+            package: string;
+            messageType: { name: string }[];
+            service: { name: string; method: { name: string }[] }[];
+          },
+      );
+      // @grpc/reflection serves one merged file per package (named after the package), not the .proto files themselves.
+      const file = files.find((f) => f.service.some((s) => s.name === "HsmService"));
+      expect(file).toMatchObject({ package: "localcloudhsm.v1" });
+      expect(file!.messageType.map((m) => m.name)).toEqual(expect.arrayContaining(["ImportSymKeyRequest", "FindKeyResponse", "AttributeValue"]));
+      const methods = file!.service.find((s) => s.name === "HsmService")!.method.map((m) => m.name);
+      expect(methods).toEqual(expect.arrayContaining(["Login", "Logout", "GenSymKey", "ImportSymKey", "GetAttribute", "FindKey"]));
+    });
+
+    test("an unknown symbol -> an error_response with NOT_FOUND", async () => {
+      const res = await reflect<FileDescriptorResponse>(reflectionV1, { file_containing_symbol: "no.such.Symbol" });
+      expect(res.message_response).toBe("error_response");
+      expect(res.error_response?.error_code).toBe(grpc.status.NOT_FOUND);
+    });
+  });
+});
