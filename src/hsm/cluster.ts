@@ -5,8 +5,12 @@ import { Clock } from "./clock";
 import { aesKeyUnwrapPkcs5, aesKeyWrapPkcs5, UnwrapIntegrityError } from "./crypto/keyWrap";
 import { keyCheckValue } from "./crypto/kcv";
 import { HsmError } from "./errors";
-import { ClusterEvent, EventLog } from "./eventLog";
 import { HandleAllocator } from "./handleAllocator";
+import { NodeInfo, NodeState, NodeTable } from "./nodes";
+import { ReplicationQueues } from "./replicationQueues";
+import { ClusterEvent, ClusterEventKind, EventAudience, NewEvent, RevisionLog } from "./revisionLog";
+import { SyncWatcher, WatchOptions } from "./syncWatcher";
+import { systemTimers, Timers } from "./timers";
 import { defaultFlags, INTERNAL_KEY_HANDLE, isVisibleTo, KeyObject } from "./key";
 import { checkKeyId, checkLabel } from "./keyNaming";
 import { KeyRegistry } from "./keyRegistry";
@@ -31,9 +35,24 @@ import {
 export interface ClusterOptions {
   readonly store: HsmStore;
   readonly clock: Clock;
+  readonly timers?: Timers;
   /** Number of emulated HSMs, node ids 0..nodeCount-1. */
   readonly nodeCount: number;
+  /** Default time a token key takes to reach each other node (ms). */
+  readonly replicationDelayMs?: number;
+  /** CloudHSM client config create_object_minimum_nodes: the larger of it and -min_srv wins. */
+  readonly createObjectMinimumNodes?: number;
+  /** Events kept for watchers; older ones are compacted. */
+  readonly eventCapacity?: number;
   readonly scryptCost?: ScryptCost;
+  /** Told about failures of background work (replication writes). */
+  readonly onBackgroundError?: (err: unknown, context: string) => void;
+}
+
+/** A node as the control service lists it. */
+export interface NodeSummary extends NodeInfo {
+  readonly keyCount: number;
+  readonly pendingReplications: number;
 }
 
 /** One line of the "Cluster Error Status" block. */
@@ -98,28 +117,51 @@ const OK = RETURN_CODES.SUCCESS.code;
 export class HsmCluster {
   private readonly store: HsmStore;
   private readonly clock: Clock;
+  private readonly timers: Timers;
   readonly nodeCount: number;
+  private readonly createObjectMinimumNodes: number;
   private readonly scryptCost: ScryptCost;
   private readonly users = new Map<number, UserRecord>();
   private readonly usersByName = new Map<string, UserRecord>();
   private readonly keys = new KeyRegistry();
   private readonly sessions = new SessionRegistry();
   private readonly handles: HandleAllocator;
-  readonly events: EventLog;
-  /** A cheap stand-in that answers "the password is wrong" in the time a real check takes. */
+  readonly events: RevisionLog;
+  readonly nodes: NodeTable;
+  private readonly replication: ReplicationQueues;
+  private loginCount = 0;
+  /** A stand-in hash so an unknown user costs as much time as a wrong password. */
   private readonly decoyHash: Promise<string>;
 
   constructor(options: ClusterOptions) {
     if (!Number.isInteger(options.nodeCount) || options.nodeCount < 1) throw new RangeError("nodeCount must be at least 1");
     this.store = options.store;
     this.clock = options.clock;
+    this.timers = options.timers ?? systemTimers;
     this.nodeCount = options.nodeCount;
+    this.createObjectMinimumNodes = options.createObjectMinimumNodes ?? 1;
     this.scryptCost = options.scryptCost ?? DEFAULT_SCRYPT_COST;
+    this.nodes = new NodeTable(options.nodeCount, options.replicationDelayMs ?? DEFAULT_REPLICATION_DELAY_MS);
+    const onError = options.onBackgroundError ?? (() => undefined);
+    this.replication = new ReplicationQueues(this.nodes, this.clock, this.timers, (nodeId, handles) => this.deliver(nodeId, handles), (err, nodeId) =>
+      onError(err, `replication to node ${nodeId}`),
+    );
+
     const state = this.store.load();
     for (const user of state.users) this.indexUser(user);
-    for (const key of state.keys) this.keys.add(key);
-    this.events = new EventLog(state.revision);
+    this.events = new RevisionLog(state.revisionCeiling, (ceiling) => this.store.reserveRevisions(ceiling), options.eventCapacity);
     this.handles = new HandleAllocator(state.handleCeiling, (ceiling) => this.store.reserveHandles(ceiling));
+    for (const { key, acknowledged } of state.keys) {
+      if (!acknowledged) {
+        // Its creating call never got an answer: -min_srv was not met before the daemon stopped.
+        this.keys.add(key);
+        this.tombstone(key);
+        continue;
+      }
+      this.keys.add(key);
+      const missing = this.allNodeIds().filter((n) => !key.nodes.has(n));
+      if (missing.length > 0) this.replication.enqueue(key.handle, missing);
+    }
     this.decoyHash = hashPassword(randomBytes(16).toString("hex"), this.scryptCost);
   }
 
@@ -150,31 +192,36 @@ export class HsmCluster {
 
   // ---- sessions ----------------------------------------------------------------------------
 
-  /** Logs in; wrong password, unknown user and role mismatch are counted and answered alike where they must be. */
+  /**
+   * Logs in. An unknown user and a wrong password are answered alike, in the same time and with
+   * the same metadata. The lock is checked again after the (asynchronous) password check, so
+   * concurrent guesses count at most MAX_LOGIN_FAILURES failures before the user is locked.
+   */
   async login(role: UserRole, username: string, password: string): Promise<{ token: string; session: LoginSession }> {
     const user = this.usersByName.get(username.toLowerCase());
+    const locked = () => new HsmError("USER_LOCKED", "user is locked after too many failed logins", { max_login_failures: MAX_LOGIN_FAILURES });
+    const wrong = () => new HsmError("LOGIN_FAILED", "user name or password is wrong");
     if (!user) {
-      // Spend the same time as a real check so the answer does not reveal which names exist.
       await verifyPassword(password, await this.decoyHash);
-      throw new HsmError("LOGIN_FAILED", "user name or password is wrong");
+      throw wrong();
     }
-    if (user.locked) throw new HsmError("USER_LOCKED", "user is locked after too many failed logins", { user_id: user.userId });
+    if (user.locked) throw locked();
     const good = await verifyPassword(password, user.passwordHash);
+    if (user.locked) throw locked();
     if (!good) {
       user.loginFailures += 1;
       if (user.loginFailures >= MAX_LOGIN_FAILURES) user.locked = true;
       this.store.saveLoginState(user);
-      throw new HsmError(user.locked ? "USER_LOCKED" : "LOGIN_FAILED", "user name or password is wrong", {
-        login_failures: user.loginFailures,
-        max_login_failures: MAX_LOGIN_FAILURES,
-      });
+      throw user.locked ? locked() : wrong();
     }
     if (user.role !== role) throw new HsmError("INVALID_USER_TYPE", `user is not a ${role}`, { user_type: role });
     if (user.loginFailures !== 0) {
       user.loginFailures = 0;
       this.store.saveLoginState(user);
     }
-    return this.sessions.open(user, this.clock.now(), 0);
+    // Sessions spread over the nodes, as the CloudHSM client balances its connections.
+    const nodeId = this.loginCount++ % this.nodeCount;
+    return this.sessions.open(user, this.clock.now(), nodeId);
   }
 
   /** The session of a token; UNAUTHENTICATED if none. */
@@ -186,16 +233,13 @@ export class HsmCluster {
   logout(token: string): NodeResult[] {
     const session = this.sessions.close(token);
     if (!session) throw new HsmError("UNAUTHENTICATED", "no valid session token; log in first");
-    for (const key of this.keys.sessionKeys(session.sessionId)) {
-      key.material.fill(0);
-      this.keys.remove(key.handle);
-    }
-    return this.allNodes();
+    for (const key of this.keys.sessionKeys(session.sessionId)) this.discard(key, "KEY_DELETED");
+    return this.nodeResults();
   }
 
   // ---- keys --------------------------------------------------------------------------------
 
-  genSymKey(session: LoginSession, params: GenSymKeyParams): KeyCreation {
+  async genSymKey(session: LoginSession, params: GenSymKeyParams, signal?: AbortSignal): Promise<KeyCreation> {
     requireCryptoUser(session);
     const keyType = checkKeyType(params.keyType, [KeyType.AES, KeyType.DES3, KeyType.GENERIC_SECRET]);
     if (!isValidKeySize(keyType, params.keySize)) {
@@ -204,21 +248,20 @@ export class HsmCluster {
         key_size: params.keySize,
       });
     }
-    this.checkNewKeyOptions(session, params);
+    const required = this.checkNewKeyOptions(session, params);
     const material = randomBytes(params.keySize);
     const key = this.buildKey(session, params, keyType, material, { local: true, extractable: !params.nonExtractable });
-    const nodes = this.place(key);
-    return { handle: key.handle, steps: [{ name: "Cfm3GenerateSymmetricKey", returnCode: OK }], nodes, revision: key.createdRevision };
+    return this.create(key, required, params.timeoutSeconds, [{ name: "Cfm3GenerateSymmetricKey", returnCode: OK }], signal);
   }
 
   /**
    * imSymKey: Cfm3WrapHostKey (skipped when the host wrapped the key), Cfm3CreateUnwrapTemplate,
    * Cfm3UnWrapKey. Every check runs before anything is created.
    */
-  importSymKey(session: LoginSession, params: ImportSymKeyParams): KeyCreation {
+  async importSymKey(session: LoginSession, params: ImportSymKeyParams, signal?: AbortSignal): Promise<KeyCreation> {
     requireCryptoUser(session);
     const keyType = checkKeyType(params.keyType, [KeyType.AES, KeyType.DES3]);
-    this.checkNewKeyOptions(session, params);
+    const required = this.checkNewKeyOptions(session, params);
     const wrappingKey = this.usableKey(session, params.wrappingKeyHandle);
     if (wrappingKey.keyType !== KeyType.AES) {
       throw new HsmError("WRAPPING_KEY_NOT_AES", "only AES keys can be wrapping keys", {
@@ -260,9 +303,8 @@ export class HsmCluster {
       throw err;
     }
     const key = this.buildKey(session, params, keyType, material, { local: false, extractable: true });
-    const nodes = this.place(key);
     steps.push({ name: "Cfm3UnWrapKey", returnCode: OK });
-    return { handle: key.handle, steps, nodes, revision: key.createdRevision };
+    return this.create(key, required, params.timeoutSeconds, steps, signal);
   }
 
   getAttribute(session: LoginSession, handle: number, attributeId: number): AttributeReading[] {
@@ -288,16 +330,89 @@ export class HsmCluster {
     return out;
   }
 
-  /** Per-node result of an operation that touched every node. */
-  allNodes(): NodeResult[] {
-    return Array.from({ length: this.nodeCount }, (_, nodeId) => ({ nodeId, errState: OK }));
+  /** Shares a key with crypto users or stops sharing it; only the owner may. */
+  shareKey(session: LoginSession, handle: number, userIds: readonly number[], share: boolean): { sharedWith: number[]; revision: number } {
+    requireCryptoUser(session);
+    const key = this.usableKey(session, handle);
+    if (key.ownerId !== session.userId) {
+      throw new HsmError("KEY_ACCESS_DENIED", "only the key's owner can share it", { key_handle: handle });
+    }
+    if (userIds.length === 0) throw new HsmError("REQUEST_INVALID", "name at least one user", { field: "user_ids" });
+    this.checkShareList(session, userIds);
+    const before = [...key.sharedWith];
+    const next = new Set(key.sharedWith);
+    for (const userId of userIds) {
+      if (share) next.add(userId);
+      else next.delete(userId);
+    }
+    if (key.flags.token) this.store.replaceShares(handle, next);
+    key.sharedWith.clear();
+    for (const userId of next) key.sharedWith.add(userId);
+    // Users who just lost the key also learn that its sharing changed.
+    const audience: EventAudience = { ownerId: key.ownerId, sharedWith: [...new Set([...before, ...next])], sessionId: key.sessionId };
+    const [event] = this.events.append([this.keyEvent("SHARING_CHANGED", key, [...key.nodes][0] ?? 0, audience)]);
+    return { sharedWith: [...next].sort((a, b) => a - b), revision: event!.revision };
+  }
+
+  /** Per-node result of an operation that every answering node takes part in. */
+  nodeResults(key?: KeyObject): NodeResult[] {
+    const ids = key?.sessionId !== undefined ? [...key.nodes] : this.allNodeIds();
+    return ids.map((nodeId) => ({
+      nodeId,
+      errState: this.nodes.answers(nodeId) ? OK : RETURN_CODES.SERVER_UNAVAILABLE.code,
+      ...(key ? { holdsKey: key.nodes.has(nodeId) } : {}),
+    }));
   }
 
   get keyCount(): number {
     return this.keys.size;
   }
 
+  // ---- cluster control and watch ----------------------------------------------------------
+
+  listNodes(): NodeSummary[] {
+    const counts = new Array<number>(this.nodeCount).fill(0);
+    for (const key of this.keys.candidates(undefined)) for (const n of key.nodes) counts[n] = (counts[n] ?? 0) + 1;
+    return this.nodes.all().map((node) => ({ ...node, keyCount: counts[node.nodeId] ?? 0, pendingReplications: this.replication.pending(node.nodeId) }));
+  }
+
+  /** Takes a node down, up, or partitions it; returns the event's revision (or the current one if nothing changed). */
+  setNodeState(nodeId: number, state: NodeState): number {
+    if (!this.nodes.setState(nodeId, state)) return this.events.currentRevision;
+    const kind: ClusterEventKind = state === "DOWN" ? "NODE_DOWN" : state === "UP" ? "NODE_UP" : "NODE_PARTITIONED";
+    const [event] = this.events.append([this.clusterEvent(kind, nodeId)]);
+    this.replication.reschedule();
+    return event!.revision;
+  }
+
+  setReplicationDelay(nodeId: number, delayMs: number): void {
+    this.nodes.setDelay(nodeId, delayMs);
+    this.replication.reschedule();
+  }
+
+  setReplicationPaused(paused: boolean): number {
+    if (!this.nodes.setPaused(paused)) return this.events.currentRevision;
+    const [event] = this.events.append([this.clusterEvent(paused ? "REPLICATION_PAUSED" : "REPLICATION_RESUMED", 0)]);
+    this.replication.reschedule();
+    return event!.revision;
+  }
+
+  /** A cursor over the event log showing what this session may see. */
+  watch(session: LoginSession, options: Omit<WatchOptions, "canSee" | "now">): SyncWatcher {
+    return new SyncWatcher(this.events, {
+      ...options,
+      now: () => this.clock.now(),
+      canSee: (event) => {
+        const a = event.audience;
+        if (!a) return true;
+        if (a.sessionId !== undefined && a.sessionId !== session.sessionId) return false;
+        return a.ownerId === session.userId || a.sharedWith.includes(session.userId);
+      },
+    });
+  }
+
   close(): void {
+    this.replication.close();
     this.store.close();
   }
 
@@ -306,6 +421,10 @@ export class HsmCluster {
   private indexUser(user: UserRecord): void {
     this.users.set(user.userId, user);
     this.usersByName.set(user.username, user);
+  }
+
+  private allNodeIds(): number[] {
+    return Array.from({ length: this.nodeCount }, (_, i) => i);
   }
 
   /** A key the caller may use, else the documented answer for the internal key or a missing key. */
@@ -321,7 +440,8 @@ export class HsmCluster {
     return key;
   }
 
-  private checkNewKeyOptions(session: LoginSession, options: NewKeyOptions): void {
+  /** Checks label, id, sharing and -min_srv/-timeout; returns how many nodes must hold the key. */
+  private checkNewKeyOptions(session: LoginSession, options: NewKeyOptions): number {
     checkLabel(options.label);
     checkKeyId(options.id);
     if (options.timeoutSeconds !== undefined && options.minSrv === undefined) {
@@ -330,27 +450,30 @@ export class HsmCluster {
     if (options.minSrv !== undefined && options.minSrv < 1) {
       throw new HsmError("MIN_SRV_INVALID", "-min_srv must be at least 1", { min_srv: options.minSrv });
     }
-    const required = options.session ? 1 : (options.minSrv ?? 1);
-    if (required > this.nodeCount) {
-      throw new HsmError("MIN_SRV_UNMET", "fewer HSMs than -min_srv can hold the key", {
-        required,
-        reached: 0,
-        node_count: this.nodeCount,
-      });
+    // Session keys live on one HSM; the cluster-wide minimum applies to token keys only.
+    const required = options.session ? (options.minSrv ?? 1) : Math.max(options.minSrv ?? 1, this.createObjectMinimumNodes);
+    const possible = options.session ? 1 : this.nodeCount;
+    if (required > possible) {
+      throw new HsmError("MIN_SRV_UNMET", "fewer HSMs than -min_srv can ever hold the key", { required, reached: 0, node_count: possible });
     }
+    this.checkShareList(session, options.shareWith);
+    if (this.keys.hasId(options.id)) {
+      // Nothing about the other key (owner, handle) is revealed.
+      throw new HsmError("ID_ALREADY_EXISTS", "the key id is already in use in the cluster", { id: options.id });
+    }
+    return required;
+  }
+
+  private checkShareList(session: LoginSession, userIds: readonly number[]): void {
     const seen = new Set<number>();
-    for (const userId of options.shareWith) {
+    for (const userId of userIds) {
       if (userId === session.userId) throw new HsmError("SHARE_WITH_SELF", "do not share a key with yourself", { user_id: userId });
       const user = this.users.get(userId);
       if (!user || user.role !== UserRole.CU) {
         throw new HsmError("SHARE_USER_UNKNOWN", "keys are shared only with existing crypto users", { user_id: userId });
       }
-      if (seen.has(userId)) throw new HsmError("REQUEST_INVALID", "a user is listed twice in the share list", { user_id: userId });
+      if (seen.has(userId)) throw new HsmError("REQUEST_INVALID", "a user is listed twice", { user_id: userId });
       seen.add(userId);
-    }
-    if (this.keys.hasId(options.id)) {
-      // Nothing about the other key (owner, handle) is revealed.
-      throw new HsmError("ID_ALREADY_EXISTS", "the key id is already in use in the cluster", { id: options.id });
     }
   }
 
@@ -362,7 +485,7 @@ export class HsmCluster {
     origin: { local: boolean; extractable: boolean },
   ): KeyObject {
     return {
-      handle: this.handles.allocate(),
+      handle: 0,
       ownerId: session.userId,
       keyClass: KeyClass.SECRET,
       keyType,
@@ -373,25 +496,127 @@ export class HsmCluster {
       kcv: keyCheckValue(keyType, material),
       sharedWith: new Set(options.shareWith),
       sessionId: options.session ? session.sessionId : undefined,
-      nodes: new Set(options.session ? [session.nodeId] : Array.from({ length: this.nodeCount }, (_, i) => i)),
-      createdRevision: this.events.currentRevision + 1,
+      nodes: new Set(),
       material,
     };
   }
 
-  /** Records the key on its nodes: durably for token keys, in memory only for session keys. */
-  private place(key: KeyObject): NodeResult[] {
-    const now = this.clock.now();
-    const nodeIds = [...key.nodes];
-    const events: ClusterEvent[] = this.events.draft(
-      nodeIds.map((nodeId, i) => ({ kind: i === 0 ? "KEY_CREATED" : "KEY_REPLICATED", handle: key.handle, nodeId, atMs: now })),
-    );
-    if (key.flags.token) this.store.insertKey(key, events);
-    this.events.commit(events);
+  /**
+   * Creates the key on one answering node (durably for a token key), queues its replication,
+   * and waits until `required` nodes hold it. If that does not happen in time, or the call
+   * ends first, the key is tombstoned everywhere and MIN_SRV_UNMET is thrown.
+   */
+  private async create(
+    draft: KeyObject,
+    required: number,
+    timeoutSeconds: number | undefined,
+    steps: StepOutcome[],
+    signal: AbortSignal | undefined,
+  ): Promise<KeyCreation> {
+    const origin = this.originNode(draft.sessionId !== undefined ? undefined : undefined);
+    const key: KeyObject = { ...draft, handle: this.handles.allocate(), nodes: new Set([origin]) };
+    if (key.flags.token) this.store.insertKey(key, required <= 1);
     this.keys.add(key);
-    return nodeIds.map((nodeId) => ({ nodeId, errState: OK, holdsKey: true }));
+    const [created] = this.events.append([this.keyEvent("KEY_CREATED", key, origin)]);
+    if (key.flags.token) this.replication.enqueue(key.handle, this.allNodeIds().filter((n) => n !== origin));
+    if (required > 1) {
+      const met = await this.awaitCoverage(key, required, timeoutSeconds, signal);
+      if (!met) {
+        const nodes = this.nodeResults(key);
+        const reached = key.nodes.size;
+        if (this.keys.get(key.handle) === key) this.tombstone(key);
+        throw new HsmError("MIN_SRV_UNMET", "the key did not reach -min_srv HSMs in time and was not created", {
+          required,
+          reached,
+          node_states: nodes.map((n) => `${n.nodeId}:0x${n.errState.toString(16).padStart(8, "0")}${n.holdsKey ? ":held" : ""}`).join(","),
+        });
+      }
+      if (key.flags.token) this.store.markAcknowledged(key.handle);
+    }
+    return { handle: key.handle, steps, nodes: this.nodeResults(key), revision: created!.revision };
+  }
+
+  /** The node a new key is created on: the first answering node from the session's own. */
+  private originNode(_unused: undefined): number {
+    const preferred = this.loginCount % this.nodeCount;
+    for (let i = 0; i < this.nodeCount; i++) {
+      const nodeId = (preferred + i) % this.nodeCount;
+      if (this.nodes.answers(nodeId)) return nodeId;
+    }
+    throw new HsmError("CLUSTER_UNAVAILABLE", "no HSM in the cluster is available", { node_count: this.nodeCount });
+  }
+
+  private async awaitCoverage(key: KeyObject, required: number, timeoutSeconds: number | undefined, signal: AbortSignal | undefined): Promise<boolean> {
+    const deadline = timeoutSeconds !== undefined ? this.clock.now() + timeoutSeconds * 1000 : undefined;
+    const aborted = new Promise<void>((resolve) => {
+      if (!signal) return;
+      if (signal.aborted) resolve();
+      else signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    while (key.nodes.size < required) {
+      if (this.keys.get(key.handle) !== key || signal?.aborted) return false;
+      const remaining = deadline === undefined ? undefined : deadline - this.clock.now();
+      if (remaining !== undefined && remaining <= 0) return false;
+      let timer: { cancel(): void } | undefined;
+      const expired = new Promise<void>((resolve) => {
+        if (remaining !== undefined) timer = this.timers.after(remaining, resolve);
+      });
+      try {
+        await Promise.race([this.events.nextAppend(), expired, aborted]);
+      } finally {
+        timer?.cancel();
+      }
+    }
+    return true;
+  }
+
+  /** Replication delivered `handles` to `nodeId`: one durable write, then one event per key. */
+  private deliver(nodeId: number, handles: readonly number[]): void {
+    const keys = handles.map((h) => this.keys.get(h)).filter((k): k is KeyObject => k !== undefined && k.flags.token && !k.nodes.has(nodeId));
+    if (keys.length === 0) return;
+    this.store.addKeyNodes(nodeId, keys.map((k) => k.handle));
+    for (const key of keys) key.nodes.add(nodeId);
+    this.events.append(keys.map((key) => this.keyEvent("KEY_REPLICATED", key, nodeId)));
+  }
+
+  /** Removes a key whose creation failed from every node, durably first. */
+  private tombstone(key: KeyObject): void {
+    this.discard(key, "KEY_TOMBSTONED");
+  }
+
+  private discard(key: KeyObject, kind: "KEY_TOMBSTONED" | "KEY_DELETED"): void {
+    if (key.flags.token) this.store.deleteKey(key.handle);
+    this.replication.drop(key.handle);
+    this.keys.remove(key.handle);
+    const held = [...key.nodes].sort((a, b) => a - b);
+    const events: NewEvent[] = [];
+    for (const nodeId of held) {
+      key.nodes.delete(nodeId);
+      events.push(this.keyEvent(kind, key, nodeId));
+    }
+    this.events.append(events);
+    key.material.fill(0);
+  }
+
+  private keyEvent(kind: ClusterEventKind, key: KeyObject, nodeId: number, audience?: EventAudience): NewEvent {
+    return {
+      kind,
+      handle: key.handle,
+      nodeId,
+      nodesHolding: key.nodes.size,
+      nodeCount: this.nodeCount,
+      atMs: this.clock.now(),
+      audience: audience ?? { ownerId: key.ownerId, sharedWith: [...key.sharedWith], sessionId: key.sessionId },
+    };
+  }
+
+  private clusterEvent(kind: ClusterEventKind, nodeId: number): NewEvent {
+    return { kind, handle: 0, nodeId, nodesHolding: 0, nodeCount: this.nodeCount, atMs: this.clock.now(), audience: undefined };
   }
 }
+
+/** Small but not zero, so a watcher sees replication happen. */
+export const DEFAULT_REPLICATION_DELAY_MS = 20;
 
 function requireCryptoUser(session: LoginSession): void {
   if (session.role !== UserRole.CU) {
@@ -422,3 +647,4 @@ function checkMaterialLength(keyType: KeyType, length: number): void {
 }
 
 export { ALL_ATTRIBUTES };
+export type { ClusterEvent };

@@ -33,13 +33,12 @@ export interface KeyObject {
   readonly flags: Readonly<KeyFlags>;
   readonly valueLen: number;
   readonly kcv: Buffer | undefined;
-  readonly sharedWith: ReadonlySet<number>;
+  /** Crypto users the key is shared with; changed only by the cluster (ShareKey). */
+  readonly sharedWith: Set<number>;
   /** Login session that owns a session key (TOKEN=0); undefined for token keys. */
   readonly sessionId: string | undefined;
-  /** Node ids that hold the key. A session key is held by exactly one node. */
-  readonly nodes: ReadonlySet<number>;
-  /** Revision of the event that created the key. */
-  readonly createdRevision: number;
+  /** Node ids that hold the key; grows as replication delivers it. A session key is held by one node. */
+  readonly nodes: Set<number>;
   readonly material: Buffer;
 }
 

@@ -1,24 +1,36 @@
 // Builds a daemon from its configuration: store, cluster, services, health and reflection, wired in one place.
 import * as grpc from "@grpc/grpc-js";
 import { AdminServiceService } from "../../clients/generated/localcloudhsm/v1/admin_service";
+import { ClusterControlServiceService } from "../../clients/generated/localcloudhsm/v1/cluster_control_service";
 import { HsmServiceService } from "../../clients/generated/localcloudhsm/v1/hsm_service";
 import { Clock, systemClock } from "../hsm/clock";
 import { HsmCluster } from "../hsm/cluster";
 import { HsmStore } from "../hsm/store/hsmStore";
 import { UserRole } from "../hsm/users";
 import { adminServiceHandlers } from "./adminService";
+import { clusterControlHandlers } from "./clusterControlService";
 import { DevUser } from "./config";
-import { hsmServiceHandlers } from "./hsmService";
+import { hsmServiceHandlers, WatchSettings } from "./hsmService";
 import { addHealth, addReflection, setAllNotServing } from "./introspection";
 import { Logger } from "./logger";
 import { PageTokenCodec } from "./pageToken";
 import { gateService, transportLimit } from "./requestGate";
+import { OpenStreams } from "./streamAdapter";
+import { Timers } from "../hsm/timers";
 
 export interface DaemonParts {
   readonly store: HsmStore;
   readonly logger: Logger;
   readonly clock?: Clock;
+  readonly timers?: Timers;
   readonly nodeCount: number;
+  /** Default replication delay to each node, ms. */
+  readonly replicationDelayMs?: number;
+  /** CloudHSM's create_object_minimum_nodes. */
+  readonly createObjectMinimumNodes?: number;
+  /** Events kept for watchers before compaction. */
+  readonly eventCapacity?: number;
+  readonly watch?: Partial<WatchSettings>;
   readonly adminSecret: string;
   readonly maxMessageBytes: number;
   readonly scryptN: number;
@@ -41,8 +53,13 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
   const cluster = new HsmCluster({
     store: parts.store,
     clock: parts.clock ?? systemClock,
+    ...(parts.timers ? { timers: parts.timers } : {}),
     nodeCount: parts.nodeCount,
+    ...(parts.replicationDelayMs !== undefined ? { replicationDelayMs: parts.replicationDelayMs } : {}),
+    ...(parts.createObjectMinimumNodes !== undefined ? { createObjectMinimumNodes: parts.createObjectMinimumNodes } : {}),
+    ...(parts.eventCapacity !== undefined ? { eventCapacity: parts.eventCapacity } : {}),
     scryptCost: { N: parts.scryptN, r: 8, p: 1 },
+    onBackgroundError: (err, context) => logger.error("background failure", { context, error: err instanceof Error ? err.message : String(err) }),
   });
   for (const dev of parts.devUsers ?? []) {
     if (cluster.findUserByName(dev.username)) continue;
@@ -52,8 +69,20 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
 
   const limit = transportLimit(parts.maxMessageBytes);
   const server = new grpc.Server({ "grpc.max_receive_message_length": limit });
-  server.addService(gateService(HsmServiceService, parts.maxMessageBytes), hsmServiceHandlers(cluster, new PageTokenCodec(), logger));
+  const streams = new OpenStreams();
+  const watchSettings: WatchSettings = {
+    defaultProgressIntervalMs: parts.watch?.defaultProgressIntervalMs ?? 5000,
+    maxLag: parts.watch?.maxLag ?? 10_000,
+  };
+  server.addService(
+    gateService(HsmServiceService, parts.maxMessageBytes),
+    hsmServiceHandlers(cluster, new PageTokenCodec(), logger, streams, watchSettings),
+  );
   server.addService(gateService(AdminServiceService, parts.maxMessageBytes), adminServiceHandlers(cluster, parts.adminSecret, logger));
+  server.addService(
+    gateService(ClusterControlServiceService, parts.maxMessageBytes),
+    clusterControlHandlers(cluster, parts.adminSecret, logger),
+  );
   const health = addHealth(server);
   addReflection(server);
 
@@ -69,6 +98,8 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
     shutdown: () => {
       stopping ??= new Promise<void>((resolve) => {
         setAllNotServing(health);
+        // Watch streams never end on their own; end them so clients reconnect and resume.
+        streams.closeAll();
         const grace = setTimeout(() => {
           logger.warn("shutdown grace period over; cancelling remaining calls");
           server.forceShutdown();

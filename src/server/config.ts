@@ -2,6 +2,9 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { HsmError } from "../hsm/errors";
+import { parseMasterKey } from "../hsm/store/masterKey";
+import { checkPasswordRules, normaliseUsername } from "../hsm/users";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 export type LogFormat = "json" | "text";
@@ -30,11 +33,21 @@ export interface DaemonConfig {
   readonly scryptN: number;
   /** Seconds to let in-flight calls finish at shutdown before cancelling them. */
   readonly shutdownGraceSeconds: number;
+  /** Default time a token key takes to reach each other node. */
+  readonly replicationDelayMs: number;
+  /** CloudHSM's create_object_minimum_nodes: the larger of it and -min_srv wins. */
+  readonly createObjectMinimumNodes: number;
+  /** Default interval of WatchSyncStatus progress messages. */
+  readonly watchProgressMs: number;
+  /** Revisions a watcher may lag behind before it is ended with WATCHER_TOO_SLOW. */
+  readonly watchMaxLag: number;
+  /** Events kept in memory for watchers before compaction. */
+  readonly eventCapacity: number;
 }
 
 /** A bad setting: names the flag and the environment variable. */
 export class ConfigError extends Error {
-  constructor(setting: Setting, problem: string) {
+  constructor(setting: { readonly flag: string; readonly env: string }, problem: string) {
     super(`invalid ${setting.flag} (${setting.env}): ${problem}`);
     this.name = "ConfigError";
   }
@@ -47,7 +60,7 @@ interface Setting {
   readonly defaultText: string;
 }
 
-const S = {
+export const SETTINGS = {
   listen: { flag: "--listen", env: "LOCALCLOUDHSM_LISTEN", help: "host:port to serve gRPC on", defaultText: "127.0.0.1:2225" },
   dataDir: { flag: "--data-dir", env: "LOCALCLOUDHSM_DATA_DIR", help: "directory for the store and master key", defaultText: "./.local-cloudhsm" },
   logLevel: { flag: "--log-level", env: "LOCALCLOUDHSM_LOG_LEVEL", help: "error, warn, info or debug", defaultText: "info" },
@@ -84,7 +97,38 @@ const S = {
     help: "seconds in-flight calls get at shutdown",
     defaultText: "10",
   },
+  replicationDelay: {
+    flag: "--replication-delay-ms",
+    env: "LOCALCLOUDHSM_REPLICATION_DELAY_MS",
+    help: "time a token key takes to reach each other node",
+    defaultText: "20",
+  },
+  minNodes: {
+    flag: "--create-object-minimum-nodes",
+    env: "LOCALCLOUDHSM_CREATE_OBJECT_MINIMUM_NODES",
+    help: "cluster-wide minimum nodes for a new token key (the larger of it and -min_srv wins)",
+    defaultText: "1",
+  },
+  watchProgress: {
+    flag: "--watch-progress-ms",
+    env: "LOCALCLOUDHSM_WATCH_PROGRESS_MS",
+    help: "default interval of watch progress messages",
+    defaultText: "5000",
+  },
+  watchMaxLag: {
+    flag: "--watch-max-lag",
+    env: "LOCALCLOUDHSM_WATCH_MAX_LAG",
+    help: "revisions a watcher may fall behind before it is ended",
+    defaultText: "10000",
+  },
+  eventCapacity: {
+    flag: "--event-capacity",
+    env: "LOCALCLOUDHSM_EVENT_CAPACITY",
+    help: "events kept for watchers before compaction",
+    defaultText: "100000",
+  },
 } as const satisfies Record<string, Setting>;
+const S = SETTINGS;
 
 /** Usage text listing every setting. */
 export function usage(): string {
@@ -121,6 +165,11 @@ export function parseConfig(
         "dev-cu": { type: "string", multiple: true },
         "scrypt-n": { type: "string" },
         "shutdown-grace-seconds": { type: "string" },
+        "replication-delay-ms": { type: "string" },
+        "create-object-minimum-nodes": { type: "string" },
+        "watch-progress-ms": { type: "string" },
+        "watch-max-lag": { type: "string" },
+        "event-capacity": { type: "string" },
         help: { type: "boolean" },
       },
     });
@@ -140,11 +189,28 @@ export function parseConfig(
   if ((scryptN & (scryptN - 1)) !== 0) throw new ConfigError(S.scryptN, "must be a power of two");
   const shutdownGraceSeconds = integer(S.shutdownGrace, pick(S.shutdownGrace, v["shutdown-grace-seconds"]) ?? "10", 0, 3600);
 
+  const replicationDelayMs = integer(S.replicationDelay, pick(S.replicationDelay, v["replication-delay-ms"]) ?? "20", 0, 600_000);
+  const createObjectMinimumNodes = integer(S.minNodes, pick(S.minNodes, v["create-object-minimum-nodes"]) ?? "1", 1, 28);
+  if (createObjectMinimumNodes > nodeCount) {
+    throw new ConfigError(S.minNodes, `${createObjectMinimumNodes} is more than the ${nodeCount} nodes of the cluster`);
+  }
+  const watchProgressMs = integer(S.watchProgress, pick(S.watchProgress, v["watch-progress-ms"]) ?? "5000", 10, 3_600_000);
+  const eventCapacity = integer(S.eventCapacity, pick(S.eventCapacity, v["event-capacity"]) ?? "100000", 100, 10_000_000);
+  const watchMaxLag = integer(S.watchMaxLag, pick(S.watchMaxLag, v["watch-max-lag"]) ?? "10000", 1, 10_000_000);
+  if (watchMaxLag >= eventCapacity) throw new ConfigError(S.watchMaxLag, `must be below --event-capacity (${eventCapacity}) so a slow watcher can resume`);
+
   const adminSecret = v["admin-secret-file"] !== undefined ? readSetting(S.adminSecret, v["admin-secret-file"], readSecretFile) : env[S.adminSecret.env];
   if (adminSecret !== undefined && adminSecret.trim().length < 16) {
     throw new ConfigError(S.adminSecret, "must be at least 16 characters");
   }
   const masterKey = v["master-key-file"] !== undefined ? readSetting(S.masterKey, v["master-key-file"], readSecretFile) : env[S.masterKey.env];
+  if (masterKey !== undefined) {
+    try {
+      parseMasterKey(masterKey);
+    } catch (err) {
+      throw new ConfigError(S.masterKey, (err as Error).message);
+    }
+  }
 
   const devSpecs = v["dev-cu"] ?? (env[S.devCu.env] ? env[S.devCu.env]!.split(",") : []);
   const devUsers = devSpecs.map((spec) => parseDevUser(spec));
@@ -168,6 +234,11 @@ export function parseConfig(
       devUsers,
       scryptN,
       shutdownGraceSeconds,
+      replicationDelayMs,
+      createObjectMinimumNodes,
+      watchProgressMs,
+      watchMaxLag,
+      eventCapacity,
     },
   };
 }
@@ -211,5 +282,13 @@ function readSetting(setting: Setting, path: string, read: (path: string) => str
 function parseDevUser(spec: string): DevUser {
   const at = spec.indexOf(":");
   if (at <= 0 || at === spec.length - 1) throw new ConfigError(S.devCu, "expected name:password");
-  return { username: spec.slice(0, at), password: spec.slice(at + 1) };
+  const user = { username: spec.slice(0, at), password: spec.slice(at + 1) };
+  try {
+    normaliseUsername(user.username);
+    checkPasswordRules(user.password);
+  } catch (err) {
+    if (err instanceof HsmError) throw new ConfigError(S.devCu, err.message);
+    throw err;
+  }
+  return user;
 }

@@ -5,6 +5,7 @@ import { HsmCluster } from "../hsm/cluster";
 import { LoginSession } from "../hsm/sessions";
 import { bearerToken } from "./auth";
 import { CallContext, unaryCall } from "./callAdapter";
+import { OpenStreams, serverStreamingCall } from "./streamAdapter";
 import { Logger } from "./logger";
 import { PageTokenCodec } from "./pageToken";
 import {
@@ -13,10 +14,32 @@ import {
   validateGetAttribute,
   validateImportSymKey,
   validateLogin,
+  validateShareKey,
+  validateWatch,
 } from "./requestValidation";
-import { toAttributeValue, toNodeStatuses, toSteps } from "./responseMapping";
+import { toAttributeValue, toNodeStatuses, toSteps, toSyncEvent } from "./responseMapping";
+import { WatchSyncStatusResponse } from "../../clients/generated/localcloudhsm/v1/hsm_service";
+import { SyncWatcher, WatchItem } from "../hsm/syncWatcher";
 
-export function hsmServiceHandlers(cluster: HsmCluster, pageTokens: PageTokenCodec, logger: Logger): HsmServiceServer {
+/** How the watch stream behaves; the defaults suit tests and laptops alike. */
+export interface WatchSettings {
+  readonly defaultProgressIntervalMs: number;
+  /** A watcher this many revisions behind is ended with WATCHER_TOO_SLOW. */
+  readonly maxLag: number;
+}
+
+/**
+ * Every key call authenticates first, so a caller without a session learns nothing, not even the
+ * request rules; then validates (pure), calls the cluster and builds the response. Failures are
+ * mapped to statuses in one place, by the call adapter.
+ */
+export function hsmServiceHandlers(
+  cluster: HsmCluster,
+  pageTokens: PageTokenCodec,
+  logger: Logger,
+  streams: OpenStreams,
+  watchSettings: WatchSettings,
+): HsmServiceServer {
   const authenticate = (context: CallContext): LoginSession => {
     const session = cluster.session(bearerToken(context.metadata));
     context.log.userId = session.userId;
@@ -28,7 +51,7 @@ export function hsmServiceHandlers(cluster: HsmCluster, pageTokens: PageTokenCod
       const { role, username, password } = validateLogin(request);
       const { token, session } = await cluster.login(role, username, password);
       context.log.userId = session.userId;
-      return { sessionToken: token, userId: session.userId, nodeStatuses: toNodeStatuses(cluster.allNodes()) };
+      return { sessionToken: token, userId: session.userId, nodeStatuses: toNodeStatuses(cluster.nodeResults()) };
     }),
 
     logout: unaryCall("Logout", logger, (_request, context) => {
@@ -37,35 +60,36 @@ export function hsmServiceHandlers(cluster: HsmCluster, pageTokens: PageTokenCod
       return { nodeStatuses: toNodeStatuses(nodes) };
     }),
 
-    genSymKey: unaryCall("GenSymKey", logger, (request, context) => {
-      const params = validateGenSymKey(request);
+    genSymKey: unaryCall("GenSymKey", logger, async (request, context) => {
       const session = authenticate(context);
-      const created = cluster.genSymKey(session, params);
+      const params = validateGenSymKey(request);
+      const created = await cluster.genSymKey(session, params, context.signal);
       context.log.keyHandle = created.handle;
       return { keyHandle: created.handle, steps: toSteps(created.steps), nodeStatuses: toNodeStatuses(created.nodes), revision: String(created.revision) };
     }),
 
-    importSymKey: unaryCall("ImportSymKey", logger, (request, context) => {
-      const params = validateImportSymKey(request);
+    importSymKey: unaryCall("ImportSymKey", logger, async (request, context) => {
       const session = authenticate(context);
-      const created = cluster.importSymKey(session, params);
+      const params = validateImportSymKey(request);
+      const created = await cluster.importSymKey(session, params, context.signal);
       context.log.keyHandle = created.handle;
       return { keyHandle: created.handle, steps: toSteps(created.steps), nodeStatuses: toNodeStatuses(created.nodes), revision: String(created.revision) };
     }),
 
     getAttribute: unaryCall("GetAttribute", logger, (request, context) => {
-      const { handle, attributeId } = validateGetAttribute(request);
       const session = authenticate(context);
+      const { handle, attributeId } = validateGetAttribute(request);
       context.log.keyHandle = handle;
       const readings = cluster.getAttribute(session, handle, attributeId);
       return { keyHandle: handle, attributes: readings.map(toAttributeValue), fileText: attributeFileText(readings) };
     }),
 
     findKey: unaryCall("FindKey", logger, (request, context) => {
-      const query = validateFindKey(request);
       const session = authenticate(context);
+      const query = validateFindKey(request);
       const scope = PageTokenCodec.scope([session.sessionId, query.filter.keyClass, query.filter.keyType, query.filter.label,
-        query.filter.id, query.filter.session, query.filter.sharedWith, query.filter.kcv?.toString("hex")]);
+        query.filter.id, query.filter.session, query.filter.sharedWith && [...query.filter.sharedWith].sort((a, b) => a - b),
+        query.filter.kcv?.toString("hex")]);
       const after = query.pageToken === "" ? 0 : pageTokens.decode(query.pageToken, scope);
       const matches = cluster.findKey(session, query.filter);
       const start = after === 0 ? 0 : firstAfter(matches, after);
@@ -76,10 +100,45 @@ export function hsmServiceHandlers(cluster: HsmCluster, pageTokens: PageTokenCod
         keyHandles: page,
         nextPageToken: more ? pageTokens.encode(scope, last) : "",
         totalSize: matches.length,
-        nodeStatuses: toNodeStatuses(cluster.allNodes()),
+        nodeStatuses: toNodeStatuses(cluster.nodeResults()),
+      };
+    }),
+
+    shareKey: unaryCall("ShareKey", logger, (request, context) => {
+      const session = authenticate(context);
+      const { handle, userIds, share } = validateShareKey(request);
+      context.log.keyHandle = handle;
+      const result = cluster.shareKey(session, handle, userIds, share);
+      return { sharedWithUserIds: result.sharedWith, revision: String(result.revision), nodeStatuses: toNodeStatuses(cluster.nodeResults()) };
+    }),
+
+    watchSyncStatus: serverStreamingCall("WatchSyncStatus", logger, streams, (request, context) => {
+      const session = authenticate(context);
+      const query = validateWatch(request, watchSettings.defaultProgressIntervalMs);
+      const watcher = cluster.watch(session, { ...query, maxLag: watchSettings.maxLag });
+      return {
+        messages: toWatchResponses(watcher.items(context.signal)),
+        whileBlocked: (signal) => failWhenTooFarBehind(cluster, watcher, signal),
       };
     }),
   };
+}
+
+async function* toWatchResponses(items: AsyncIterable<WatchItem>): AsyncGenerator<WatchSyncStatusResponse> {
+  for await (const item of items) {
+    yield item.kind === "event"
+      ? { message: { $case: "event", value: toSyncEvent(item.event) } }
+      : { message: { $case: "progress", value: { revision: String(item.revision) } } };
+  }
+}
+
+/** While the client is not reading, end the stream once the watcher falls too far behind writers. */
+async function failWhenTooFarBehind(cluster: HsmCluster, watcher: SyncWatcher, signal: AbortSignal): Promise<void> {
+  const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+  while (!signal.aborted) {
+    watcher.checkLag();
+    await Promise.race([cluster.events.nextAppend(), aborted]);
+  }
 }
 
 /** Index of the first handle greater than `after` in an ascending list. */

@@ -5,7 +5,7 @@ import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import { protoRoot, serviceProtoFiles } from "./protoFiles";
 
-export const SERVICE_NAMES = ["localcloudhsm.v1.HsmService", "localcloudhsm.v1.AdminService"] as const;
+export const SERVICE_NAMES = ["localcloudhsm.v1.HsmService", "localcloudhsm.v1.AdminService", "localcloudhsm.v1.ClusterControlService"] as const;
 
 /** Registers health (overall "" plus one entry per service) and returns it so shutdown can flip it. */
 export function addHealth(server: grpc.Server): HealthImplementation {

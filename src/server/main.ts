@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { SqliteStore } from "../hsm/store/sqliteStore";
 import { loadOrCreateMasterKeyFile, parseMasterKey } from "../hsm/store/masterKey";
 import { buildDaemon } from "./compositionRoot";
-import { ConfigError, parseConfig, usage } from "./config";
+import { ConfigError, parseConfig, SETTINGS, usage } from "./config";
 import { createLogger, routeGrpcLogs } from "./logger";
 
 /** Reads the admin secret file, creating it (0600) with a random secret on first start. */
@@ -37,10 +37,24 @@ async function main(): Promise<number> {
     return 0;
   }
   const config = parsed.config;
+  // Installed before anything else so a signal at any moment of start-up shuts down gracefully.
+  let stopSignal: NodeJS.Signals | undefined;
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      stopSignal ??= signal;
+      resolve(signal);
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
   const logger = createLogger(config.logLevel, config.logFormat);
   routeGrpcLogs(logger, config.logLevel);
 
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new ConfigError(SETTINGS.dataDir, `cannot create ${config.dataDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
   const masterKey = config.masterKey !== undefined ? parseMasterKey(config.masterKey) : loadOrCreateMasterKeyFile(join(config.dataDir, "master.key"));
   const adminSecretPath = join(config.dataDir, "admin-secret");
   const adminSecret = config.adminSecret ?? loadOrCreateSecretFile(adminSecretPath);
@@ -55,6 +69,10 @@ async function main(): Promise<number> {
     scryptN: config.scryptN,
     devUsers: config.devUsers,
     shutdownGraceSeconds: config.shutdownGraceSeconds,
+    replicationDelayMs: config.replicationDelayMs,
+    createObjectMinimumNodes: config.createObjectMinimumNodes,
+    eventCapacity: config.eventCapacity,
+    watch: { defaultProgressIntervalMs: config.watchProgressMs, maxLag: config.watchMaxLag },
   });
   let port: number;
   try {
@@ -73,14 +91,8 @@ async function main(): Promise<number> {
     admin_secret: config.adminSecret !== undefined ? "from configuration" : adminSecretPath,
   });
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      logger.info("shutting down", { signal });
-      resolve();
-    };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
-  });
+  const signal = stopSignal ?? (await stopped);
+  logger.info("shutting down", { signal });
   await daemon.shutdown();
   logger.info("stopped");
   return 0;

@@ -9,6 +9,7 @@ export interface SealedBytes {
 }
 
 export const MASTER_KEY_LENGTH = 32;
+const GCM_TAG_LENGTH = 16;
 
 /** Raised when a stored ciphertext does not authenticate under the master key. */
 export class SealedBoxOpenError extends Error {
@@ -26,7 +27,7 @@ export class SealedBox {
 
   seal(plaintext: Buffer, associatedData: string): SealedBytes {
     const nonce = randomBytes(12);
-    const cipher = createCipheriv("aes-256-gcm", this.masterKey, nonce);
+    const cipher = createCipheriv("aes-256-gcm", this.masterKey, nonce, { authTagLength: GCM_TAG_LENGTH });
     cipher.setAAD(Buffer.from(associatedData, "utf8"));
     const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     return { nonce, tag: cipher.getAuthTag(), ciphertext };
@@ -34,7 +35,9 @@ export class SealedBox {
 
   open(sealed: SealedBytes, associatedData: string): Buffer {
     try {
-      const decipher = createDecipheriv("aes-256-gcm", this.masterKey, sealed.nonce);
+      // A fixed tag length: Node would otherwise accept a truncated tag and check only its prefix.
+      if (sealed.tag.length !== GCM_TAG_LENGTH) throw new SealedBoxOpenError();
+      const decipher = createDecipheriv("aes-256-gcm", this.masterKey, sealed.nonce, { authTagLength: GCM_TAG_LENGTH });
       decipher.setAAD(Buffer.from(associatedData, "utf8"));
       decipher.setAuthTag(sealed.tag);
       return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]);

@@ -1,24 +1,39 @@
 // What the cluster needs from durable storage; SqliteStore is the implementation.
-import { ClusterEvent } from "../eventLog";
 import { KeyObject } from "../key";
 import { UserRecord } from "../users";
+
+/** A token key as stored, with whether its creating call was answered. */
+export interface StoredKey {
+  readonly key: KeyObject;
+  /** False while (or if) the creating call was still waiting for -min_srv nodes. */
+  readonly acknowledged: boolean;
+}
 
 /** Everything read back at start-up. */
 export interface PersistedState {
   readonly users: UserRecord[];
-  readonly keys: KeyObject[];
-  readonly revision: number;
+  readonly keys: StoredKey[];
   /** Handles below this value may have been handed out before; allocation resumes here. */
   readonly handleCeiling: number;
+  /** Revisions below this value may have been handed out before; the event log resumes here. */
+  readonly revisionCeiling: number;
 }
 
+/** Every write is one durable (fsynced) transaction. */
 export interface HsmStore {
   load(): PersistedState;
   insertUser(user: UserRecord): void;
   saveLoginState(user: UserRecord): void;
-  /** Writes a token key, its shares, nodes and events in one durable transaction. */
-  insertKey(key: KeyObject, events: readonly ClusterEvent[]): void;
-  /** Records durably that handles below `ceiling` may be in use. */
+  /** Writes a token key with its attributes, shares and nodes. */
+  insertKey(key: KeyObject, acknowledged: boolean): void;
+  markAcknowledged(handle: number): void;
+  /** Records that `nodeId` now holds each of `handles`. */
+  addKeyNodes(nodeId: number, handles: readonly number[]): void;
+  replaceShares(handle: number, userIds: ReadonlySet<number>): void;
+  deleteKey(handle: number): void;
+  /** Records that handles below `ceiling` may be in use. */
   reserveHandles(ceiling: number): void;
+  /** Records that revisions below `ceiling` may be in use. */
+  reserveRevisions(ceiling: number): void;
   close(): void;
 }

@@ -31,27 +31,19 @@ CREATE TABLE keys (
   material_nonce BLOB NOT NULL,
   material_tag BLOB NOT NULL,
   material_sealed BLOB NOT NULL,
-  created_revision INTEGER NOT NULL
+  -- 0 while a call waits for -min_srv nodes: such a key is tombstoned at start-up.
+  acknowledged INTEGER NOT NULL
 ) STRICT;
 
 CREATE TABLE key_shares (
-  handle INTEGER NOT NULL REFERENCES keys(handle),
+  handle INTEGER NOT NULL REFERENCES keys(handle) ON DELETE CASCADE,
   user_id INTEGER NOT NULL,
   PRIMARY KEY (handle, user_id)
 ) STRICT;
 
 CREATE TABLE key_nodes (
-  handle INTEGER NOT NULL REFERENCES keys(handle),
+  handle INTEGER NOT NULL REFERENCES keys(handle) ON DELETE CASCADE,
   node_id INTEGER NOT NULL,
-  revision INTEGER NOT NULL,
   PRIMARY KEY (handle, node_id)
-) STRICT;
-
-CREATE TABLE events (
-  revision INTEGER PRIMARY KEY,
-  kind TEXT NOT NULL,
-  handle INTEGER,
-  node_id INTEGER,
-  at_ms INTEGER NOT NULL
 ) STRICT;
 `;

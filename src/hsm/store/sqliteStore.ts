@@ -1,11 +1,10 @@
 // The durable store: SQLite in WAL mode with fsync on commit, key material sealed with AES-256-GCM.
 import Database from "better-sqlite3";
 import { SealedBox } from "../crypto/sealedBox";
-import { ClusterEvent } from "../eventLog";
 import { KeyFlags, KeyObject } from "../key";
 import { KeyClass, KeyType } from "../keyTypes";
 import { UserRecord, UserRole } from "../users";
-import { HsmStore, PersistedState } from "./hsmStore";
+import { HsmStore, PersistedState, StoredKey } from "./hsmStore";
 import { SCHEMA_SQL, SCHEMA_VERSION } from "./schema";
 
 /** Raised when the store cannot be opened: another version, another master key, or not a store. */
@@ -32,7 +31,7 @@ interface KeyRow {
   material_nonce: Buffer;
   material_tag: Buffer;
   material_sealed: Buffer;
-  created_revision: number;
+  acknowledged: number;
 }
 
 interface UserRow {
@@ -60,13 +59,15 @@ export class SqliteStore implements HsmStore {
       saveLogin: db.prepare("UPDATE users SET login_failures = ?, locked = ? WHERE user_id = ?"),
       insertKey: db.prepare(
         `INSERT INTO keys(handle, owner_id, key_class, key_type, label, key_id, flags, value_len, kcv,
-           material_nonce, material_tag, material_sealed, created_revision)
+           material_nonce, material_tag, material_sealed, acknowledged)
          VALUES (@handle, @owner_id, @key_class, @key_type, @label, @key_id, @flags, @value_len, @kcv,
-           @material_nonce, @material_tag, @material_sealed, @created_revision)`,
+           @material_nonce, @material_tag, @material_sealed, @acknowledged)`,
       ),
       insertShare: db.prepare("INSERT INTO key_shares(handle, user_id) VALUES (?, ?)"),
-      insertNode: db.prepare("INSERT INTO key_nodes(handle, node_id, revision) VALUES (?, ?, ?)"),
-      insertEvent: db.prepare("INSERT INTO events(revision, kind, handle, node_id, at_ms) VALUES (?, ?, ?, ?, ?)"),
+      deleteShares: db.prepare("DELETE FROM key_shares WHERE handle = ?"),
+      insertNode: db.prepare("INSERT OR IGNORE INTO key_nodes(handle, node_id) VALUES (?, ?)"),
+      acknowledge: db.prepare("UPDATE keys SET acknowledged = 1 WHERE handle = ?"),
+      deleteKey: db.prepare("DELETE FROM keys WHERE handle = ?"),
     };
   }
 
@@ -106,7 +107,7 @@ export class SqliteStore implements HsmStore {
         db.exec(SCHEMA_SQL);
         const set = db.prepare("INSERT INTO meta(name, value) VALUES (?, ?)");
         set.run("schema_version", String(SCHEMA_VERSION));
-        set.run("revision", "0");
+        set.run("revision_ceiling", "0");
         set.run("handle_ceiling", String(FIRST_HANDLE));
         set.run("master_key_probe", JSON.stringify(encodeSealed(probe)));
       })();
@@ -139,7 +140,18 @@ export class SqliteStore implements HsmStore {
     const shares = groupBy(this.db.prepare("SELECT handle, user_id AS v FROM key_shares").all() as { handle: number; v: number }[]);
     const nodes = groupBy(this.db.prepare("SELECT handle, node_id AS v FROM key_nodes").all() as { handle: number; v: number }[]);
     const keys = (this.db.prepare("SELECT * FROM keys ORDER BY handle").all() as KeyRow[]).map(
-      (row): KeyObject => ({
+      (row): StoredKey => ({ key: this.rowToKey(row, shares, nodes), acknowledged: row.acknowledged === 1 }),
+    );
+    return {
+      users,
+      keys,
+      handleCeiling: Number(meta(this.db, "handle_ceiling")),
+      revisionCeiling: Number(meta(this.db, "revision_ceiling")),
+    };
+  }
+
+  private rowToKey(row: KeyRow, shares: Map<number, number[]>, nodes: Map<number, number[]>): KeyObject {
+    return {
         handle: row.handle,
         ownerId: row.owner_id,
         keyClass: row.key_class as KeyClass,
@@ -152,18 +164,10 @@ export class SqliteStore implements HsmStore {
         sharedWith: new Set(shares.get(row.handle) ?? []),
         sessionId: undefined,
         nodes: new Set(nodes.get(row.handle) ?? []),
-        createdRevision: row.created_revision,
         material: this.sealer.open(
           { nonce: row.material_nonce, tag: row.material_tag, ciphertext: row.material_sealed },
           `key:${row.handle}`,
         ),
-      }),
-    );
-    return {
-      users,
-      keys,
-      revision: Number(meta(this.db, "revision")),
-      handleCeiling: Number(meta(this.db, "handle_ceiling")),
     };
   }
 
@@ -175,7 +179,7 @@ export class SqliteStore implements HsmStore {
     this.statements.saveLogin.run(user.loginFailures, user.locked ? 1 : 0, user.userId);
   }
 
-  insertKey(key: KeyObject, events: readonly ClusterEvent[]): void {
+  insertKey(key: KeyObject, acknowledged: boolean): void {
     if (!key.flags.token) throw new Error("session keys are never written to disk");
     const sealed = this.sealer.seal(key.material, `key:${key.handle}`);
     const s = this.statements;
@@ -193,16 +197,38 @@ export class SqliteStore implements HsmStore {
         material_nonce: sealed.nonce,
         material_tag: sealed.tag,
         material_sealed: sealed.ciphertext,
-        created_revision: key.createdRevision,
+        acknowledged: acknowledged ? 1 : 0,
       });
       for (const userId of key.sharedWith) s.insertShare.run(key.handle, userId);
-      for (const event of events) {
-        if (event.kind !== "KEY_DESTROYED") s.insertNode.run(event.handle, event.nodeId, event.revision);
-        s.insertEvent.run(event.revision, event.kind, event.handle, event.nodeId, event.atMs);
-      }
-      const last = events[events.length - 1];
-      if (last) s.setMeta.run("revision", String(last.revision));
+      for (const nodeId of key.nodes) s.insertNode.run(key.handle, nodeId);
     })();
+  }
+
+  markAcknowledged(handle: number): void {
+    this.statements.acknowledge.run(handle);
+  }
+
+  addKeyNodes(nodeId: number, handles: readonly number[]): void {
+    const s = this.statements;
+    this.db.transaction(() => {
+      for (const handle of handles) s.insertNode.run(handle, nodeId);
+    })();
+  }
+
+  replaceShares(handle: number, userIds: ReadonlySet<number>): void {
+    const s = this.statements;
+    this.db.transaction(() => {
+      s.deleteShares.run(handle);
+      for (const userId of userIds) s.insertShare.run(handle, userId);
+    })();
+  }
+
+  deleteKey(handle: number): void {
+    this.statements.deleteKey.run(handle);
+  }
+
+  reserveRevisions(ceiling: number): void {
+    this.statements.setMeta.run("revision_ceiling", String(ceiling));
   }
 
   reserveHandles(ceiling: number): void {

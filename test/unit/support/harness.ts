@@ -5,6 +5,7 @@ import { accessSync, constants, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Clock } from "../../../src/hsm/clock";
+import { TimerHandle, Timers } from "../../../src/hsm/timers";
 import { GenSymKeyParams, HsmCluster, ImportSymKeyParams, NewKeyOptions } from "../../../src/hsm/cluster";
 import { HsmError, Reason } from "../../../src/hsm/errors";
 import { KeyType } from "../../../src/hsm/keyTypes";
@@ -15,14 +16,38 @@ import { ScryptCost, UserRole } from "../../../src/hsm/users";
 /** Low scrypt cost so the suite stays fast; the production default is N=16384. */
 export const FAST_SCRYPT: ScryptCost = { N: 1024, r: 8, p: 1 };
 
-/** A clock that moves only when told to. */
-export class FakeClock implements Clock {
+/**
+ * A clock that moves only when told to, and the timers that go with it: a timer fires when
+ * `advance` passes its due time; a zero-delay timer fires on the next turn of the event loop.
+ */
+export class FakeClock implements Clock, Timers {
+  private pending: { due: number; fn: () => void; live: boolean }[] = [];
+
   constructor(private ms = Date.UTC(2024, 0, 1)) {}
+
   now(): number {
     return this.ms;
   }
+
+  after(ms: number, fn: () => void): TimerHandle {
+    const timer = { due: this.ms + Math.max(0, ms), fn, live: true };
+    if (ms <= 0) setImmediate(() => timer.live && fn());
+    else this.pending.push(timer);
+    return { cancel: () => void (timer.live = false) };
+  }
+
+  /** Moves time forward, firing every timer that falls due, in due order. */
   advance(ms: number): void {
-    this.ms += ms;
+    const target = this.ms + ms;
+    for (;;) {
+      const next = this.pending.filter((t) => t.live && t.due <= target).sort((a, b) => a.due - b.due)[0];
+      if (!next) break;
+      this.ms = Math.max(this.ms, next.due);
+      next.live = false;
+      next.fn();
+    }
+    this.pending = this.pending.filter((t) => t.live);
+    this.ms = target;
   }
 }
 
@@ -62,7 +87,11 @@ export class ClusterHarness {
   cluster: HsmCluster;
   private disposed = false;
 
-  constructor(options: { nodeCount?: number; masterKey?: Buffer } = {}) {
+  readonly replicationDelayMs: number;
+
+  /** Replication is immediate by default (zero delay); pass a delay and advance the clock to test timing. */
+  constructor(options: { nodeCount?: number; masterKey?: Buffer; replicationDelayMs?: number } = {}) {
+    this.replicationDelayMs = options.replicationDelayMs ?? 0;
     this.dir = makeTempDir();
     this.dbPath = join(this.dir, "store.sqlite");
     this.masterKey = options.masterKey ?? randomBytes(32);
@@ -73,7 +102,14 @@ export class ClusterHarness {
   private open(): HsmCluster {
     const store = SqliteStore.open(this.dbPath, this.masterKey);
     try {
-      return new HsmCluster({ store, clock: this.clock, nodeCount: this.nodeCount, scryptCost: FAST_SCRYPT });
+      return new HsmCluster({
+        store,
+        clock: this.clock,
+        timers: this.clock,
+        nodeCount: this.nodeCount,
+        replicationDelayMs: this.replicationDelayMs,
+        scryptCost: FAST_SCRYPT,
+      });
     } catch (err) {
       store.close();
       throw err;

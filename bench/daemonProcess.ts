@@ -1,0 +1,163 @@
+// Starts the local-cloudhsm daemon as a child process, finds its port (log line or /proc), waits for SERVING, stops it.
+import * as grpc from "@grpc/grpc-js";
+import { ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { HEALTH_CHECK } from "./methods";
+
+export interface DaemonOptions {
+  readonly dataDir: string;
+  readonly logLevel: "error" | "warn" | "info" | "debug";
+  readonly devUser: string;
+  readonly scryptN: number;
+  /** Extra arguments for node itself, e.g. --cpu-prof. */
+  readonly nodeArgs?: readonly string[];
+}
+
+export interface RunningDaemon {
+  readonly pid: number;
+  readonly port: number;
+  readonly address: string;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
+  /** kill -9, then wait for the exit. */
+  kill9(): Promise<void>;
+  /** SIGTERM (graceful: in-flight calls finish, the store closes), then wait for the exit. */
+  stop(): Promise<void>;
+}
+
+const MAIN_PATH = join(__dirname, "..", "src", "server", "main.js");
+const START_TIMEOUT_MS = 20_000;
+
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  const args = [
+    ...(options.nodeArgs ?? []),
+    MAIN_PATH,
+    "--listen",
+    "127.0.0.1:0",
+    "--data-dir",
+    options.dataDir,
+    "--log-level",
+    options.logLevel,
+    "--scrypt-n",
+    String(options.scryptN),
+    "--dev-cu",
+    options.devUser,
+  ];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("could not start the daemon");
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let exitNote = "";
+  child.once("exit", (code, signal) => (exitNote = `daemon exited (${code ?? signal}) before serving`));
+
+  let loggedPort: number | undefined;
+  forwardLines(child, (port) => (loggedPort = port));
+
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let port: number | undefined;
+  while (port === undefined) {
+    if (exitNote !== "") throw new Error(exitNote);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`daemon did not listen within ${START_TIMEOUT_MS} ms`);
+    }
+    port = loggedPort ?? listeningPortOf(pid);
+    if (port === undefined) await sleep(25);
+  }
+  const address = `127.0.0.1:${port}`;
+  await waitServing(address, deadline);
+
+  const signalAndWait = async (signal: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return { pid, port, address, exited, kill9: () => signalAndWait("SIGKILL"), stop: () => signalAndWait("SIGTERM") };
+}
+
+/**
+ * Daemon stdout is JSON lines: the "serving" line gives the port (log level info or debug), warnings and
+ * errors are shown, per-call info lines are dropped. stderr is shown as is.
+ */
+function forwardLines(child: ChildProcess, onPort: (port: number) => void): void {
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    // Cheap filter first: at --log-level info every call writes a line.
+    if (!line.includes("local-cloudhsm serving") && !line.includes('"warn"') && !line.includes('"error"')) return;
+    let entry: { level?: string; message?: string; port?: number } | undefined;
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      process.stderr.write(`[daemon] ${line}\n`);
+      return;
+    }
+    if (entry?.message === "local-cloudhsm serving" && typeof entry.port === "number") onPort(entry.port);
+    else if (entry?.level === "warn" || entry?.level === "error") process.stderr.write(`[daemon] ${line}\n`);
+  });
+  createInterface({ input: child.stderr! }).on("line", (line) => process.stderr.write(`[daemon] ${line}\n`));
+}
+
+/**
+ * The TCP port a process listens on, from its socket inodes (/proc/<pid>/fd) and the kernel's socket
+ * tables (/proc/<pid>/net/tcp, tcp6); undefined until it listens. Works at any log level.
+ */
+export function listeningPortOf(pid: number): number | undefined {
+  const inodes = new Set<string>();
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return undefined;
+  }
+  for (const fd of fds) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match) inodes.add(match[1]!);
+    } catch {
+      // The descriptor closed while we looked.
+    }
+  }
+  for (const table of ["tcp", "tcp6"]) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const row of text.split("\n").slice(1)) {
+      const f = row.trim().split(/\s+/);
+      // f[1] local address "ADDR:PORT" (hex), f[3] state (0A = LISTEN), f[9] inode.
+      if (f.length > 9 && f[3] === "0A" && inodes.has(f[9]!)) return parseInt(f[1]!.split(":")[1]!, 16);
+    }
+  }
+  return undefined;
+}
+
+/** Polls grpc.health.v1.Health/Check until the daemon answers SERVING. */
+async function waitServing(address: string, deadline: number): Promise<void> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  try {
+    for (;;) {
+      const status = await new Promise<string | undefined>((resolve) =>
+        client.makeUnaryRequest(
+          HEALTH_CHECK.path,
+          HEALTH_CHECK.requestSerialize,
+          HEALTH_CHECK.responseDeserialize,
+          { service: "" },
+          new grpc.Metadata(),
+          { deadline: Date.now() + 1000 },
+          (err, res) => resolve(err ? undefined : res?.status),
+        ),
+      );
+      if (status === "SERVING") return;
+      if (Date.now() > deadline) throw new Error(`daemon at ${address} never answered SERVING`);
+      await sleep(50);
+    }
+  } finally {
+    client.close();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

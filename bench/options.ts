@@ -1,0 +1,73 @@
+// Command-line options of `npm run bench`, with their defaults and bounds.
+import { parseArgs } from "node:util";
+import { TARGET_CONCURRENCY } from "./targets";
+
+const USAGE = `usage: npm run bench -- [options]
+  --duration-ms N       measured window per measurement (default 2500)
+  --warmup-ms N         warm-up before each window (default 500)
+  --rounds N            measure everything N times; the table keeps, per concurrency, the round least
+                        disturbed by other processes (default 2)
+  --keys N              keys in the store before measuring (default 10000)
+  --concurrency A,B     concurrencies to measure (default 1,64; targets are judged at 64)
+  --log-level L         daemon log level: warn (default) or info (adds one log line per call)
+  --cpu-prof-dir DIR    run the daemon under --cpu-prof into DIR (stopped by SIGTERM; skips the kill -9 check)
+  --json FILE           also write the raw results as JSON
+  --keep-data           keep the daemon's data directory
+  --strict              exit 1 when a target fails`;
+
+export interface Options {
+  durationMs: number;
+  warmupMs: number;
+  keys: number;
+  rounds: number;
+  concurrencies: number[];
+  logLevel: "warn" | "info";
+  cpuProfDir: string | undefined;
+  json: string | undefined;
+  keepData: boolean;
+  strict: boolean;
+}
+
+export function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      "duration-ms": { type: "string" },
+      "warmup-ms": { type: "string" },
+      keys: { type: "string" },
+      rounds: { type: "string" },
+      concurrency: { type: "string" },
+      "log-level": { type: "string" },
+      "cpu-prof-dir": { type: "string" },
+      json: { type: "string" },
+      "keep-data": { type: "boolean" },
+      strict: { type: "boolean" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + "\n");
+    process.exit(0);
+  }
+  const bounded = (name: string, text: string | undefined, fallback: number, min: number, max: number): number => {
+    const n = text === undefined ? fallback : Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be a whole number in ${min}..${max}`);
+    return n;
+  };
+  const logLevel = values["log-level"] ?? "warn";
+  if (logLevel !== "warn" && logLevel !== "info") throw new Error("--log-level must be warn or info");
+  const concurrencies = (values.concurrency ?? `1,${TARGET_CONCURRENCY}`).split(",").map((c) => bounded("concurrency", c, 1, 1, 1024));
+  return {
+    durationMs: bounded("duration-ms", values["duration-ms"], 2500, 200, 30_000),
+    warmupMs: bounded("warmup-ms", values["warmup-ms"], 500, 0, 10_000),
+    keys: bounded("keys", values.keys, 10_000, 16, 100_000),
+    rounds: bounded("rounds", values.rounds, 2, 1, 10),
+    concurrencies,
+    logLevel,
+    cpuProfDir: values["cpu-prof-dir"],
+    json: values.json,
+    keepData: values["keep-data"] === true,
+    strict: values.strict === true,
+  };
+}
+

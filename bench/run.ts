@@ -1,0 +1,140 @@
+// `npm run bench`: starts the daemon, fills the store, measures each method against the empty-call ceiling, checks durability.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HsmClient } from "../clients";
+import { startDaemon, RunningDaemon } from "./daemonProcess";
+import { DurabilityReport, verifyDurability } from "./durability";
+import { describeMachine, otherLoadCores } from "./machine";
+import { Measurement } from "./measure";
+import { populate } from "./populate";
+import { leastDisturbed, NOISY_OTHER_CORES } from "./rounds";
+import { durabilityLine, resultsTable, SCENARIO_TITLES, verdictLines } from "./report";
+import { parseOptions } from "./options";
+import { evaluateTargets, TARGET_CONCURRENCY } from "./targets";
+import { runSchedule, SCENARIOS } from "./schedule";
+
+const USER = "bench";
+const PASSWORD = "password1";
+/** The whole run is abandoned (children killed) after this long. */
+const WATCHDOG_MS = 5 * 60_000;
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  const dataDir = mkdtempSync(join(tmpdir(), "local-cloudhsm-bench-"));
+  const machine = describeMachine(dataDir);
+  const daemonOptions = {
+    dataDir,
+    logLevel: options.logLevel,
+    devUser: `${USER}:${PASSWORD}`,
+    scryptN: 1024,
+    nodeArgs: options.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", options.cpuProfDir] : [],
+  };
+  const running = new Set<RunningDaemon>();
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench: still running after ${WATCHDOG_MS / 1000} s; giving up\n`);
+    for (const d of running) {
+      try {
+        process.kill(d.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    process.exit(3);
+  }, WATCHDOG_MS);
+  watchdog.unref();
+
+  const log = (line: string) => process.stdout.write(line + "\n");
+  log(`local-cloudhsm benchmark: ${machine.dateUtc}`);
+  log(`source: ${machine.sourceRevision}`);
+  log(`machine: ${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node}, CLK_TCK ${machine.clockTicks}`);
+  log(`daemon: --log-level ${options.logLevel} --scrypt-n 1024 --nodes 3 (default), data dir ${dataDir} (${machine.dataDirFilesystem})`);
+
+  const idleLoad = await otherLoadCores(1000);
+  log(`machine load before start: ${idleLoad.toFixed(2)} cores busy${idleLoad > 0.2 ? " (other processes are running: expect noisy figures, see the \"other cores\" column)" : ""}`);
+
+  const started = Date.now();
+  let daemon = await startDaemon(daemonOptions);
+  running.add(daemon);
+  const allRounds: Measurement[] = [];
+  let durability: DurabilityReport | undefined;
+  let unansweredAtKill = 0;
+  let restartSeconds = NaN;
+  try {
+    const hsm = new HsmClient(daemon.address);
+    await hsm.login(USER, PASSWORD);
+    const token = (hsm.metadata().get("authorization")[0] as string).replace(/^Bearer /, "");
+    const findEvery = Math.max(1, Math.floor(options.keys / 16));
+    const population = await populate(hsm, options.keys, 64, findEvery);
+    hsm.close();
+    log(
+      `store: ${population.keys.toLocaleString("en-US")} AES-256 token keys by GenSymKey x64 in ${population.seconds.toFixed(1)} s ` +
+        `(${Math.round(population.keysPerSecond).toLocaleString("en-US")} keys/s); FindKey label "${population.params.findLabel}" selects ` +
+        `${population.params.findExpected}, the other keys share 3 labels`,
+    );
+    log(
+      `each measurement: daemon idle first, its own load-worker process, ${options.warmupMs} ms warm-up, then ${options.durationMs} ms measured; ` +
+        `${options.rounds} round(s)`,
+    );
+    log("");
+
+    const measured = await runSchedule({
+      daemon,
+      token,
+      params: population.params,
+      rounds: options.rounds,
+      concurrencies: options.concurrencies,
+      warmupMs: options.warmupMs,
+      durationMs: options.durationMs,
+      killAtEnd: options.cpuProfDir === undefined,
+      onMeasured: (m, round, waitedMs) =>
+        process.stderr.write(
+          `  [${((Date.now() - started) / 1000).toFixed(1)} s] round ${round}: ${SCENARIO_TITLES[m.scenario]} x${m.concurrency}: ` +
+            `${Math.round(m.callsPerSecond)} calls/s, other load ${m.otherCores.toFixed(2)} cores (daemon idle after ${waitedMs} ms)\n`,
+        ),
+    });
+    allRounds.push(...measured.all);
+    unansweredAtKill = measured.unansweredAtKill;
+
+    if (options.cpuProfDir === undefined) {
+      running.delete(daemon);
+      const restartStarted = Date.now();
+      daemon = await startDaemon(daemonOptions);
+      running.add(daemon);
+      restartSeconds = (Date.now() - restartStarted) / 1000;
+      const verifier = new HsmClient(daemon.address);
+      await verifier.login(USER, PASSWORD);
+      durability = await verifyDurability(verifier, population.params.importLabel, measured.acknowledged);
+      verifier.close();
+    }
+  } finally {
+    await daemon.stop();
+    running.delete(daemon);
+    if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  const results = leastDisturbed(allRounds, SCENARIOS.length * options.concurrencies.length);
+  const verdicts = evaluateTargets(results, durability);
+  log(
+    `per concurrency: the least disturbed of ${options.rounds} round(s); ` +
+      `* = more than ${NOISY_OTHER_CORES} cores of other load in that window (figures unreliable, rerun on a quiet machine)`,
+  );
+  log(resultsTable(results));
+  log("");
+  log(`targets at concurrency ${TARGET_CONCURRENCY} (ratios to the ceiling at the same concurrency):`);
+  log(verdictLines(verdicts));
+  log(durability ? durabilityLine(durability, unansweredAtKill, restartSeconds) : "durability: not checked (--cpu-prof-dir)");
+  log(`total bench time ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, options, results, allRounds, durability, verdicts }, null, 2) + "\n");
+  return options.strict && verdicts.some((v) => !v.pass && !v.skipped) ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = 2;
+  },
+);

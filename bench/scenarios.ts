@@ -1,0 +1,113 @@
+// What one call of each measured scenario sends and how its answer is checked (load-worker side).
+import { createCipheriv, randomBytes } from "node:crypto";
+import { FIND_KEY, GET_ATTRIBUTE, HEALTH_CHECK, IMPORT_SYM_KEY } from "./methods";
+import { UnaryClient } from "./unaryClient";
+import { AcknowledgedKey, ScenarioName, ScenarioParams } from "./workerProtocol";
+
+const AES = 31;
+const KCV_ATTRIBUTE = 371;
+const IMPORT_KEY_BYTES = 32;
+
+/** Completion of one call: undefined on success, else a one-line description of what went wrong. */
+export type CallDone = (error: string | undefined) => void;
+
+export interface Scenario {
+  issue(client: UnaryClient, done: CallDone): void;
+  /** Keys the daemon acknowledged (ImportSymKey only). */
+  acknowledged(): AcknowledgedKey[];
+}
+
+export function makeScenario(name: ScenarioName, params: ScenarioParams): Scenario {
+  switch (name) {
+    case "ceiling":
+      return simple((client, done) =>
+        client.call(HEALTH_CHECK, { service: "" }, (err, res) =>
+          done(err ? describe(err) : res?.status === "SERVING" ? undefined : `health status ${res?.status}`),
+        ),
+      );
+    case "getAttribute":
+      return simple((client, done) =>
+        client.call(GET_ATTRIBUTE, { keyHandle: params.kcvHandle, attributeId: KCV_ATTRIBUTE }, (err, res) => {
+          if (err) return done(describe(err));
+          const value = res?.attributes[0]?.value;
+          done(value?.$case === "bytesValue" && value.value.length === 3 ? undefined : "GetAttribute returned no 3-byte KCV");
+        }),
+      );
+    case "findKey":
+      return simple((client, done) =>
+        client.call(FIND_KEY, { label: params.findLabel, sharedWithUserIds: [], pageSize: 0, pageToken: "" }, (err, res) => {
+          if (err) return done(describe(err));
+          const found = res?.keyHandles.length ?? -1;
+          done(found === params.findExpected ? undefined : `FindKey returned ${found} handles, expected ${params.findExpected}`);
+        }),
+      );
+    case "importSymKey":
+      return importScenario(params);
+  }
+}
+
+function simple(issue: Scenario["issue"]): Scenario {
+  return { issue, acknowledged: () => [] };
+}
+
+/** Durable (token) AES-256 imports, each of fresh random material; remembers what was acknowledged. */
+function importScenario(params: ScenarioParams): Scenario {
+  const material = new RandomSlices(IMPORT_KEY_BYTES);
+  const acked: { handle: number; material: Buffer }[] = [];
+  return {
+    issue(client, done) {
+      const bytes = material.next();
+      client.call(
+        IMPORT_SYM_KEY,
+        {
+          material: { $case: "keyMaterial", value: bytes },
+          wrappingKeyHandle: params.wrappingKey,
+          keyType: AES,
+          label: params.importLabel,
+          id: "",
+          session: false,
+          attest: false,
+          shareWithUserIds: [],
+          minSrv: undefined,
+          timeoutSeconds: undefined,
+        },
+        (err, res) => {
+          if (err) return done(describe(err));
+          if (!res || res.keyHandle <= 0) return done("ImportSymKey returned no handle");
+          acked.push({ handle: res.keyHandle, material: bytes });
+          done(undefined);
+        },
+      );
+    },
+    acknowledged: () => acked.map((k) => ({ handle: k.handle, kcvHex: aesKcv(k.material).toString("hex") })),
+  };
+}
+
+/** Fresh random byte strings of one size, cut from large random blocks (one CSPRNG call per block). */
+class RandomSlices {
+  private block = Buffer.alloc(0);
+  private offset = 0;
+
+  constructor(private readonly size: number) {}
+
+  next(): Buffer {
+    if (this.offset + this.size > this.block.length) {
+      // A new block rather than a refill: slices already handed out stay as they were.
+      this.block = randomBytes(this.size * 2048);
+      this.offset = 0;
+    }
+    const slice = this.block.subarray(this.offset, this.offset + this.size);
+    this.offset += this.size;
+    return slice;
+  }
+}
+
+/** KMU key check value of an AES key, computed independently of the daemon. */
+export function aesKcv(key: Buffer): Buffer {
+  const cipher = createCipheriv(`aes-${key.length * 8}-ecb`, key, null).setAutoPadding(false);
+  return cipher.update(Buffer.alloc(16)).subarray(0, 3);
+}
+
+function describe(err: { code?: number; details?: string; message: string }): string {
+  return `${err.code ?? "?"} ${err.details ?? err.message}`;
+}

@@ -1,0 +1,75 @@
+// The issue's targets at concurrency 64, relative to the ceiling (empty call) at the same concurrency, and their verdicts.
+import { DurabilityReport } from "./durability";
+import { Measurement } from "./measure";
+import { ScenarioName } from "./workerProtocol";
+
+export const TARGET_CONCURRENCY = 64;
+
+interface TargetRule {
+  readonly scenario: ScenarioName;
+  /** Lowest allowed calls/s as a fraction of the ceiling's. */
+  readonly minThroughputRatio: number;
+  /** Highest allowed daemon CPU per call as a multiple of the ceiling's, if any. */
+  readonly maxCpuRatio?: number;
+  /** Every acknowledged key must survive kill -9. */
+  readonly durable?: boolean;
+}
+
+export const TARGET_RULES: readonly TargetRule[] = [
+  { scenario: "getAttribute", minThroughputRatio: 0.7, maxCpuRatio: 2 },
+  { scenario: "findKey", minThroughputRatio: 0.5, maxCpuRatio: 4 },
+  { scenario: "importSymKey", minThroughputRatio: 0.25, durable: true },
+];
+
+export interface Verdict {
+  readonly scenario: ScenarioName;
+  readonly what: string;
+  readonly actual: string;
+  readonly pass: boolean;
+  /** Not checked in this run (e.g. --cpu-prof-dir skips kill -9); not a pass. */
+  readonly skipped?: boolean;
+}
+
+export function throughputRatio(m: Measurement, ceiling: Measurement): number {
+  return m.callsPerSecond / ceiling.callsPerSecond;
+}
+
+export function cpuRatio(m: Measurement, ceiling: Measurement): number {
+  return m.daemonCpuPerCallUs / ceiling.daemonCpuPerCallUs;
+}
+
+/** Verdicts for every rule; a missing measurement or durability check fails its rule. */
+export function evaluateTargets(results: readonly Measurement[], durability: DurabilityReport | undefined): Verdict[] {
+  const at = (scenario: ScenarioName) => results.find((m) => m.scenario === scenario && m.concurrency === TARGET_CONCURRENCY);
+  const ceiling = at("ceiling");
+  const verdicts: Verdict[] = [];
+  for (const rule of TARGET_RULES) {
+    const m = at(rule.scenario);
+    const tput = m && ceiling ? throughputRatio(m, ceiling) : NaN;
+    verdicts.push({
+      scenario: rule.scenario,
+      what: `throughput >= ${rule.minThroughputRatio.toFixed(2)} x ceiling`,
+      actual: `${tput.toFixed(2)} x`,
+      pass: tput >= rule.minThroughputRatio,
+    });
+    if (rule.maxCpuRatio !== undefined) {
+      const cpu = m && ceiling ? cpuRatio(m, ceiling) : NaN;
+      verdicts.push({
+        scenario: rule.scenario,
+        what: `daemon CPU/call <= ${rule.maxCpuRatio.toFixed(1)} x ceiling`,
+        actual: `${cpu.toFixed(2)} x`,
+        pass: cpu <= rule.maxCpuRatio,
+      });
+    }
+    if (rule.durable) {
+      verdicts.push({
+        scenario: rule.scenario,
+        what: "every acknowledged key survives kill -9",
+        actual: durability ? `${durability.present}/${durability.acknowledged} present, ${durability.kcvMismatches} KCV mismatches` : "not checked",
+        pass: durability?.ok === true,
+        skipped: durability === undefined,
+      });
+    }
+  }
+  return verdicts;
+}
