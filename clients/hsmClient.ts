@@ -3,6 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import { readFile } from "node:fs/promises";
 import { toClientError } from "./errors";
 import { wrapOnHost } from "./hostWrap";
+import { waitForSync, watchSyncStatus, WatchOptions } from "./syncWatch";
 import { UserType } from "./generated/localcloudhsm/v1/common";
 import {
   FindKeyRequest,
@@ -11,6 +12,9 @@ import {
   GetAttributeResponse,
   HsmServiceClient,
   ImportSymKeyRequest,
+  ShareKeyResponse,
+  SyncEvent,
+  WatchSyncStatusResponse,
   ImportSymKeyResponse,
 } from "./generated/localcloudhsm/v1/hsm_service";
 import { AdminServiceClient, CreateUserResponse, ListUsersResponse } from "./generated/localcloudhsm/v1/admin_service";
@@ -164,6 +168,24 @@ export class HsmClient {
       pageToken = res.nextPageToken;
     } while (pageToken !== "");
     return handles;
+  }
+
+  /** Shares the key with crypto users (share=true) or stops sharing it; owner only. */
+  shareKey(keyHandle: number, userIds: readonly number[], share = true): Promise<ShareKeyResponse> {
+    return call(this.raw.shareKey, this.raw, { keyHandle, userIds: [...userIds], share }, this.metadata(), this.deadlineMs);
+  }
+
+  /** WatchSyncStatus as an async iterable; breaking out of the loop ends the call. */
+  watch(options: WatchOptions = {}): AsyncGenerator<WatchSyncStatusResponse> {
+    return watchSyncStatus(this.raw, this.metadata(), options);
+  }
+
+  /**
+   * Waits until the key created at `created.revision` is held by `nodes` nodes (or "all"), following
+   * the watch stream: no polling, no sleeping. Rejects on deadline or if the key is tombstoned.
+   */
+  waitForSync(created: { keyHandle: number; revision: string }, nodes: number | "all" = "all", deadlineMs = 30_000): Promise<SyncEvent> {
+    return waitForSync(this.raw, this.metadata(), created.keyHandle, nodes, { fromRevision: Number(created.revision), deadlineMs });
   }
 
   /** Metadata carrying this client's session token. */

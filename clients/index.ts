@@ -3,6 +3,10 @@ export { AdminClient, ATTRIBUTE, DEFAULT_ADDRESS, HsmClient, KEY_TYPE } from "./
 export type { ConnectOptions, FindOptions, ImportOptions, NewKeyOptions } from "./hsmClient";
 export { errorInfoOf, HsmClientError, toClientError } from "./errors";
 export { wrapOnHost } from "./hostWrap";
+export { ClusterControlClient, NodeState } from "./controlClient";
+export { KeyGoneError, waitForSync, watchSyncStatus } from "./syncWatch";
+export type { WatchOptions } from "./syncWatch";
 export { UserType } from "./generated/localcloudhsm/v1/common";
 export * as hsmProto from "./generated/localcloudhsm/v1/hsm_service";
 export * as adminProto from "./generated/localcloudhsm/v1/admin_service";
+export * as controlProto from "./generated/localcloudhsm/v1/cluster_control_service";

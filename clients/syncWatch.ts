@@ -1,0 +1,82 @@
+// Follows WatchSyncStatus from the client side: iterate events, or wait until a key reaches k nodes, without sleeping.
+import * as grpc from "@grpc/grpc-js";
+import { toClientError } from "./errors";
+import { HsmServiceClient, SyncEvent, SyncEventType, WatchSyncStatusRequest, WatchSyncStatusResponse } from "./generated/localcloudhsm/v1/hsm_service";
+
+export interface WatchOptions {
+  /** First revision to deliver (inclusive); 0 or absent means "from now". */
+  readonly startRevision?: number;
+  readonly keyHandles?: readonly number[];
+  readonly nodeIds?: readonly number[];
+  readonly progressIntervalMs?: number;
+  /** Ends the watch when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/** Streams WatchSyncStatus responses; errors arrive as HsmClientError. Breaking out of the loop cancels the call. */
+export async function* watchSyncStatus(raw: HsmServiceClient, metadata: grpc.Metadata, options: WatchOptions = {}): AsyncGenerator<WatchSyncStatusResponse> {
+  const request: WatchSyncStatusRequest = {
+    startRevision: String(options.startRevision ?? 0),
+    keyHandles: [...(options.keyHandles ?? [])],
+    nodeIds: [...(options.nodeIds ?? [])],
+    progressIntervalMs: options.progressIntervalMs ?? 0,
+  };
+  const call = raw.watchSyncStatus(request, metadata);
+  const onAbort = (): void => call.cancel();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    for await (const message of call as AsyncIterable<WatchSyncStatusResponse>) yield message;
+  } catch (err) {
+    if (options.signal?.aborted && (err as grpc.ServiceError).code === grpc.status.CANCELLED) return;
+    throw toClientError(err);
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+    call.cancel();
+  }
+}
+
+const PLACEMENT_EVENTS = new Set([
+  SyncEventType.SYNC_EVENT_TYPE_KEY_CREATED,
+  SyncEventType.SYNC_EVENT_TYPE_KEY_REPLICATED,
+  SyncEventType.SYNC_EVENT_TYPE_KEY_TOMBSTONED,
+  SyncEventType.SYNC_EVENT_TYPE_KEY_DELETED,
+]);
+
+/** Raised when a key is tombstoned or deleted while someone waits for it to sync. */
+export class KeyGoneError extends Error {
+  constructor(readonly keyHandle: number, readonly event: SyncEvent) {
+    super(`key ${keyHandle} was removed (revision ${event.revision})`);
+    this.name = "KeyGoneError";
+  }
+}
+
+/**
+ * Resolves with the event at which `keyHandle` is held by at least `nodes` nodes (or by every node
+ * when `nodes` is "all"). Watch from the revision the create call returned so no step is missed.
+ * Fails with DEADLINE_EXCEEDED (as HsmClientError) after `deadlineMs`, or KeyGoneError.
+ */
+export async function waitForSync(
+  raw: HsmServiceClient,
+  metadata: grpc.Metadata,
+  keyHandle: number,
+  nodes: number | "all",
+  options: { fromRevision: number; deadlineMs?: number },
+): Promise<SyncEvent> {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), options.deadlineMs ?? 30_000);
+  try {
+    for await (const message of watchSyncStatus(raw, metadata, { startRevision: options.fromRevision, keyHandles: [keyHandle], signal: deadline.signal })) {
+      if (message.message?.$case !== "event") continue;
+      const event = message.message.value;
+      if (!PLACEMENT_EVENTS.has(event.type)) continue;
+      if (event.type === SyncEventType.SYNC_EVENT_TYPE_KEY_TOMBSTONED || event.type === SyncEventType.SYNC_EVENT_TYPE_KEY_DELETED) {
+        throw new KeyGoneError(keyHandle, event);
+      }
+      const wanted = nodes === "all" ? event.nodeCount : nodes;
+      if (event.nodesHolding >= wanted) return event;
+    }
+    throw toClientError(Object.assign(new Error("deadline exceeded waiting for sync"), { code: grpc.status.DEADLINE_EXCEEDED, details: "deadline exceeded waiting for sync", metadata: new grpc.Metadata() }));
+  } finally {
+    clearTimeout(timer);
+  }
+}
