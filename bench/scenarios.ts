@@ -1,5 +1,6 @@
 // What one call of each measured scenario sends and how its answer is checked (load-worker side).
 import { createCipheriv, randomBytes } from "node:crypto";
+import { FindKeyRequest, GetAttributeRequest, ImportSymKeyRequest } from "../clients/generated/localcloudhsm/v1/hsm_service";
 import { FIND_KEY, GET_ATTRIBUTE, HEALTH_CHECK, IMPORT_SYM_KEY } from "./methods";
 import { UnaryClient } from "./unaryClient";
 import { AcknowledgedKey, ScenarioName, ScenarioParams } from "./workerProtocol";
@@ -25,22 +26,26 @@ export function makeScenario(name: ScenarioName, params: ScenarioParams): Scenar
           done(err ? describe(err) : res?.status === "SERVING" ? undefined : `health status ${res?.status}`),
         ),
       );
-    case "getAttribute":
+    case "getAttribute": {
+      const kcvRequest = GetAttributeRequest.fromPartial({ keyHandle: params.kcvHandle, attributeId: KCV_ATTRIBUTE });
       return simple((client, done) =>
-        client.call(GET_ATTRIBUTE, { keyHandle: params.kcvHandle, attributeId: KCV_ATTRIBUTE }, (err, res) => {
+        client.call(GET_ATTRIBUTE, kcvRequest, (err, res) => {
           if (err) return done(describe(err));
           const value = res?.attributes[0]?.value;
           done(value?.$case === "bytesValue" && value.value.length === 3 ? undefined : "GetAttribute returned no 3-byte KCV");
         }),
       );
-    case "findKey":
+    }
+    case "findKey": {
+      const findRequest = FindKeyRequest.fromPartial({ label: params.findLabel });
       return simple((client, done) =>
-        client.call(FIND_KEY, { label: params.findLabel, sharedWithUserIds: [], pageSize: 0, pageToken: "" }, (err, res) => {
+        client.call(FIND_KEY, findRequest, (err, res) => {
           if (err) return done(describe(err));
           const found = res?.keyHandles.length ?? -1;
           done(found === params.findExpected ? undefined : `FindKey returned ${found} handles, expected ${params.findExpected}`);
         }),
       );
+    }
     case "importSymKey":
       return importScenario(params);
   }
@@ -54,23 +59,14 @@ function simple(issue: Scenario["issue"]): Scenario {
 function importScenario(params: ScenarioParams): Scenario {
   const material = new RandomSlices(IMPORT_KEY_BYTES);
   const acked: { handle: number; material: Buffer }[] = [];
+  // Every other field at its proto default, so fields added to the message later need no change here.
+  const template = ImportSymKeyRequest.fromPartial({ wrappingKeyHandle: params.wrappingKey, keyType: AES, label: params.importLabel });
   return {
     issue(client, done) {
       const bytes = material.next();
       client.call(
         IMPORT_SYM_KEY,
-        {
-          material: { $case: "keyMaterial", value: bytes },
-          wrappingKeyHandle: params.wrappingKey,
-          keyType: AES,
-          label: params.importLabel,
-          id: "",
-          session: false,
-          attest: false,
-          shareWithUserIds: [],
-          minSrv: undefined,
-          timeoutSeconds: undefined,
-        },
+        { ...template, material: { $case: "keyMaterial", value: bytes } },
         (err, res) => {
           if (err) return done(describe(err));
           if (!res || res.keyHandle <= 0) return done("ImportSymKey returned no handle");

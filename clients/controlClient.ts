@@ -47,6 +47,11 @@ export class ClusterControlClient {
     return Number((await this.unary<{ revision: string }>((md, cb) => this.raw.setReplicationPaused({ paused }, md, cb))).revision);
   }
 
+  /** Makes the node attest a wrong firmware measurement (true) or the genuine one again (false). */
+  async setFirmwareTampered(nodeId: number, tampered = true): Promise<Node | undefined> {
+    return (await this.unary<{ node?: Node }>((md, cb) => this.raw.setFirmwareTampered({ nodeId, tampered }, md, cb))).node;
+  }
+
   close(): void {
     this.raw.close();
   }

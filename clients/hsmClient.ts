@@ -3,6 +3,9 @@ import * as grpc from "@grpc/grpc-js";
 import { readFile } from "node:fs/promises";
 import { toClientError } from "./errors";
 import { wrapOnHost } from "./hostWrap";
+import { AttestationVerdict, verifyAttestations } from "./attestation";
+import { randomBytes } from "node:crypto";
+import { aesKeyUnwrapPkcs5 } from "../src/hsm/crypto/keyWrap";
 import { waitForSync, watchSyncStatus, WatchOptions } from "./syncWatch";
 import { UserType } from "./generated/localcloudhsm/v1/common";
 import {
@@ -10,6 +13,13 @@ import {
   GenSymKeyRequest,
   GenSymKeyResponse,
   GetAttributeResponse,
+  GetKeyInfoResponse,
+  ListHsmUsersResponse,
+  NodeAttestationKey,
+  DeleteKeyResponse,
+  SetAttributeResponse,
+  WrapKeyResponse,
+  UnwrapHostKeyResponse,
   HsmServiceClient,
   ImportSymKeyRequest,
   ShareKeyResponse,
@@ -44,6 +54,8 @@ function call<Req, Res>(method: UnaryMethod<Req, Res>, target: object, request: 
 
 /** Options shared by key-creating calls. */
 export interface NewKeyOptions {
+  /** -attest: ask every node for a signed firmware statement and verify it (see `attestation` in the result). */
+  readonly attest?: boolean;
   readonly label: string;
   readonly id?: string;
   readonly session?: boolean;
@@ -61,6 +73,11 @@ export interface ImportOptions extends NewKeyOptions {
   readonly hostWrappingKey?: Buffer;
 }
 
+/** With attest: the verified outcome of the nodes' attestation documents. */
+export interface Attested {
+  readonly attestation: AttestationVerdict | undefined;
+}
+
 /** A findKey query; every given filter must match. */
 export type FindOptions = Omit<Partial<FindKeyRequest>, "pageToken" | "pageSize">;
 
@@ -70,6 +87,7 @@ export class HsmClient {
   private token: string | undefined;
   userId: number | undefined;
   private readonly deadlineMs: number;
+  private pinnedKeys: NodeAttestationKey[] | undefined;
 
   constructor(address: string = DEFAULT_ADDRESS, options: ConnectOptions = {}) {
     this.raw = new HsmServiceClient(address, options.credentials ?? grpc.credentials.createInsecure());
@@ -91,8 +109,11 @@ export class HsmClient {
   }
 
   /** genSymKey; keySize in bytes. */
-  genSymKey(options: NewKeyOptions & { keyType: number; keySize: number; nonExtractable?: boolean }): Promise<GenSymKeyResponse> {
+  async genSymKey(options: NewKeyOptions & { keyType: number; keySize: number; nonExtractable?: boolean }): Promise<GenSymKeyResponse & Attested> {
+    const nonce = options.attest ? randomBytes(32) : Buffer.alloc(0);
     const request: GenSymKeyRequest = {
+      attest: options.attest ?? false,
+      attestNonce: nonce,
       keyType: options.keyType,
       keySize: options.keySize,
       label: options.label,
@@ -103,7 +124,8 @@ export class HsmClient {
       minSrv: options.minSrv,
       timeoutSeconds: options.timeoutSeconds,
     };
-    return call(this.raw.genSymKey, this.raw, request, this.metadata(), this.deadlineMs);
+    const res = await call(this.raw.genSymKey, this.raw, request, this.metadata(), this.deadlineMs);
+    return { ...res, attestation: options.attest ? await this.verify(res.attestations, nonce, res.keyHandle) : undefined };
   }
 
   /** An AES wrapping key (WRAP=1, UNWRAP=1) for imports; returns its handle. */
@@ -112,8 +134,10 @@ export class HsmClient {
   }
 
   /** imSymKey from key bytes; with hostWrappingKey (-wk) the plaintext never leaves this process. */
-  importSymKey(material: Buffer, options: ImportOptions): Promise<ImportSymKeyResponse> {
+  async importSymKey(material: Buffer, options: ImportOptions): Promise<ImportSymKeyResponse & Attested> {
+    const nonce = options.attest ? randomBytes(32) : Buffer.alloc(0);
     const request: ImportSymKeyRequest = {
+      attestNonce: nonce,
       material: options.hostWrappingKey
         ? { $case: "hostWrappedKey", value: wrapOnHost(options.hostWrappingKey, material) }
         : { $case: "keyMaterial", value: material },
@@ -122,16 +146,17 @@ export class HsmClient {
       label: options.label,
       id: options.id ?? "",
       session: options.session ?? false,
-      attest: false,
+      attest: options.attest ?? false,
       minSrv: options.minSrv,
       timeoutSeconds: options.timeoutSeconds,
       shareWithUserIds: [...(options.shareWith ?? [])],
     };
-    return call(this.raw.importSymKey, this.raw, request, this.metadata(), this.deadlineMs);
+    const res = await call(this.raw.importSymKey, this.raw, request, this.metadata(), this.deadlineMs);
+    return { ...res, attestation: options.attest ? await this.verify(res.attestations, nonce, res.keyHandle) : undefined };
   }
 
   /** imSymKey -f <file>: the file holds raw key bytes. */
-  async importSymKeyFile(path: string, options: ImportOptions): Promise<ImportSymKeyResponse> {
+  async importSymKeyFile(path: string, options: ImportOptions): Promise<ImportSymKeyResponse & Attested> {
     const material = await readFile(path);
     try {
       return await this.importSymKey(material, options);
@@ -168,6 +193,59 @@ export class HsmClient {
       pageToken = res.nextPageToken;
     } while (pageToken !== "");
     return handles;
+  }
+
+  /** exSymKey's Cfm3WrapKey: the key wrapped under an HSM wrapping key (owner only, extractable keys). */
+  wrapKey(keyHandle: number, wrappingKeyHandle: number): Promise<WrapKeyResponse> {
+    return call(this.raw.wrapKey, this.raw, { keyHandle, wrappingKeyHandle }, this.metadata(), this.deadlineMs);
+  }
+
+  /** exSymKey's Cfm3UnWrapHostKey: the HSM unwraps a blob and returns the plaintext. */
+  unwrapHostKey(wrappingKeyHandle: number, wrappedKey: Buffer): Promise<UnwrapHostKeyResponse> {
+    return call(this.raw.unwrapHostKey, this.raw, { wrappingKeyHandle, wrappedKey }, this.metadata(), this.deadlineMs);
+  }
+
+  /**
+   * exSymKey: the key's plaintext, wrapped by the HSM and unwrapped by the HSM (or, with
+   * hostWrappingKey, -wk, unwrapped here so the plaintext never crosses the wire).
+   */
+  async exportKey(keyHandle: number, wrappingKeyHandle: number, hostWrappingKey?: Buffer): Promise<{ material: Buffer; steps: string[] }> {
+    const wrapped = await this.wrapKey(keyHandle, wrappingKeyHandle);
+    if (hostWrappingKey) return { material: aesKeyUnwrapPkcs5(hostWrappingKey, Buffer.from(wrapped.wrappedKey)), steps: ["Cfm3WrapKey"] };
+    const plain = await this.unwrapHostKey(wrappingKeyHandle, Buffer.from(wrapped.wrappedKey));
+    return { material: Buffer.from(plain.keyMaterial), steps: ["Cfm3WrapKey", "Cfm3UnWrapHostKey"] };
+  }
+
+  /** setAttribute -o <handle> -a 1 with value 1: a session key becomes a token key. */
+  setAttribute(keyHandle: number, attributeId: number, value: number): Promise<SetAttributeResponse> {
+    return call(this.raw.setAttribute, this.raw, { keyHandle, attributeId, value }, this.metadata(), this.deadlineMs);
+  }
+
+  deleteKey(keyHandle: number): Promise<DeleteKeyResponse> {
+    return call(this.raw.deleteKey, this.raw, { keyHandle }, this.metadata(), this.deadlineMs);
+  }
+
+  getKeyInfo(keyHandle: number): Promise<GetKeyInfoResponse> {
+    return call(this.raw.getKeyInfo, this.raw, { keyHandle }, this.metadata(), this.deadlineMs);
+  }
+
+  listUsers(): Promise<ListHsmUsersResponse> {
+    return call(this.raw.listHsmUsers, this.raw, {}, this.metadata(), this.deadlineMs);
+  }
+
+  /** The nodes' attestation keys, fetched once per client unless pinned with `pinAttestationKeys`. */
+  async attestationKeys(): Promise<NodeAttestationKey[]> {
+    this.pinnedKeys ??= (await call(this.raw.getAttestationKeys, this.raw, {}, this.metadata(), this.deadlineMs)).keys;
+    return this.pinnedKeys;
+  }
+
+  /** Verify attestations against these keys instead of asking the daemon (like pinning a customer CA). */
+  pinAttestationKeys(keys: NodeAttestationKey[]): void {
+    this.pinnedKeys = keys;
+  }
+
+  private async verify(attestations: ImportSymKeyResponse["attestations"], nonce: Buffer, keyHandle: number): Promise<AttestationVerdict> {
+    return verifyAttestations(attestations, await this.attestationKeys(), { nonce, keyHandle });
   }
 
   /** Shares the key with crypto users (share=true) or stops sharing it; owner only. */

@@ -1,8 +1,10 @@
 // Public entry of the TypeScript clients: the facade, typed errors and the generated messages.
 export { AdminClient, ATTRIBUTE, DEFAULT_ADDRESS, HsmClient, KEY_TYPE } from "./hsmClient";
-export type { ConnectOptions, FindOptions, ImportOptions, NewKeyOptions } from "./hsmClient";
+export type { Attested, ConnectOptions, FindOptions, ImportOptions, NewKeyOptions } from "./hsmClient";
 export { errorInfoOf, HsmClientError, toClientError } from "./errors";
 export { wrapOnHost } from "./hostWrap";
+export { loadPinnedKeys, savePinnedKeys, verifyAttestations } from "./attestation";
+export type { AttestationVerdict } from "./attestation";
 export { ClusterControlClient, NodeState } from "./controlClient";
 export { KeyGoneError, waitForSync, watchSyncStatus } from "./syncWatch";
 export type { WatchOptions } from "./syncWatch";

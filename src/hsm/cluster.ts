@@ -5,6 +5,7 @@ import { Clock } from "./clock";
 import { aesKeyUnwrapPkcs5, aesKeyWrapPkcs5, UnwrapIntegrityError } from "./crypto/keyWrap";
 import { keyCheckValue } from "./crypto/kcv";
 import { HsmError } from "./errors";
+import { AttestationStatement, NodeAttestors } from "./attestation";
 import { HandleAllocator } from "./handleAllocator";
 import { NodeInfo, NodeState, NodeTable } from "./nodes";
 import { ReplicationQueues } from "./replicationQueues";
@@ -45,6 +46,8 @@ export interface ClusterOptions {
   /** Events kept for watchers; older ones are compacted. */
   readonly eventCapacity?: number;
   readonly scryptCost?: ScryptCost;
+  /** Seed of the nodes' attestation keys; the same seed gives the same keys. Random if absent. */
+  readonly attestationSeed?: Buffer;
   /** Told about failures of background work (replication writes). */
   readonly onBackgroundError?: (err: unknown, context: string) => void;
 }
@@ -53,7 +56,11 @@ export interface ClusterOptions {
 export interface NodeSummary extends NodeInfo {
   readonly keyCount: number;
   readonly pendingReplications: number;
+  readonly firmwareTampered: boolean;
 }
+
+/** Largest blob UnwrapHostKey takes (aesWrapUnwrap's file limit). */
+export const MAX_WRAPPED_KEY_BYTES = 4096;
 
 /** One line of the "Cluster Error Status" block. */
 export interface NodeResult {
@@ -130,6 +137,7 @@ export class HsmCluster {
   readonly nodes: NodeTable;
   private readonly replication: ReplicationQueues;
   private loginCount = 0;
+  readonly attestors: NodeAttestors;
   /** A stand-in hash so an unknown user costs as much time as a wrong password. */
   private readonly decoyHash: Promise<string>;
 
@@ -142,6 +150,7 @@ export class HsmCluster {
     this.createObjectMinimumNodes = options.createObjectMinimumNodes ?? 1;
     this.scryptCost = options.scryptCost ?? DEFAULT_SCRYPT_COST;
     this.nodes = new NodeTable(options.nodeCount, options.replicationDelayMs ?? DEFAULT_REPLICATION_DELAY_MS);
+    this.attestors = new NodeAttestors(options.attestationSeed ?? randomBytes(32), options.nodeCount);
     const onError = options.onBackgroundError ?? (() => undefined);
     this.replication = new ReplicationQueues(this.nodes, this.clock, this.timers, (nodeId, handles) => this.deliver(nodeId, handles), (err, nodeId) =>
       onError(err, `replication to node ${nodeId}`),
@@ -373,7 +382,12 @@ export class HsmCluster {
   listNodes(): NodeSummary[] {
     const counts = new Array<number>(this.nodeCount).fill(0);
     for (const key of this.keys.candidates(undefined)) for (const n of key.nodes) counts[n] = (counts[n] ?? 0) + 1;
-    return this.nodes.all().map((node) => ({ ...node, keyCount: counts[node.nodeId] ?? 0, pendingReplications: this.replication.pending(node.nodeId) }));
+    return this.nodes.all().map((node) => ({
+      ...node,
+      keyCount: counts[node.nodeId] ?? 0,
+      pendingReplications: this.replication.pending(node.nodeId),
+      firmwareTampered: this.attestors.isTampered(node.nodeId),
+    }));
   }
 
   /** Takes a node down, up, or partitions it; returns the event's revision (or the current one if nothing changed). */
@@ -395,6 +409,87 @@ export class HsmCluster {
     const [event] = this.events.append([this.clusterEvent(paused ? "REPLICATION_PAUSED" : "REPLICATION_RESUMED", 0)]);
     this.replication.reschedule();
     return event!.revision;
+  }
+
+  setFirmwareTampered(nodeId: number, tampered: boolean): void {
+    if (this.attestors.setTampered(nodeId, tampered)) this.events.append([this.clusterEvent("NODE_FIRMWARE_CHANGED", nodeId)]);
+  }
+
+  /** Each answering node's attestation statement for a call (-attest). */
+  attest(nonce: Buffer, keyHandle: number, key?: KeyObject): AttestationStatement[] {
+    const ids = key?.sessionId !== undefined ? [...key.nodes] : this.allNodeIds();
+    return ids.filter((n) => this.nodes.answers(n)).map((n) => this.attestors.statement(n, nonce, keyHandle, this.clock.now()));
+  }
+
+  /** The key a session may use, for callers that need more than its handle (attestation). */
+  visibleKey(session: LoginSession, handle: number): KeyObject {
+    return this.usableKey(session, handle);
+  }
+
+  // ---- export, attributes, deletion --------------------------------------------------------
+
+  /** exSymKey's Cfm3WrapKey: the owner wraps an extractable key under an AES wrapping key. */
+  wrapKey(session: LoginSession, handle: number, wrappingHandle: number): Buffer {
+    requireCryptoUser(session);
+    const key = this.ownedKey(session, handle, "only the key's owner can export it");
+    if (!key.flags.extractable) throw new HsmError("KEY_NOT_EXTRACTABLE", "the key is not extractable", { key_handle: handle });
+    const wrappingKey = this.wrappingKey(session, wrappingHandle, "wrap");
+    return aesKeyWrapPkcs5(wrappingKey.material, key.material);
+  }
+
+  /** exSymKey's Cfm3UnWrapHostKey: unwraps a blob and hands the plaintext to the host. */
+  unwrapHostKey(session: LoginSession, wrappingHandle: number, blob: Buffer): Buffer {
+    requireCryptoUser(session);
+    if (blob.length > MAX_WRAPPED_KEY_BYTES) {
+      throw new HsmError("REQUEST_INVALID", `wrapped keys are at most ${MAX_WRAPPED_KEY_BYTES} bytes`, { field: "wrapped_key", length: blob.length });
+    }
+    const wrappingKey = this.wrappingKey(session, wrappingHandle, "unwrap");
+    try {
+      return aesKeyUnwrapPkcs5(wrappingKey.material, blob);
+    } catch (err) {
+      if (!(err instanceof UnwrapIntegrityError)) throw err;
+      throw new HsmError("UNWRAP_INTEGRITY_FAILED", "the wrapped key does not unwrap with the wrapping key", {
+        step: "Cfm3UnWrapHostKey",
+        wrapping_key_handle: wrappingHandle,
+      });
+    }
+  }
+
+  /**
+   * KMU setAttribute: only OBJ_ATTR_TOKEN may be set, and only to 1, turning a session key into a
+   * token key that is then stored and replicated like any other.
+   */
+  setAttribute(session: LoginSession, handle: number, attributeId: number, value: number): { nodes: NodeResult[]; revision: number } {
+    requireCryptoUser(session);
+    const key = this.ownedKey(session, handle, "only the key's owner can change its attributes");
+    if (attributeId !== 1) {
+      throw new HsmError("ATTRIBUTE_READ_ONLY", "only OBJ_ATTR_TOKEN (1) can be set with key_mgmt_util", { attribute_id: attributeId });
+    }
+    if (value !== 1) throw new HsmError("REQUEST_INVALID", "OBJ_ATTR_TOKEN can only be set to 1", { attribute_id: attributeId, value });
+    if (key.flags.token) return { nodes: this.nodeResults(key), revision: this.events.currentRevision };
+    const tokenKey: KeyObject = { ...key, flags: { ...key.flags, token: true }, sessionId: undefined };
+    this.store.insertKey(tokenKey, true);
+    this.keys.remove(handle);
+    this.keys.add(tokenKey);
+    const [event] = this.events.append([this.keyEvent("KEY_MADE_TOKEN", tokenKey, [...tokenKey.nodes][0] ?? 0)]);
+    this.replication.enqueue(handle, this.allNodeIds().filter((n) => !tokenKey.nodes.has(n)));
+    return { nodes: this.nodeResults(tokenKey), revision: event!.revision };
+  }
+
+  /** KMU deleteKey: the owner deletes a key from every node. */
+  deleteKey(session: LoginSession, handle: number): { nodes: NodeResult[]; revision: number } {
+    requireCryptoUser(session);
+    const key = this.ownedKey(session, handle, "only the key's owner can delete it");
+    const nodes = this.nodeResults(key);
+    this.discard(key, "KEY_DELETED");
+    return { nodes: nodes.map(({ nodeId, errState }) => ({ nodeId, errState })), revision: this.events.currentRevision };
+  }
+
+  /** KMU getKeyInfo / findSingleKey: owner, sharing and placement of a visible key. */
+  getKeyInfo(session: LoginSession, handle: number): { ownerId: number; sharedWith: number[]; nodes: NodeResult[] } {
+    requireCryptoUser(session);
+    const key = this.usableKey(session, handle);
+    return { ownerId: key.ownerId, sharedWith: [...key.sharedWith].sort((a, b) => a - b), nodes: this.nodeResults(key) };
   }
 
   /** A cursor over the event log showing what this session may see. */
@@ -436,6 +531,29 @@ export class HsmCluster {
     // An invisible key answers exactly like one that does not exist.
     if (!key || !isVisibleTo(key, session.userId, session.sessionId)) {
       throw new HsmError("KEY_NOT_FOUND", "invalid object handle", { key_handle: handle });
+    }
+    return key;
+  }
+
+  /** A visible key the caller owns; a visible key of someone else is "Key Access is denied" (0xc6). */
+  private ownedKey(session: LoginSession, handle: number, why: string): KeyObject {
+    const key = this.usableKey(session, handle);
+    if (key.ownerId !== session.userId) throw new HsmError("KEY_ACCESS_DENIED", why, { key_handle: handle });
+    return key;
+  }
+
+  /** A usable AES key with WRAP=1 (or UNWRAP=1). */
+  private wrappingKey(session: LoginSession, handle: number, use: "wrap" | "unwrap"): KeyObject {
+    const key = this.usableKey(session, handle);
+    if (key.keyType !== KeyType.AES) {
+      throw new HsmError("WRAPPING_KEY_NOT_AES", "only AES keys can be wrapping keys", { key_handle: handle, key_type: key.keyType });
+    }
+    if (!(use === "wrap" ? key.flags.wrap : key.flags.unwrap)) {
+      throw new HsmError("WRAPPING_KEY_CANNOT_WRAP", `the wrapping key needs OBJ_ATTR_${use.toUpperCase()}=1`, {
+        key_handle: handle,
+        wrap: key.flags.wrap,
+        unwrap: key.flags.unwrap,
+      });
     }
     return key;
   }

@@ -11,7 +11,9 @@ export type ClusterEventKind =
   | "NODE_UP"
   | "NODE_PARTITIONED"
   | "REPLICATION_PAUSED"
-  | "REPLICATION_RESUMED";
+  | "REPLICATION_RESUMED"
+  | "KEY_MADE_TOKEN"
+  | "NODE_FIRMWARE_CHANGED";
 
 /** Who may see a key event: the key's owner, the users it is shared with, and for session keys only their session. */
 export interface EventAudience {

@@ -40,6 +40,12 @@ export function clusterControlHandlers(cluster: HsmCluster, adminSecret: string,
       return { node: node(request.nodeId) };
     }),
 
+    setFirmwareTampered: unaryCall("SetFirmwareTampered", logger, (request, context) => {
+      requireAdminSecret(context.metadata, adminSecret);
+      cluster.setFirmwareTampered(request.nodeId, request.tampered);
+      return { node: node(request.nodeId) };
+    }),
+
     setReplicationPaused: unaryCall("SetReplicationPaused", logger, (request, context) => {
       requireAdminSecret(context.metadata, adminSecret);
       const revision = cluster.setReplicationPaused(request.paused);
@@ -55,6 +61,7 @@ function toNode(n: NodeSummary): Node {
     replicationDelayMs: n.replicationDelayMs,
     keyCount: n.keyCount,
     pendingReplications: n.pendingReplications,
+    firmwareTampered: n.firmwareTampered,
   };
 }
 

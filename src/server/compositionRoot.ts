@@ -31,6 +31,8 @@ export interface DaemonParts {
   /** Events kept for watchers before compaction. */
   readonly eventCapacity?: number;
   readonly watch?: Partial<WatchSettings>;
+  /** Seed of the nodes' attestation keys (derive it from the master key so keys survive restarts). */
+  readonly attestationSeed?: Buffer;
   readonly adminSecret: string;
   readonly maxMessageBytes: number;
   readonly scryptN: number;
@@ -59,6 +61,7 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
     ...(parts.createObjectMinimumNodes !== undefined ? { createObjectMinimumNodes: parts.createObjectMinimumNodes } : {}),
     ...(parts.eventCapacity !== undefined ? { eventCapacity: parts.eventCapacity } : {}),
     scryptCost: { N: parts.scryptN, r: 8, p: 1 },
+    ...(parts.attestationSeed ? { attestationSeed: parts.attestationSeed } : {}),
     onBackgroundError: (err, context) => logger.error("background failure", { context, error: err instanceof Error ? err.message : String(err) }),
   });
   for (const dev of parts.devUsers ?? []) {

@@ -13,12 +13,16 @@ import {
   validateGenSymKey,
   validateGetAttribute,
   validateImportSymKey,
+  attestNonce,
   validateLogin,
   validateShareKey,
   validateWatch,
 } from "./requestValidation";
-import { toAttributeValue, toNodeStatuses, toSteps, toSyncEvent } from "./responseMapping";
-import { WatchSyncStatusResponse } from "../../clients/generated/localcloudhsm/v1/hsm_service";
+import { toAttributeValue, toNodeStatuses, toSteps, toSyncEvent, toUser } from "./responseMapping";
+import { Attestation, AttestationDocument, WatchSyncStatusResponse } from "../../clients/generated/localcloudhsm/v1/hsm_service";
+import { NodeStatus, StepResult } from "../../clients/generated/localcloudhsm/v1/common";
+import { GENUINE_FIRMWARE_MEASUREMENT } from "../hsm/attestation";
+import { KeyCreation } from "../hsm/cluster";
 import { SyncWatcher, WatchItem } from "../hsm/syncWatcher";
 
 /** How the watch stream behaves; the defaults suit tests and laptops alike. */
@@ -63,17 +67,69 @@ export function hsmServiceHandlers(
     genSymKey: unaryCall("GenSymKey", logger, async (request, context) => {
       const session = authenticate(context);
       const params = validateGenSymKey(request);
+      const nonce = attestNonce(request);
       const created = await cluster.genSymKey(session, params, context.signal);
       context.log.keyHandle = created.handle;
-      return { keyHandle: created.handle, steps: toSteps(created.steps), nodeStatuses: toNodeStatuses(created.nodes), revision: String(created.revision) };
+      return { ...creationResponse(created), attestations: attestations(cluster, session, created.handle, nonce) };
     }),
 
     importSymKey: unaryCall("ImportSymKey", logger, async (request, context) => {
       const session = authenticate(context);
       const params = validateImportSymKey(request);
+      const nonce = attestNonce(request);
       const created = await cluster.importSymKey(session, params, context.signal);
       context.log.keyHandle = created.handle;
-      return { keyHandle: created.handle, steps: toSteps(created.steps), nodeStatuses: toNodeStatuses(created.nodes), revision: String(created.revision) };
+      return { ...creationResponse(created), attestations: attestations(cluster, session, created.handle, nonce) };
+    }),
+
+    wrapKey: unaryCall("WrapKey", logger, (request, context) => {
+      const session = authenticate(context);
+      context.log.keyHandle = request.keyHandle;
+      const wrapped = cluster.wrapKey(session, request.keyHandle, request.wrappingKeyHandle);
+      return { wrappedKey: wrapped, steps: toSteps([{ name: "Cfm3WrapKey", returnCode: 0 }]) };
+    }),
+
+    unwrapHostKey: unaryCall("UnwrapHostKey", logger, (request, context) => {
+      const session = authenticate(context);
+      const material = cluster.unwrapHostKey(session, request.wrappingKeyHandle, request.wrappedKey);
+      return { keyMaterial: material, steps: toSteps([{ name: "Cfm3UnWrapHostKey", returnCode: 0 }]) };
+    }),
+
+    setAttribute: unaryCall("SetAttribute", logger, (request, context) => {
+      const session = authenticate(context);
+      context.log.keyHandle = request.keyHandle;
+      const result = cluster.setAttribute(session, request.keyHandle, request.attributeId, request.value);
+      return { nodeStatuses: toNodeStatuses(result.nodes), revision: String(result.revision) };
+    }),
+
+    deleteKey: unaryCall("DeleteKey", logger, (request, context) => {
+      const session = authenticate(context);
+      context.log.keyHandle = request.keyHandle;
+      const result = cluster.deleteKey(session, request.keyHandle);
+      return { nodeStatuses: toNodeStatuses(result.nodes), revision: String(result.revision) };
+    }),
+
+    getKeyInfo: unaryCall("GetKeyInfo", logger, (request, context) => {
+      const session = authenticate(context);
+      context.log.keyHandle = request.keyHandle;
+      const info = cluster.getKeyInfo(session, request.keyHandle);
+      return { ownerUserId: info.ownerId, sharedWithUserIds: info.sharedWith, nodeStatuses: toNodeStatuses(info.nodes) };
+    }),
+
+    listHsmUsers: unaryCall("ListHsmUsers", logger, (_request, context) => {
+      authenticate(context);
+      return { users: cluster.listUsers().map(toUser), nodeStatuses: toNodeStatuses(cluster.nodeResults()) };
+    }),
+
+    getAttestationKeys: unaryCall("GetAttestationKeys", logger, (_request, context) => {
+      authenticate(context);
+      return {
+        keys: Array.from({ length: cluster.nodeCount }, (_, nodeId) => ({
+          nodeId,
+          publicKey: cluster.attestors.publicKeyDer(nodeId),
+          expectedFirmwareMeasurement: GENUINE_FIRMWARE_MEASUREMENT,
+        })),
+      };
     }),
 
     getAttribute: unaryCall("GetAttribute", logger, (request, context) => {
@@ -122,6 +178,28 @@ export function hsmServiceHandlers(
       };
     }),
   };
+}
+
+function creationResponse(created: KeyCreation): { keyHandle: number; steps: StepResult[]; nodeStatuses: NodeStatus[]; revision: string } {
+  return { keyHandle: created.handle, steps: toSteps(created.steps), nodeStatuses: toNodeStatuses(created.nodes), revision: String(created.revision) };
+}
+
+/** With -attest, each answering node's signed statement about its firmware, the nonce and the new key. */
+function attestations(cluster: HsmCluster, session: LoginSession, handle: number, nonce: Buffer | undefined): Attestation[] {
+  if (!nonce) return [];
+  const key = cluster.visibleKey(session, handle);
+  return cluster.attest(nonce, handle, key).map((statement) => {
+    const document = Buffer.from(
+      AttestationDocument.encode({
+        nodeId: statement.nodeId,
+        firmwareMeasurement: statement.firmwareMeasurement,
+        nonce: statement.nonce,
+        keyHandle: statement.keyHandle,
+        time: new Date(statement.atMs),
+      }).finish(),
+    );
+    return { nodeId: statement.nodeId, document, signature: cluster.attestors.sign(statement.nodeId, document) };
+  });
 }
 
 async function* toWatchResponses(items: AsyncIterable<WatchItem>): AsyncGenerator<WatchSyncStatusResponse> {

@@ -1,5 +1,5 @@
 // The daemon's entry point: reads configuration, opens the data directory, serves until SIGTERM or SIGINT.
-import { randomBytes } from "node:crypto";
+import { hkdfSync, randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteStore } from "../hsm/store/sqliteStore";
@@ -73,6 +73,8 @@ async function main(): Promise<number> {
     createObjectMinimumNodes: config.createObjectMinimumNodes,
     eventCapacity: config.eventCapacity,
     watch: { defaultProgressIntervalMs: config.watchProgressMs, maxLag: config.watchMaxLag },
+    // Derived, so the nodes' attestation keys stay the same across restarts and can be pinned.
+    attestationSeed: Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), "local-cloudhsm attestation seed", 32)),
   });
   let port: number;
   try {

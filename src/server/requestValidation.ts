@@ -14,6 +14,7 @@ import { GenSymKeyParams, ImportSymKeyParams, KeyFilter } from "../hsm/cluster";
 import { HsmError } from "../hsm/errors";
 import { KCV_LENGTH } from "../hsm/crypto/kcv";
 import { UserRole } from "../hsm/users";
+import { MAX_NONCE_BYTES, MIN_NONCE_BYTES } from "../hsm/attestation";
 
 /** Largest share list accepted; CloudHSM clusters hold at most 1,024 users. */
 export const MAX_SHARE_USERS = 1024;
@@ -26,6 +27,18 @@ export function validateLogin(request: LoginRequest): { role: UserRole; username
 
 export function validateCreateUser(request: CreateUserRequest): { role: UserRole; username: string; password: string } {
   return { role: roleOf(request.userType), username: request.username, password: request.password };
+}
+
+/** The nonce of an attested call, or undefined when the call does not ask for attestation. */
+export function attestNonce(request: { attest: boolean; attestNonce: Buffer }): Buffer | undefined {
+  if (!request.attest) return undefined;
+  if (request.attestNonce.length < MIN_NONCE_BYTES || request.attestNonce.length > MAX_NONCE_BYTES) {
+    throw new HsmError("REQUEST_INVALID", `attest_nonce is ${MIN_NONCE_BYTES} to ${MAX_NONCE_BYTES} bytes`, {
+      field: "attest_nonce",
+      length: request.attestNonce.length,
+    });
+  }
+  return request.attestNonce;
 }
 
 export function validateGenSymKey(request: GenSymKeyRequest): GenSymKeyParams {
@@ -46,9 +59,6 @@ export function validateImportSymKey(request: ImportSymKeyRequest): ImportSymKey
   const material = request.material;
   if (!material) {
     throw new HsmError("REQUEST_INVALID", "give key_material (-f) or host_wrapped_key (-wk)", { field: "material" });
-  }
-  if (request.attest) {
-    throw new HsmError("REQUEST_INVALID", "attestation (-attest) is not available in this version", { field: "attest" });
   }
   return {
     keyType: request.keyType,

@@ -17,6 +17,8 @@ const genRequest: hsmProto.GenSymKeyRequest = {
   session: false,
   shareWithUserIds: [],
   nonExtractable: false,
+  attest: false,
+  attestNonce: Buffer.alloc(0),
   minSrv: undefined,
   timeoutSeconds: undefined,
 };
@@ -41,6 +43,7 @@ function everyAuthenticatedCall(client: HsmClient, md: () => grpc.Metadata, wrap
             id: "",
             session: false,
             attest: false,
+            attestNonce: Buffer.alloc(0),
             shareWithUserIds: [],
             minSrv: undefined,
             timeoutSeconds: undefined,

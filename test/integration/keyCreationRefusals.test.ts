@@ -322,6 +322,7 @@ function baseImport(wrappingKeyHandle: number): hsmProto.ImportSymKeyRequest {
     id: "",
     session: false,
     attest: false,
+    attestNonce: Buffer.alloc(0),
     shareWithUserIds: [],
     minSrv: undefined,
     timeoutSeconds: undefined,
@@ -337,6 +338,8 @@ function baseGen(): hsmProto.GenSymKeyRequest {
     session: false,
     shareWithUserIds: [],
     nonExtractable: false,
+    attest: false,
+    attestNonce: Buffer.alloc(0),
     minSrv: undefined,
     timeoutSeconds: undefined,
   };

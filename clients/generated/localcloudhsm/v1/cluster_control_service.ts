@@ -84,6 +84,8 @@ export interface Node {
   keyCount: number;
   /** Token keys waiting to replicate to this node. */
   pendingReplications: number;
+  /** Whether the node's firmware is marked tampered (its attestations fail). */
+  firmwareTampered: boolean;
 }
 
 /** ListNodesRequest asks for every node. */
@@ -146,8 +148,22 @@ export interface SetReplicationPausedResponse {
   revision: string;
 }
 
+/** SetFirmwareTamperedRequest marks a node's firmware. */
+export interface SetFirmwareTamperedRequest {
+  /** The node to change. */
+  nodeId: number;
+  /** True: the node attests a measurement that is not the genuine one. */
+  tampered: boolean;
+}
+
+/** SetFirmwareTamperedResponse reports the node after the change. */
+export interface SetFirmwareTamperedResponse {
+  /** The node after the change. */
+  node?: Node | undefined;
+}
+
 function createBaseNode(): Node {
-  return { nodeId: 0, state: 0, replicationDelayMs: 0, keyCount: 0, pendingReplications: 0 };
+  return { nodeId: 0, state: 0, replicationDelayMs: 0, keyCount: 0, pendingReplications: 0, firmwareTampered: false };
 }
 
 export const Node: MessageFns<Node> = {
@@ -166,6 +182,9 @@ export const Node: MessageFns<Node> = {
     }
     if (message.pendingReplications !== 0) {
       writer.uint32(40).uint32(message.pendingReplications);
+    }
+    if (message.firmwareTampered !== false) {
+      writer.uint32(48).bool(message.firmwareTampered);
     }
     return writer;
   },
@@ -223,6 +242,14 @@ export const Node: MessageFns<Node> = {
             message.pendingReplications = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.firmwareTampered = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -258,6 +285,11 @@ export const Node: MessageFns<Node> = {
         : isSet(object.pending_replications)
         ? globalThis.Number(object.pending_replications)
         : 0,
+      firmwareTampered: isSet(object.firmwareTampered)
+        ? globalThis.Boolean(object.firmwareTampered)
+        : isSet(object.firmware_tampered)
+        ? globalThis.Boolean(object.firmware_tampered)
+        : false,
     };
   },
 
@@ -278,6 +310,9 @@ export const Node: MessageFns<Node> = {
     if (message.pendingReplications !== 0) {
       obj.pendingReplications = Math.round(message.pendingReplications);
     }
+    if (message.firmwareTampered !== false) {
+      obj.firmwareTampered = message.firmwareTampered;
+    }
     return obj;
   },
 
@@ -291,6 +326,7 @@ export const Node: MessageFns<Node> = {
     message.replicationDelayMs = object.replicationDelayMs ?? 0;
     message.keyCount = object.keyCount ?? 0;
     message.pendingReplications = object.pendingReplications ?? 0;
+    message.firmwareTampered = object.firmwareTampered ?? false;
     return message;
   },
 };
@@ -938,6 +974,162 @@ export const SetReplicationPausedResponse: MessageFns<SetReplicationPausedRespon
   },
 };
 
+function createBaseSetFirmwareTamperedRequest(): SetFirmwareTamperedRequest {
+  return { nodeId: 0, tampered: false };
+}
+
+export const SetFirmwareTamperedRequest: MessageFns<SetFirmwareTamperedRequest> = {
+  encode(message: SetFirmwareTamperedRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== 0) {
+      writer.uint32(8).uint32(message.nodeId);
+    }
+    if (message.tampered !== false) {
+      writer.uint32(16).bool(message.tampered);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetFirmwareTamperedRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetFirmwareTamperedRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.nodeId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tampered = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetFirmwareTamperedRequest {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.Number(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.Number(object.node_id)
+        : 0,
+      tampered: isSet(object.tampered) ? globalThis.Boolean(object.tampered) : false,
+    };
+  },
+
+  toJSON(message: SetFirmwareTamperedRequest): unknown {
+    const obj: any = {};
+    if (message.nodeId !== 0) {
+      obj.nodeId = Math.round(message.nodeId);
+    }
+    if (message.tampered !== false) {
+      obj.tampered = message.tampered;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetFirmwareTamperedRequest>, I>>(base?: I): SetFirmwareTamperedRequest {
+    return SetFirmwareTamperedRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetFirmwareTamperedRequest>, I>>(object: I): SetFirmwareTamperedRequest {
+    const message = createBaseSetFirmwareTamperedRequest();
+    message.nodeId = object.nodeId ?? 0;
+    message.tampered = object.tampered ?? false;
+    return message;
+  },
+};
+
+function createBaseSetFirmwareTamperedResponse(): SetFirmwareTamperedResponse {
+  return { node: undefined };
+}
+
+export const SetFirmwareTamperedResponse: MessageFns<SetFirmwareTamperedResponse> = {
+  encode(message: SetFirmwareTamperedResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== undefined) {
+      Node.encode(message.node, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetFirmwareTamperedResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetFirmwareTamperedResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = Node.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetFirmwareTamperedResponse {
+    return { node: isSet(object.node) ? Node.fromJSON(object.node) : undefined };
+  },
+
+  toJSON(message: SetFirmwareTamperedResponse): unknown {
+    const obj: any = {};
+    if (message.node !== undefined) {
+      obj.node = Node.toJSON(message.node);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetFirmwareTamperedResponse>, I>>(base?: I): SetFirmwareTamperedResponse {
+    return SetFirmwareTamperedResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetFirmwareTamperedResponse>, I>>(object: I): SetFirmwareTamperedResponse {
+    const message = createBaseSetFirmwareTamperedResponse();
+    message.node = (object.node !== undefined && object.node !== null) ? Node.fromPartial(object.node) : undefined;
+    return message;
+  },
+};
+
 /**
  * ClusterControlService lets a test script the cluster: take nodes down and up,
  * partition them, slow or pause replication. Every call must carry the daemon's
@@ -991,6 +1183,18 @@ export const ClusterControlServiceService = {
       Buffer.from(SetReplicationPausedResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetReplicationPausedResponse => SetReplicationPausedResponse.decode(value),
   },
+  /** SetFirmwareTampered makes a node attest a wrong firmware measurement (or the right one again). */
+  setFirmwareTampered: {
+    path: "/localcloudhsm.v1.ClusterControlService/SetFirmwareTampered" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetFirmwareTamperedRequest): Buffer =>
+      Buffer.from(SetFirmwareTamperedRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetFirmwareTamperedRequest => SetFirmwareTamperedRequest.decode(value),
+    responseSerialize: (value: SetFirmwareTamperedResponse): Buffer =>
+      Buffer.from(SetFirmwareTamperedResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetFirmwareTamperedResponse => SetFirmwareTamperedResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterControlServiceServer extends UntypedServiceImplementation {
@@ -1002,6 +1206,8 @@ export interface ClusterControlServiceServer extends UntypedServiceImplementatio
   setReplicationDelay: handleUnaryCall<SetReplicationDelayRequest, SetReplicationDelayResponse>;
   /** SetReplicationPaused pauses or resumes replication cluster-wide. */
   setReplicationPaused: handleUnaryCall<SetReplicationPausedRequest, SetReplicationPausedResponse>;
+  /** SetFirmwareTampered makes a node attest a wrong firmware measurement (or the right one again). */
+  setFirmwareTampered: handleUnaryCall<SetFirmwareTamperedRequest, SetFirmwareTamperedResponse>;
 }
 
 export interface ClusterControlServiceClient extends Client {
@@ -1068,6 +1274,22 @@ export interface ClusterControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetReplicationPausedResponse) => void,
+  ): ClientUnaryCall;
+  /** SetFirmwareTampered makes a node attest a wrong firmware measurement (or the right one again). */
+  setFirmwareTampered(
+    request: SetFirmwareTamperedRequest,
+    callback: (error: ServiceError | null, response: SetFirmwareTamperedResponse) => void,
+  ): ClientUnaryCall;
+  setFirmwareTampered(
+    request: SetFirmwareTamperedRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetFirmwareTamperedResponse) => void,
+  ): ClientUnaryCall;
+  setFirmwareTampered(
+    request: SetFirmwareTamperedRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetFirmwareTamperedResponse) => void,
   ): ClientUnaryCall;
 }
 

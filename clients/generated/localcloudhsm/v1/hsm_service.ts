@@ -18,7 +18,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp";
-import { NodeStatus, StepResult, UserType, userTypeFromJSON, userTypeToJSON } from "./common";
+import { NodeStatus, StepResult, User, UserType, userTypeFromJSON, userTypeToJSON } from "./common";
 
 export const protobufPackage = "localcloudhsm.v1";
 
@@ -50,6 +50,10 @@ export enum SyncEventType {
   SYNC_EVENT_TYPE_REPLICATION_PAUSED = 9,
   /** SYNC_EVENT_TYPE_REPLICATION_RESUMED - Replication restarted cluster-wide. */
   SYNC_EVENT_TYPE_REPLICATION_RESUMED = 10,
+  /** SYNC_EVENT_TYPE_KEY_MADE_TOKEN - A session key became a token key (setAttribute -a 1); replication follows. */
+  SYNC_EVENT_TYPE_KEY_MADE_TOKEN = 11,
+  /** SYNC_EVENT_TYPE_NODE_FIRMWARE_CHANGED - A node's firmware was marked tampered or genuine. */
+  SYNC_EVENT_TYPE_NODE_FIRMWARE_CHANGED = 12,
   UNRECOGNIZED = -1,
 }
 
@@ -88,6 +92,12 @@ export function syncEventTypeFromJSON(object: any): SyncEventType {
     case 10:
     case "SYNC_EVENT_TYPE_REPLICATION_RESUMED":
       return SyncEventType.SYNC_EVENT_TYPE_REPLICATION_RESUMED;
+    case 11:
+    case "SYNC_EVENT_TYPE_KEY_MADE_TOKEN":
+      return SyncEventType.SYNC_EVENT_TYPE_KEY_MADE_TOKEN;
+    case 12:
+    case "SYNC_EVENT_TYPE_NODE_FIRMWARE_CHANGED":
+      return SyncEventType.SYNC_EVENT_TYPE_NODE_FIRMWARE_CHANGED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -119,6 +129,10 @@ export function syncEventTypeToJSON(object: SyncEventType): string {
       return "SYNC_EVENT_TYPE_REPLICATION_PAUSED";
     case SyncEventType.SYNC_EVENT_TYPE_REPLICATION_RESUMED:
       return "SYNC_EVENT_TYPE_REPLICATION_RESUMED";
+    case SyncEventType.SYNC_EVENT_TYPE_KEY_MADE_TOKEN:
+      return "SYNC_EVENT_TYPE_KEY_MADE_TOKEN";
+    case SyncEventType.SYNC_EVENT_TYPE_NODE_FIRMWARE_CHANGED:
+      return "SYNC_EVENT_TYPE_NODE_FIRMWARE_CHANGED";
     case SyncEventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -176,7 +190,13 @@ export interface GenSymKeyRequest {
     | number
     | undefined;
   /** Seconds to wait for min_srv (-timeout); valid only together with min_srv. */
-  timeoutSeconds?: number | undefined;
+  timeoutSeconds?:
+    | number
+    | undefined;
+  /** True to run the firmware attestation check (-attest). */
+  attest: boolean;
+  /** A fresh client nonce (16 to 64 bytes) that the attestation documents must carry. */
+  attestNonce: Buffer;
 }
 
 /** GenSymKeyResponse reports the new key and each step. */
@@ -189,6 +209,8 @@ export interface GenSymKeyResponse {
   nodeStatuses: NodeStatus[];
   /** Revision of the key's creation event; watch from here to follow its replication. */
   revision: string;
+  /** With attest: one signed document per node that answered. */
+  attestations: Attestation[];
 }
 
 /** ImportSymKeyRequest carries every imSymKey parameter. */
@@ -228,6 +250,8 @@ export interface ImportSymKeyRequest {
     | undefined;
   /** Crypto users to share the key with (-u); never the caller, never an unknown user. */
   shareWithUserIds: number[];
+  /** A fresh client nonce (16 to 64 bytes) that the attestation documents must carry. */
+  attestNonce: Buffer;
 }
 
 /** ImportSymKeyResponse reports each imSymKey step and the new key. */
@@ -243,6 +267,8 @@ export interface ImportSymKeyResponse {
   nodeStatuses: NodeStatus[];
   /** Revision of the key's creation event; watch from here to follow its replication. */
   revision: string;
+  /** With attest: one signed document per node that answered. */
+  attestations: Attestation[];
 }
 
 /** GetAttributeRequest names a key and an attribute. */
@@ -412,6 +438,142 @@ export interface SyncEvent {
 export interface WatchProgress {
   /** Every event up to and including this revision has been delivered (or did not match). */
   revision: string;
+}
+
+/** Attestation is one node's signed statement about its firmware, for -attest. */
+export interface Attestation {
+  /** The node that signed. */
+  nodeId: number;
+  /** The signed bytes: an AttestationDocument in protobuf encoding. */
+  document: Buffer;
+  /** Ed25519 signature over document by the node's attestation key. */
+  signature: Buffer;
+}
+
+/** AttestationDocument is what a node signs. */
+export interface AttestationDocument {
+  /** The node's id. */
+  nodeId: number;
+  /** SHA-256 of the firmware the node runs. */
+  firmwareMeasurement: Buffer;
+  /** The client's nonce, echoed. */
+  nonce: Buffer;
+  /** The key the attested call created, or 0. */
+  keyHandle: number;
+  /** When the node signed. */
+  time?: Date | undefined;
+}
+
+/** GetAttestationKeysRequest asks for the nodes' attestation keys. */
+export interface GetAttestationKeysRequest {
+}
+
+/** GetAttestationKeysResponse lists every node's attestation key. */
+export interface GetAttestationKeysResponse {
+  /** One entry per node, in id order. */
+  keys: NodeAttestationKey[];
+}
+
+/** NodeAttestationKey is a node's attestation identity. */
+export interface NodeAttestationKey {
+  /** The node's id. */
+  nodeId: number;
+  /** The node's Ed25519 public key, DER SubjectPublicKeyInfo. */
+  publicKey: Buffer;
+  /** SHA-256 of the genuine firmware: a document with another measurement fails the check. */
+  expectedFirmwareMeasurement: Buffer;
+}
+
+/** WrapKeyRequest names the key to wrap and the wrapping key. */
+export interface WrapKeyRequest {
+  /** The key to export (-k); the caller must own it and it must be extractable. */
+  keyHandle: number;
+  /** The AES wrapping key (-w); needs WRAP=1. */
+  wrappingKeyHandle: number;
+}
+
+/** WrapKeyResponse carries the wrapped key. */
+export interface WrapKeyResponse {
+  /** The key wrapped with AES key wrap with PKCS#5 padding (KMU mechanism 4). */
+  wrappedKey: Buffer;
+  /** The step: Cfm3WrapKey. */
+  steps: StepResult[];
+}
+
+/** UnwrapHostKeyRequest carries a blob to unwrap for the host. */
+export interface UnwrapHostKeyRequest {
+  /** The AES wrapping key; needs UNWRAP=1. */
+  wrappingKeyHandle: number;
+  /** The wrapped key (AES key wrap with PKCS#5 padding), at most 4096 bytes. */
+  wrappedKey: Buffer;
+}
+
+/** UnwrapHostKeyResponse carries the plaintext. */
+export interface UnwrapHostKeyResponse {
+  /** The unwrapped key bytes. */
+  keyMaterial: Buffer;
+  /** The step: Cfm3UnWrapHostKey. */
+  steps: StepResult[];
+}
+
+/** SetAttributeRequest names a key, an attribute and its new value. */
+export interface SetAttributeRequest {
+  /** The key (-o); the caller must own it. */
+  keyHandle: number;
+  /** The attribute (-a); only 1 (OBJ_ATTR_TOKEN) is settable. */
+  attributeId: number;
+  /** The new value; OBJ_ATTR_TOKEN accepts only 1. */
+  value: number;
+}
+
+/** SetAttributeResponse reports the per-node result. */
+export interface SetAttributeResponse {
+  /** The per-node result. */
+  nodeStatuses: NodeStatus[];
+  /** Revision of the change's event. */
+  revision: string;
+}
+
+/** DeleteKeyRequest names the key to delete. */
+export interface DeleteKeyRequest {
+  /** The key (-k); the caller must own it. */
+  keyHandle: number;
+}
+
+/** DeleteKeyResponse reports the per-node result. */
+export interface DeleteKeyResponse {
+  /** The per-node result. */
+  nodeStatuses: NodeStatus[];
+  /** Revision of the last deletion event. */
+  revision: string;
+}
+
+/** GetKeyInfoRequest names a key. */
+export interface GetKeyInfoRequest {
+  /** The key (-k); the caller must own it or have it shared. */
+  keyHandle: number;
+}
+
+/** GetKeyInfoResponse describes a key's ownership and placement. */
+export interface GetKeyInfoResponse {
+  /** The owner's user id. */
+  ownerUserId: number;
+  /** Users the key is shared with, ascending. */
+  sharedWithUserIds: number[];
+  /** One line per node, holds_key telling where the key is. */
+  nodeStatuses: NodeStatus[];
+}
+
+/** ListHsmUsersRequest asks for every user of the cluster. */
+export interface ListHsmUsersRequest {
+}
+
+/** ListHsmUsersResponse lists the users in id order. */
+export interface ListHsmUsersResponse {
+  /** Every user, in id order. */
+  users: User[];
+  /** The per-node result. */
+  nodeStatuses: NodeStatus[];
 }
 
 function createBaseLoginRequest(): LoginRequest {
@@ -768,6 +930,8 @@ function createBaseGenSymKeyRequest(): GenSymKeyRequest {
     nonExtractable: false,
     minSrv: undefined,
     timeoutSeconds: undefined,
+    attest: false,
+    attestNonce: Buffer.alloc(0),
   };
 }
 
@@ -803,6 +967,12 @@ export const GenSymKeyRequest: MessageFns<GenSymKeyRequest> = {
     }
     if (message.timeoutSeconds !== undefined) {
       writer.uint32(72).uint32(message.timeoutSeconds);
+    }
+    if (message.attest !== false) {
+      writer.uint32(80).bool(message.attest);
+    }
+    if (message.attestNonce.length !== 0) {
+      writer.uint32(90).bytes(message.attestNonce);
     }
     return writer;
   },
@@ -902,6 +1072,22 @@ export const GenSymKeyRequest: MessageFns<GenSymKeyRequest> = {
             message.timeoutSeconds = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.attest = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.attestNonce = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -949,6 +1135,12 @@ export const GenSymKeyRequest: MessageFns<GenSymKeyRequest> = {
         : isSet(object.timeout_seconds)
         ? globalThis.Number(object.timeout_seconds)
         : undefined,
+      attest: isSet(object.attest) ? globalThis.Boolean(object.attest) : false,
+      attestNonce: isSet(object.attestNonce)
+        ? Buffer.from(bytesFromBase64(object.attestNonce))
+        : isSet(object.attest_nonce)
+        ? Buffer.from(bytesFromBase64(object.attest_nonce))
+        : Buffer.alloc(0),
     };
   },
 
@@ -981,6 +1173,12 @@ export const GenSymKeyRequest: MessageFns<GenSymKeyRequest> = {
     if (message.timeoutSeconds !== undefined) {
       obj.timeoutSeconds = Math.round(message.timeoutSeconds);
     }
+    if (message.attest !== false) {
+      obj.attest = message.attest;
+    }
+    if (message.attestNonce.length !== 0) {
+      obj.attestNonce = base64FromBytes(message.attestNonce);
+    }
     return obj;
   },
 
@@ -998,12 +1196,14 @@ export const GenSymKeyRequest: MessageFns<GenSymKeyRequest> = {
     message.nonExtractable = object.nonExtractable ?? false;
     message.minSrv = object.minSrv ?? undefined;
     message.timeoutSeconds = object.timeoutSeconds ?? undefined;
+    message.attest = object.attest ?? false;
+    message.attestNonce = object.attestNonce ?? Buffer.alloc(0);
     return message;
   },
 };
 
 function createBaseGenSymKeyResponse(): GenSymKeyResponse {
-  return { keyHandle: 0, steps: [], nodeStatuses: [], revision: "0" };
+  return { keyHandle: 0, steps: [], nodeStatuses: [], revision: "0", attestations: [] };
 }
 
 export const GenSymKeyResponse: MessageFns<GenSymKeyResponse> = {
@@ -1019,6 +1219,9 @@ export const GenSymKeyResponse: MessageFns<GenSymKeyResponse> = {
     }
     if (message.revision !== "0") {
       writer.uint32(32).int64(message.revision);
+    }
+    for (const v of message.attestations) {
+      Attestation.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -1068,6 +1271,14 @@ export const GenSymKeyResponse: MessageFns<GenSymKeyResponse> = {
             message.revision = reader.int64().toString();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.attestations.push(Attestation.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1094,6 +1305,9 @@ export const GenSymKeyResponse: MessageFns<GenSymKeyResponse> = {
         ? object.node_statuses.map((e: any) => NodeStatus.fromJSON(e))
         : [],
       revision: isSet(object.revision) ? globalThis.String(object.revision) : "0",
+      attestations: globalThis.Array.isArray(object?.attestations)
+        ? object.attestations.map((e: any) => Attestation.fromJSON(e))
+        : [],
     };
   },
 
@@ -1111,6 +1325,9 @@ export const GenSymKeyResponse: MessageFns<GenSymKeyResponse> = {
     if (message.revision !== "0") {
       obj.revision = message.revision;
     }
+    if (message.attestations?.length) {
+      obj.attestations = message.attestations.map((e) => Attestation.toJSON(e));
+    }
     return obj;
   },
 
@@ -1123,6 +1340,7 @@ export const GenSymKeyResponse: MessageFns<GenSymKeyResponse> = {
     message.steps = object.steps?.map((e) => StepResult.fromPartial(e)) || [];
     message.nodeStatuses = object.nodeStatuses?.map((e) => NodeStatus.fromPartial(e)) || [];
     message.revision = object.revision ?? "0";
+    message.attestations = object.attestations?.map((e) => Attestation.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1139,6 +1357,7 @@ function createBaseImportSymKeyRequest(): ImportSymKeyRequest {
     minSrv: undefined,
     timeoutSeconds: undefined,
     shareWithUserIds: [],
+    attestNonce: Buffer.alloc(0),
   };
 }
 
@@ -1182,6 +1401,9 @@ export const ImportSymKeyRequest: MessageFns<ImportSymKeyRequest> = {
         writer.uint32(v);
       }
       writer.join();
+    }
+    if (message.attestNonce.length !== 0) {
+      writer.uint32(98).bytes(message.attestNonce);
     }
     return writer;
   },
@@ -1297,6 +1519,14 @@ export const ImportSymKeyRequest: MessageFns<ImportSymKeyRequest> = {
 
             break;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.attestNonce = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1349,6 +1579,11 @@ export const ImportSymKeyRequest: MessageFns<ImportSymKeyRequest> = {
         : globalThis.Array.isArray(object?.share_with_user_ids)
         ? object.share_with_user_ids.map((e: any) => globalThis.Number(e))
         : [],
+      attestNonce: isSet(object.attestNonce)
+        ? Buffer.from(bytesFromBase64(object.attestNonce))
+        : isSet(object.attest_nonce)
+        ? Buffer.from(bytesFromBase64(object.attest_nonce))
+        : Buffer.alloc(0),
     };
   },
 
@@ -1386,6 +1621,9 @@ export const ImportSymKeyRequest: MessageFns<ImportSymKeyRequest> = {
     if (message.shareWithUserIds?.length) {
       obj.shareWithUserIds = message.shareWithUserIds.map((e) => Math.round(e));
     }
+    if (message.attestNonce.length !== 0) {
+      obj.attestNonce = base64FromBytes(message.attestNonce);
+    }
     return obj;
   },
 
@@ -1417,12 +1655,13 @@ export const ImportSymKeyRequest: MessageFns<ImportSymKeyRequest> = {
     message.minSrv = object.minSrv ?? undefined;
     message.timeoutSeconds = object.timeoutSeconds ?? undefined;
     message.shareWithUserIds = object.shareWithUserIds?.map((e) => e) || [];
+    message.attestNonce = object.attestNonce ?? Buffer.alloc(0);
     return message;
   },
 };
 
 function createBaseImportSymKeyResponse(): ImportSymKeyResponse {
-  return { keyHandle: 0, steps: [], nodeStatuses: [], revision: "0" };
+  return { keyHandle: 0, steps: [], nodeStatuses: [], revision: "0", attestations: [] };
 }
 
 export const ImportSymKeyResponse: MessageFns<ImportSymKeyResponse> = {
@@ -1438,6 +1677,9 @@ export const ImportSymKeyResponse: MessageFns<ImportSymKeyResponse> = {
     }
     if (message.revision !== "0") {
       writer.uint32(32).int64(message.revision);
+    }
+    for (const v of message.attestations) {
+      Attestation.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -1487,6 +1729,14 @@ export const ImportSymKeyResponse: MessageFns<ImportSymKeyResponse> = {
             message.revision = reader.int64().toString();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.attestations.push(Attestation.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1513,6 +1763,9 @@ export const ImportSymKeyResponse: MessageFns<ImportSymKeyResponse> = {
         ? object.node_statuses.map((e: any) => NodeStatus.fromJSON(e))
         : [],
       revision: isSet(object.revision) ? globalThis.String(object.revision) : "0",
+      attestations: globalThis.Array.isArray(object?.attestations)
+        ? object.attestations.map((e: any) => Attestation.fromJSON(e))
+        : [],
     };
   },
 
@@ -1530,6 +1783,9 @@ export const ImportSymKeyResponse: MessageFns<ImportSymKeyResponse> = {
     if (message.revision !== "0") {
       obj.revision = message.revision;
     }
+    if (message.attestations?.length) {
+      obj.attestations = message.attestations.map((e) => Attestation.toJSON(e));
+    }
     return obj;
   },
 
@@ -1542,6 +1798,7 @@ export const ImportSymKeyResponse: MessageFns<ImportSymKeyResponse> = {
     message.steps = object.steps?.map((e) => StepResult.fromPartial(e)) || [];
     message.nodeStatuses = object.nodeStatuses?.map((e) => NodeStatus.fromPartial(e)) || [];
     message.revision = object.revision ?? "0";
+    message.attestations = object.attestations?.map((e) => Attestation.fromPartial(e)) || [];
     return message;
   },
 };
@@ -3097,6 +3354,1555 @@ export const WatchProgress: MessageFns<WatchProgress> = {
   },
 };
 
+function createBaseAttestation(): Attestation {
+  return { nodeId: 0, document: Buffer.alloc(0), signature: Buffer.alloc(0) };
+}
+
+export const Attestation: MessageFns<Attestation> = {
+  encode(message: Attestation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== 0) {
+      writer.uint32(8).uint32(message.nodeId);
+    }
+    if (message.document.length !== 0) {
+      writer.uint32(18).bytes(message.document);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(26).bytes(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Attestation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttestation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.nodeId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.document = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Attestation {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.Number(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.Number(object.node_id)
+        : 0,
+      document: isSet(object.document) ? Buffer.from(bytesFromBase64(object.document)) : Buffer.alloc(0),
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: Attestation): unknown {
+    const obj: any = {};
+    if (message.nodeId !== 0) {
+      obj.nodeId = Math.round(message.nodeId);
+    }
+    if (message.document.length !== 0) {
+      obj.document = base64FromBytes(message.document);
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Attestation>, I>>(base?: I): Attestation {
+    return Attestation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Attestation>, I>>(object: I): Attestation {
+    const message = createBaseAttestation();
+    message.nodeId = object.nodeId ?? 0;
+    message.document = object.document ?? Buffer.alloc(0);
+    message.signature = object.signature ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseAttestationDocument(): AttestationDocument {
+  return { nodeId: 0, firmwareMeasurement: Buffer.alloc(0), nonce: Buffer.alloc(0), keyHandle: 0, time: undefined };
+}
+
+export const AttestationDocument: MessageFns<AttestationDocument> = {
+  encode(message: AttestationDocument, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== 0) {
+      writer.uint32(8).uint32(message.nodeId);
+    }
+    if (message.firmwareMeasurement.length !== 0) {
+      writer.uint32(18).bytes(message.firmwareMeasurement);
+    }
+    if (message.nonce.length !== 0) {
+      writer.uint32(26).bytes(message.nonce);
+    }
+    if (message.keyHandle !== 0) {
+      writer.uint32(32).uint32(message.keyHandle);
+    }
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttestationDocument {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttestationDocument();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.nodeId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.firmwareMeasurement = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nonce = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttestationDocument {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.Number(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.Number(object.node_id)
+        : 0,
+      firmwareMeasurement: isSet(object.firmwareMeasurement)
+        ? Buffer.from(bytesFromBase64(object.firmwareMeasurement))
+        : isSet(object.firmware_measurement)
+        ? Buffer.from(bytesFromBase64(object.firmware_measurement))
+        : Buffer.alloc(0),
+      nonce: isSet(object.nonce) ? Buffer.from(bytesFromBase64(object.nonce)) : Buffer.alloc(0),
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+    };
+  },
+
+  toJSON(message: AttestationDocument): unknown {
+    const obj: any = {};
+    if (message.nodeId !== 0) {
+      obj.nodeId = Math.round(message.nodeId);
+    }
+    if (message.firmwareMeasurement.length !== 0) {
+      obj.firmwareMeasurement = base64FromBytes(message.firmwareMeasurement);
+    }
+    if (message.nonce.length !== 0) {
+      obj.nonce = base64FromBytes(message.nonce);
+    }
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.time !== undefined) {
+      obj.time = message.time.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AttestationDocument>, I>>(base?: I): AttestationDocument {
+    return AttestationDocument.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttestationDocument>, I>>(object: I): AttestationDocument {
+    const message = createBaseAttestationDocument();
+    message.nodeId = object.nodeId ?? 0;
+    message.firmwareMeasurement = object.firmwareMeasurement ?? Buffer.alloc(0);
+    message.nonce = object.nonce ?? Buffer.alloc(0);
+    message.keyHandle = object.keyHandle ?? 0;
+    message.time = object.time ?? undefined;
+    return message;
+  },
+};
+
+function createBaseGetAttestationKeysRequest(): GetAttestationKeysRequest {
+  return {};
+}
+
+export const GetAttestationKeysRequest: MessageFns<GetAttestationKeysRequest> = {
+  encode(_: GetAttestationKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAttestationKeysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAttestationKeysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetAttestationKeysRequest {
+    return {};
+  },
+
+  toJSON(_: GetAttestationKeysRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetAttestationKeysRequest>, I>>(base?: I): GetAttestationKeysRequest {
+    return GetAttestationKeysRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetAttestationKeysRequest>, I>>(_: I): GetAttestationKeysRequest {
+    const message = createBaseGetAttestationKeysRequest();
+    return message;
+  },
+};
+
+function createBaseGetAttestationKeysResponse(): GetAttestationKeysResponse {
+  return { keys: [] };
+}
+
+export const GetAttestationKeysResponse: MessageFns<GetAttestationKeysResponse> = {
+  encode(message: GetAttestationKeysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.keys) {
+      NodeAttestationKey.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAttestationKeysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAttestationKeysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keys.push(NodeAttestationKey.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAttestationKeysResponse {
+    return {
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => NodeAttestationKey.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetAttestationKeysResponse): unknown {
+    const obj: any = {};
+    if (message.keys?.length) {
+      obj.keys = message.keys.map((e) => NodeAttestationKey.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetAttestationKeysResponse>, I>>(base?: I): GetAttestationKeysResponse {
+    return GetAttestationKeysResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetAttestationKeysResponse>, I>>(object: I): GetAttestationKeysResponse {
+    const message = createBaseGetAttestationKeysResponse();
+    message.keys = object.keys?.map((e) => NodeAttestationKey.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseNodeAttestationKey(): NodeAttestationKey {
+  return { nodeId: 0, publicKey: Buffer.alloc(0), expectedFirmwareMeasurement: Buffer.alloc(0) };
+}
+
+export const NodeAttestationKey: MessageFns<NodeAttestationKey> = {
+  encode(message: NodeAttestationKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== 0) {
+      writer.uint32(8).uint32(message.nodeId);
+    }
+    if (message.publicKey.length !== 0) {
+      writer.uint32(18).bytes(message.publicKey);
+    }
+    if (message.expectedFirmwareMeasurement.length !== 0) {
+      writer.uint32(26).bytes(message.expectedFirmwareMeasurement);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeAttestationKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeAttestationKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.nodeId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.publicKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.expectedFirmwareMeasurement = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeAttestationKey {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.Number(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.Number(object.node_id)
+        : 0,
+      publicKey: isSet(object.publicKey)
+        ? Buffer.from(bytesFromBase64(object.publicKey))
+        : isSet(object.public_key)
+        ? Buffer.from(bytesFromBase64(object.public_key))
+        : Buffer.alloc(0),
+      expectedFirmwareMeasurement: isSet(object.expectedFirmwareMeasurement)
+        ? Buffer.from(bytesFromBase64(object.expectedFirmwareMeasurement))
+        : isSet(object.expected_firmware_measurement)
+        ? Buffer.from(bytesFromBase64(object.expected_firmware_measurement))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: NodeAttestationKey): unknown {
+    const obj: any = {};
+    if (message.nodeId !== 0) {
+      obj.nodeId = Math.round(message.nodeId);
+    }
+    if (message.publicKey.length !== 0) {
+      obj.publicKey = base64FromBytes(message.publicKey);
+    }
+    if (message.expectedFirmwareMeasurement.length !== 0) {
+      obj.expectedFirmwareMeasurement = base64FromBytes(message.expectedFirmwareMeasurement);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NodeAttestationKey>, I>>(base?: I): NodeAttestationKey {
+    return NodeAttestationKey.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NodeAttestationKey>, I>>(object: I): NodeAttestationKey {
+    const message = createBaseNodeAttestationKey();
+    message.nodeId = object.nodeId ?? 0;
+    message.publicKey = object.publicKey ?? Buffer.alloc(0);
+    message.expectedFirmwareMeasurement = object.expectedFirmwareMeasurement ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseWrapKeyRequest(): WrapKeyRequest {
+  return { keyHandle: 0, wrappingKeyHandle: 0 };
+}
+
+export const WrapKeyRequest: MessageFns<WrapKeyRequest> = {
+  encode(message: WrapKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    if (message.wrappingKeyHandle !== 0) {
+      writer.uint32(16).uint32(message.wrappingKeyHandle);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WrapKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWrapKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.wrappingKeyHandle = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WrapKeyRequest {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      wrappingKeyHandle: isSet(object.wrappingKeyHandle)
+        ? globalThis.Number(object.wrappingKeyHandle)
+        : isSet(object.wrapping_key_handle)
+        ? globalThis.Number(object.wrapping_key_handle)
+        : 0,
+    };
+  },
+
+  toJSON(message: WrapKeyRequest): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.wrappingKeyHandle !== 0) {
+      obj.wrappingKeyHandle = Math.round(message.wrappingKeyHandle);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WrapKeyRequest>, I>>(base?: I): WrapKeyRequest {
+    return WrapKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WrapKeyRequest>, I>>(object: I): WrapKeyRequest {
+    const message = createBaseWrapKeyRequest();
+    message.keyHandle = object.keyHandle ?? 0;
+    message.wrappingKeyHandle = object.wrappingKeyHandle ?? 0;
+    return message;
+  },
+};
+
+function createBaseWrapKeyResponse(): WrapKeyResponse {
+  return { wrappedKey: Buffer.alloc(0), steps: [] };
+}
+
+export const WrapKeyResponse: MessageFns<WrapKeyResponse> = {
+  encode(message: WrapKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.wrappedKey.length !== 0) {
+      writer.uint32(10).bytes(message.wrappedKey);
+    }
+    for (const v of message.steps) {
+      StepResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WrapKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWrapKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.wrappedKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.steps.push(StepResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WrapKeyResponse {
+    return {
+      wrappedKey: isSet(object.wrappedKey)
+        ? Buffer.from(bytesFromBase64(object.wrappedKey))
+        : isSet(object.wrapped_key)
+        ? Buffer.from(bytesFromBase64(object.wrapped_key))
+        : Buffer.alloc(0),
+      steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => StepResult.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: WrapKeyResponse): unknown {
+    const obj: any = {};
+    if (message.wrappedKey.length !== 0) {
+      obj.wrappedKey = base64FromBytes(message.wrappedKey);
+    }
+    if (message.steps?.length) {
+      obj.steps = message.steps.map((e) => StepResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WrapKeyResponse>, I>>(base?: I): WrapKeyResponse {
+    return WrapKeyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WrapKeyResponse>, I>>(object: I): WrapKeyResponse {
+    const message = createBaseWrapKeyResponse();
+    message.wrappedKey = object.wrappedKey ?? Buffer.alloc(0);
+    message.steps = object.steps?.map((e) => StepResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUnwrapHostKeyRequest(): UnwrapHostKeyRequest {
+  return { wrappingKeyHandle: 0, wrappedKey: Buffer.alloc(0) };
+}
+
+export const UnwrapHostKeyRequest: MessageFns<UnwrapHostKeyRequest> = {
+  encode(message: UnwrapHostKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.wrappingKeyHandle !== 0) {
+      writer.uint32(8).uint32(message.wrappingKeyHandle);
+    }
+    if (message.wrappedKey.length !== 0) {
+      writer.uint32(18).bytes(message.wrappedKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnwrapHostKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnwrapHostKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.wrappingKeyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.wrappedKey = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnwrapHostKeyRequest {
+    return {
+      wrappingKeyHandle: isSet(object.wrappingKeyHandle)
+        ? globalThis.Number(object.wrappingKeyHandle)
+        : isSet(object.wrapping_key_handle)
+        ? globalThis.Number(object.wrapping_key_handle)
+        : 0,
+      wrappedKey: isSet(object.wrappedKey)
+        ? Buffer.from(bytesFromBase64(object.wrappedKey))
+        : isSet(object.wrapped_key)
+        ? Buffer.from(bytesFromBase64(object.wrapped_key))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: UnwrapHostKeyRequest): unknown {
+    const obj: any = {};
+    if (message.wrappingKeyHandle !== 0) {
+      obj.wrappingKeyHandle = Math.round(message.wrappingKeyHandle);
+    }
+    if (message.wrappedKey.length !== 0) {
+      obj.wrappedKey = base64FromBytes(message.wrappedKey);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnwrapHostKeyRequest>, I>>(base?: I): UnwrapHostKeyRequest {
+    return UnwrapHostKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnwrapHostKeyRequest>, I>>(object: I): UnwrapHostKeyRequest {
+    const message = createBaseUnwrapHostKeyRequest();
+    message.wrappingKeyHandle = object.wrappingKeyHandle ?? 0;
+    message.wrappedKey = object.wrappedKey ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseUnwrapHostKeyResponse(): UnwrapHostKeyResponse {
+  return { keyMaterial: Buffer.alloc(0), steps: [] };
+}
+
+export const UnwrapHostKeyResponse: MessageFns<UnwrapHostKeyResponse> = {
+  encode(message: UnwrapHostKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyMaterial.length !== 0) {
+      writer.uint32(10).bytes(message.keyMaterial);
+    }
+    for (const v of message.steps) {
+      StepResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnwrapHostKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnwrapHostKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keyMaterial = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.steps.push(StepResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnwrapHostKeyResponse {
+    return {
+      keyMaterial: isSet(object.keyMaterial)
+        ? Buffer.from(bytesFromBase64(object.keyMaterial))
+        : isSet(object.key_material)
+        ? Buffer.from(bytesFromBase64(object.key_material))
+        : Buffer.alloc(0),
+      steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => StepResult.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: UnwrapHostKeyResponse): unknown {
+    const obj: any = {};
+    if (message.keyMaterial.length !== 0) {
+      obj.keyMaterial = base64FromBytes(message.keyMaterial);
+    }
+    if (message.steps?.length) {
+      obj.steps = message.steps.map((e) => StepResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnwrapHostKeyResponse>, I>>(base?: I): UnwrapHostKeyResponse {
+    return UnwrapHostKeyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnwrapHostKeyResponse>, I>>(object: I): UnwrapHostKeyResponse {
+    const message = createBaseUnwrapHostKeyResponse();
+    message.keyMaterial = object.keyMaterial ?? Buffer.alloc(0);
+    message.steps = object.steps?.map((e) => StepResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSetAttributeRequest(): SetAttributeRequest {
+  return { keyHandle: 0, attributeId: 0, value: 0 };
+}
+
+export const SetAttributeRequest: MessageFns<SetAttributeRequest> = {
+  encode(message: SetAttributeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    if (message.attributeId !== 0) {
+      writer.uint32(16).uint32(message.attributeId);
+    }
+    if (message.value !== 0) {
+      writer.uint32(24).uint32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetAttributeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetAttributeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attributeId = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.value = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetAttributeRequest {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      attributeId: isSet(object.attributeId)
+        ? globalThis.Number(object.attributeId)
+        : isSet(object.attribute_id)
+        ? globalThis.Number(object.attribute_id)
+        : 0,
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: SetAttributeRequest): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.attributeId !== 0) {
+      obj.attributeId = Math.round(message.attributeId);
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetAttributeRequest>, I>>(base?: I): SetAttributeRequest {
+    return SetAttributeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetAttributeRequest>, I>>(object: I): SetAttributeRequest {
+    const message = createBaseSetAttributeRequest();
+    message.keyHandle = object.keyHandle ?? 0;
+    message.attributeId = object.attributeId ?? 0;
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseSetAttributeResponse(): SetAttributeResponse {
+  return { nodeStatuses: [], revision: "0" };
+}
+
+export const SetAttributeResponse: MessageFns<SetAttributeResponse> = {
+  encode(message: SetAttributeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.nodeStatuses) {
+      NodeStatus.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.revision !== "0") {
+      writer.uint32(16).int64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetAttributeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetAttributeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeStatuses.push(NodeStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetAttributeResponse {
+    return {
+      nodeStatuses: globalThis.Array.isArray(object?.nodeStatuses)
+        ? object.nodeStatuses.map((e: any) => NodeStatus.fromJSON(e))
+        : globalThis.Array.isArray(object?.node_statuses)
+        ? object.node_statuses.map((e: any) => NodeStatus.fromJSON(e))
+        : [],
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "0",
+    };
+  },
+
+  toJSON(message: SetAttributeResponse): unknown {
+    const obj: any = {};
+    if (message.nodeStatuses?.length) {
+      obj.nodeStatuses = message.nodeStatuses.map((e) => NodeStatus.toJSON(e));
+    }
+    if (message.revision !== "0") {
+      obj.revision = message.revision;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetAttributeResponse>, I>>(base?: I): SetAttributeResponse {
+    return SetAttributeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetAttributeResponse>, I>>(object: I): SetAttributeResponse {
+    const message = createBaseSetAttributeResponse();
+    message.nodeStatuses = object.nodeStatuses?.map((e) => NodeStatus.fromPartial(e)) || [];
+    message.revision = object.revision ?? "0";
+    return message;
+  },
+};
+
+function createBaseDeleteKeyRequest(): DeleteKeyRequest {
+  return { keyHandle: 0 };
+}
+
+export const DeleteKeyRequest: MessageFns<DeleteKeyRequest> = {
+  encode(message: DeleteKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteKeyRequest {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+    };
+  },
+
+  toJSON(message: DeleteKeyRequest): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteKeyRequest>, I>>(base?: I): DeleteKeyRequest {
+    return DeleteKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteKeyRequest>, I>>(object: I): DeleteKeyRequest {
+    const message = createBaseDeleteKeyRequest();
+    message.keyHandle = object.keyHandle ?? 0;
+    return message;
+  },
+};
+
+function createBaseDeleteKeyResponse(): DeleteKeyResponse {
+  return { nodeStatuses: [], revision: "0" };
+}
+
+export const DeleteKeyResponse: MessageFns<DeleteKeyResponse> = {
+  encode(message: DeleteKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.nodeStatuses) {
+      NodeStatus.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.revision !== "0") {
+      writer.uint32(16).int64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeStatuses.push(NodeStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteKeyResponse {
+    return {
+      nodeStatuses: globalThis.Array.isArray(object?.nodeStatuses)
+        ? object.nodeStatuses.map((e: any) => NodeStatus.fromJSON(e))
+        : globalThis.Array.isArray(object?.node_statuses)
+        ? object.node_statuses.map((e: any) => NodeStatus.fromJSON(e))
+        : [],
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "0",
+    };
+  },
+
+  toJSON(message: DeleteKeyResponse): unknown {
+    const obj: any = {};
+    if (message.nodeStatuses?.length) {
+      obj.nodeStatuses = message.nodeStatuses.map((e) => NodeStatus.toJSON(e));
+    }
+    if (message.revision !== "0") {
+      obj.revision = message.revision;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteKeyResponse>, I>>(base?: I): DeleteKeyResponse {
+    return DeleteKeyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteKeyResponse>, I>>(object: I): DeleteKeyResponse {
+    const message = createBaseDeleteKeyResponse();
+    message.nodeStatuses = object.nodeStatuses?.map((e) => NodeStatus.fromPartial(e)) || [];
+    message.revision = object.revision ?? "0";
+    return message;
+  },
+};
+
+function createBaseGetKeyInfoRequest(): GetKeyInfoRequest {
+  return { keyHandle: 0 };
+}
+
+export const GetKeyInfoRequest: MessageFns<GetKeyInfoRequest> = {
+  encode(message: GetKeyInfoRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetKeyInfoRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetKeyInfoRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetKeyInfoRequest {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetKeyInfoRequest): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetKeyInfoRequest>, I>>(base?: I): GetKeyInfoRequest {
+    return GetKeyInfoRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetKeyInfoRequest>, I>>(object: I): GetKeyInfoRequest {
+    const message = createBaseGetKeyInfoRequest();
+    message.keyHandle = object.keyHandle ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetKeyInfoResponse(): GetKeyInfoResponse {
+  return { ownerUserId: 0, sharedWithUserIds: [], nodeStatuses: [] };
+}
+
+export const GetKeyInfoResponse: MessageFns<GetKeyInfoResponse> = {
+  encode(message: GetKeyInfoResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ownerUserId !== 0) {
+      writer.uint32(8).uint32(message.ownerUserId);
+    }
+    if (message.sharedWithUserIds.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.sharedWithUserIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.nodeStatuses) {
+      NodeStatus.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetKeyInfoResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetKeyInfoResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ownerUserId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.sharedWithUserIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.sharedWithUserIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nodeStatuses.push(NodeStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetKeyInfoResponse {
+    return {
+      ownerUserId: isSet(object.ownerUserId)
+        ? globalThis.Number(object.ownerUserId)
+        : isSet(object.owner_user_id)
+        ? globalThis.Number(object.owner_user_id)
+        : 0,
+      sharedWithUserIds: globalThis.Array.isArray(object?.sharedWithUserIds)
+        ? object.sharedWithUserIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.shared_with_user_ids)
+        ? object.shared_with_user_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      nodeStatuses: globalThis.Array.isArray(object?.nodeStatuses)
+        ? object.nodeStatuses.map((e: any) => NodeStatus.fromJSON(e))
+        : globalThis.Array.isArray(object?.node_statuses)
+        ? object.node_statuses.map((e: any) => NodeStatus.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetKeyInfoResponse): unknown {
+    const obj: any = {};
+    if (message.ownerUserId !== 0) {
+      obj.ownerUserId = Math.round(message.ownerUserId);
+    }
+    if (message.sharedWithUserIds?.length) {
+      obj.sharedWithUserIds = message.sharedWithUserIds.map((e) => Math.round(e));
+    }
+    if (message.nodeStatuses?.length) {
+      obj.nodeStatuses = message.nodeStatuses.map((e) => NodeStatus.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetKeyInfoResponse>, I>>(base?: I): GetKeyInfoResponse {
+    return GetKeyInfoResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetKeyInfoResponse>, I>>(object: I): GetKeyInfoResponse {
+    const message = createBaseGetKeyInfoResponse();
+    message.ownerUserId = object.ownerUserId ?? 0;
+    message.sharedWithUserIds = object.sharedWithUserIds?.map((e) => e) || [];
+    message.nodeStatuses = object.nodeStatuses?.map((e) => NodeStatus.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListHsmUsersRequest(): ListHsmUsersRequest {
+  return {};
+}
+
+export const ListHsmUsersRequest: MessageFns<ListHsmUsersRequest> = {
+  encode(_: ListHsmUsersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListHsmUsersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListHsmUsersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListHsmUsersRequest {
+    return {};
+  },
+
+  toJSON(_: ListHsmUsersRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListHsmUsersRequest>, I>>(base?: I): ListHsmUsersRequest {
+    return ListHsmUsersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListHsmUsersRequest>, I>>(_: I): ListHsmUsersRequest {
+    const message = createBaseListHsmUsersRequest();
+    return message;
+  },
+};
+
+function createBaseListHsmUsersResponse(): ListHsmUsersResponse {
+  return { users: [], nodeStatuses: [] };
+}
+
+export const ListHsmUsersResponse: MessageFns<ListHsmUsersResponse> = {
+  encode(message: ListHsmUsersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.users) {
+      User.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.nodeStatuses) {
+      NodeStatus.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListHsmUsersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListHsmUsersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.users.push(User.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeStatuses.push(NodeStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListHsmUsersResponse {
+    return {
+      users: globalThis.Array.isArray(object?.users) ? object.users.map((e: any) => User.fromJSON(e)) : [],
+      nodeStatuses: globalThis.Array.isArray(object?.nodeStatuses)
+        ? object.nodeStatuses.map((e: any) => NodeStatus.fromJSON(e))
+        : globalThis.Array.isArray(object?.node_statuses)
+        ? object.node_statuses.map((e: any) => NodeStatus.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListHsmUsersResponse): unknown {
+    const obj: any = {};
+    if (message.users?.length) {
+      obj.users = message.users.map((e) => User.toJSON(e));
+    }
+    if (message.nodeStatuses?.length) {
+      obj.nodeStatuses = message.nodeStatuses.map((e) => NodeStatus.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListHsmUsersResponse>, I>>(base?: I): ListHsmUsersResponse {
+    return ListHsmUsersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListHsmUsersResponse>, I>>(object: I): ListHsmUsersResponse {
+    const message = createBaseListHsmUsersResponse();
+    message.users = object.users?.map((e) => User.fromPartial(e)) || [];
+    message.nodeStatuses = object.nodeStatuses?.map((e) => NodeStatus.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * HsmService carries the key-management calls of a crypto user.
  *
@@ -3205,6 +5011,96 @@ export const HsmServiceService = {
       Buffer.from(WatchSyncStatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchSyncStatusResponse => WatchSyncStatusResponse.decode(value),
   },
+  /**
+   * WrapKey wraps a key the caller owns under a wrapping key (KMU Cfm3WrapKey, used by
+   * exSymKey) with AES key wrap with PKCS#5 padding. The key must be extractable.
+   */
+  wrapKey: {
+    path: "/localcloudhsm.v1.HsmService/WrapKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WrapKeyRequest): Buffer => Buffer.from(WrapKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WrapKeyRequest => WrapKeyRequest.decode(value),
+    responseSerialize: (value: WrapKeyResponse): Buffer => Buffer.from(WrapKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WrapKeyResponse => WrapKeyResponse.decode(value),
+  },
+  /**
+   * UnwrapHostKey unwraps a blob with a wrapping key and returns the plaintext to the
+   * host (KMU Cfm3UnWrapHostKey, the second step of exSymKey without -wk).
+   */
+  unwrapHostKey: {
+    path: "/localcloudhsm.v1.HsmService/UnwrapHostKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnwrapHostKeyRequest): Buffer => Buffer.from(UnwrapHostKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnwrapHostKeyRequest => UnwrapHostKeyRequest.decode(value),
+    responseSerialize: (value: UnwrapHostKeyResponse): Buffer =>
+      Buffer.from(UnwrapHostKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnwrapHostKeyResponse => UnwrapHostKeyResponse.decode(value),
+  },
+  /**
+   * SetAttribute changes an attribute of a key the caller owns (KMU setAttribute).
+   * KMU allows only OBJ_ATTR_TOKEN (1) set to 1: it makes a session key a token key.
+   */
+  setAttribute: {
+    path: "/localcloudhsm.v1.HsmService/SetAttribute" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetAttributeRequest): Buffer => Buffer.from(SetAttributeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetAttributeRequest => SetAttributeRequest.decode(value),
+    responseSerialize: (value: SetAttributeResponse): Buffer =>
+      Buffer.from(SetAttributeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetAttributeResponse => SetAttributeResponse.decode(value),
+  },
+  /** DeleteKey deletes a key the caller owns from every node (KMU deleteKey). */
+  deleteKey: {
+    path: "/localcloudhsm.v1.HsmService/DeleteKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteKeyRequest): Buffer => Buffer.from(DeleteKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteKeyRequest => DeleteKeyRequest.decode(value),
+    responseSerialize: (value: DeleteKeyResponse): Buffer => Buffer.from(DeleteKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteKeyResponse => DeleteKeyResponse.decode(value),
+  },
+  /**
+   * GetKeyInfo reports a key's owner, the users it is shared with, and which nodes hold it
+   * (KMU getKeyInfo and findSingleKey).
+   */
+  getKeyInfo: {
+    path: "/localcloudhsm.v1.HsmService/GetKeyInfo" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetKeyInfoRequest): Buffer => Buffer.from(GetKeyInfoRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetKeyInfoRequest => GetKeyInfoRequest.decode(value),
+    responseSerialize: (value: GetKeyInfoResponse): Buffer => Buffer.from(GetKeyInfoResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetKeyInfoResponse => GetKeyInfoResponse.decode(value),
+  },
+  /** ListHsmUsers lists the cluster's users for a logged-in user (KMU listUsers). */
+  listHsmUsers: {
+    path: "/localcloudhsm.v1.HsmService/ListHsmUsers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListHsmUsersRequest): Buffer => Buffer.from(ListHsmUsersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListHsmUsersRequest => ListHsmUsersRequest.decode(value),
+    responseSerialize: (value: ListHsmUsersResponse): Buffer =>
+      Buffer.from(ListHsmUsersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListHsmUsersResponse => ListHsmUsersResponse.decode(value),
+  },
+  /**
+   * GetAttestationKeys returns each node's attestation public key and the expected
+   * firmware measurement, to verify -attest documents (or to pin them in a file).
+   */
+  getAttestationKeys: {
+    path: "/localcloudhsm.v1.HsmService/GetAttestationKeys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetAttestationKeysRequest): Buffer =>
+      Buffer.from(GetAttestationKeysRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetAttestationKeysRequest => GetAttestationKeysRequest.decode(value),
+    responseSerialize: (value: GetAttestationKeysResponse): Buffer =>
+      Buffer.from(GetAttestationKeysResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetAttestationKeysResponse => GetAttestationKeysResponse.decode(value),
+  },
 } as const;
 
 export interface HsmServiceServer extends UntypedServiceImplementation {
@@ -3238,6 +5134,35 @@ export interface HsmServiceServer extends UntypedServiceImplementation {
    * disconnect with start_revision = last seen revision + 1.
    */
   watchSyncStatus: handleServerStreamingCall<WatchSyncStatusRequest, WatchSyncStatusResponse>;
+  /**
+   * WrapKey wraps a key the caller owns under a wrapping key (KMU Cfm3WrapKey, used by
+   * exSymKey) with AES key wrap with PKCS#5 padding. The key must be extractable.
+   */
+  wrapKey: handleUnaryCall<WrapKeyRequest, WrapKeyResponse>;
+  /**
+   * UnwrapHostKey unwraps a blob with a wrapping key and returns the plaintext to the
+   * host (KMU Cfm3UnWrapHostKey, the second step of exSymKey without -wk).
+   */
+  unwrapHostKey: handleUnaryCall<UnwrapHostKeyRequest, UnwrapHostKeyResponse>;
+  /**
+   * SetAttribute changes an attribute of a key the caller owns (KMU setAttribute).
+   * KMU allows only OBJ_ATTR_TOKEN (1) set to 1: it makes a session key a token key.
+   */
+  setAttribute: handleUnaryCall<SetAttributeRequest, SetAttributeResponse>;
+  /** DeleteKey deletes a key the caller owns from every node (KMU deleteKey). */
+  deleteKey: handleUnaryCall<DeleteKeyRequest, DeleteKeyResponse>;
+  /**
+   * GetKeyInfo reports a key's owner, the users it is shared with, and which nodes hold it
+   * (KMU getKeyInfo and findSingleKey).
+   */
+  getKeyInfo: handleUnaryCall<GetKeyInfoRequest, GetKeyInfoResponse>;
+  /** ListHsmUsers lists the cluster's users for a logged-in user (KMU listUsers). */
+  listHsmUsers: handleUnaryCall<ListHsmUsersRequest, ListHsmUsersResponse>;
+  /**
+   * GetAttestationKeys returns each node's attestation public key and the expected
+   * firmware measurement, to verify -attest documents (or to pin them in a file).
+   */
+  getAttestationKeys: handleUnaryCall<GetAttestationKeysRequest, GetAttestationKeysResponse>;
 }
 
 export interface HsmServiceClient extends Client {
@@ -3377,6 +5302,133 @@ export interface HsmServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchSyncStatusResponse>;
+  /**
+   * WrapKey wraps a key the caller owns under a wrapping key (KMU Cfm3WrapKey, used by
+   * exSymKey) with AES key wrap with PKCS#5 padding. The key must be extractable.
+   */
+  wrapKey(
+    request: WrapKeyRequest,
+    callback: (error: ServiceError | null, response: WrapKeyResponse) => void,
+  ): ClientUnaryCall;
+  wrapKey(
+    request: WrapKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WrapKeyResponse) => void,
+  ): ClientUnaryCall;
+  wrapKey(
+    request: WrapKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WrapKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * UnwrapHostKey unwraps a blob with a wrapping key and returns the plaintext to the
+   * host (KMU Cfm3UnWrapHostKey, the second step of exSymKey without -wk).
+   */
+  unwrapHostKey(
+    request: UnwrapHostKeyRequest,
+    callback: (error: ServiceError | null, response: UnwrapHostKeyResponse) => void,
+  ): ClientUnaryCall;
+  unwrapHostKey(
+    request: UnwrapHostKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnwrapHostKeyResponse) => void,
+  ): ClientUnaryCall;
+  unwrapHostKey(
+    request: UnwrapHostKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnwrapHostKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * SetAttribute changes an attribute of a key the caller owns (KMU setAttribute).
+   * KMU allows only OBJ_ATTR_TOKEN (1) set to 1: it makes a session key a token key.
+   */
+  setAttribute(
+    request: SetAttributeRequest,
+    callback: (error: ServiceError | null, response: SetAttributeResponse) => void,
+  ): ClientUnaryCall;
+  setAttribute(
+    request: SetAttributeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetAttributeResponse) => void,
+  ): ClientUnaryCall;
+  setAttribute(
+    request: SetAttributeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetAttributeResponse) => void,
+  ): ClientUnaryCall;
+  /** DeleteKey deletes a key the caller owns from every node (KMU deleteKey). */
+  deleteKey(
+    request: DeleteKeyRequest,
+    callback: (error: ServiceError | null, response: DeleteKeyResponse) => void,
+  ): ClientUnaryCall;
+  deleteKey(
+    request: DeleteKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteKeyResponse) => void,
+  ): ClientUnaryCall;
+  deleteKey(
+    request: DeleteKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GetKeyInfo reports a key's owner, the users it is shared with, and which nodes hold it
+   * (KMU getKeyInfo and findSingleKey).
+   */
+  getKeyInfo(
+    request: GetKeyInfoRequest,
+    callback: (error: ServiceError | null, response: GetKeyInfoResponse) => void,
+  ): ClientUnaryCall;
+  getKeyInfo(
+    request: GetKeyInfoRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetKeyInfoResponse) => void,
+  ): ClientUnaryCall;
+  getKeyInfo(
+    request: GetKeyInfoRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetKeyInfoResponse) => void,
+  ): ClientUnaryCall;
+  /** ListHsmUsers lists the cluster's users for a logged-in user (KMU listUsers). */
+  listHsmUsers(
+    request: ListHsmUsersRequest,
+    callback: (error: ServiceError | null, response: ListHsmUsersResponse) => void,
+  ): ClientUnaryCall;
+  listHsmUsers(
+    request: ListHsmUsersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListHsmUsersResponse) => void,
+  ): ClientUnaryCall;
+  listHsmUsers(
+    request: ListHsmUsersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListHsmUsersResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GetAttestationKeys returns each node's attestation public key and the expected
+   * firmware measurement, to verify -attest documents (or to pin them in a file).
+   */
+  getAttestationKeys(
+    request: GetAttestationKeysRequest,
+    callback: (error: ServiceError | null, response: GetAttestationKeysResponse) => void,
+  ): ClientUnaryCall;
+  getAttestationKeys(
+    request: GetAttestationKeysRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetAttestationKeysResponse) => void,
+  ): ClientUnaryCall;
+  getAttestationKeys(
+    request: GetAttestationKeysRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetAttestationKeysResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const HsmServiceClient = makeGenericClientConstructor(
