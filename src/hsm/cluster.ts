@@ -19,19 +19,8 @@ import { FIPS_DISALLOWED_KEY_TYPES, isSymmetricKeyType, isValidKeySize, KeyClass
 import { RETURN_CODES } from "./returnCodes";
 import { LoginSession, SessionRegistry } from "./sessions";
 import { HsmStore } from "./store/hsmStore";
-import {
-  checkPasswordRules,
-  DEFAULT_SCRYPT_COST,
-  hashPassword,
-  MAX_LOGIN_FAILURES,
-  normaliseUsername,
-  ScryptCost,
-  toUserInfo,
-  UserInfo,
-  UserRecord,
-  UserRole,
-  verifyPassword,
-} from "./users";
+import { UserDirectory } from "./userDirectory";
+import { DEFAULT_SCRYPT_COST, ScryptCost, UserInfo, UserRole } from "./users";
 
 export interface ClusterOptions {
   readonly store: HsmStore;
@@ -127,9 +116,7 @@ export class HsmCluster {
   private readonly timers: Timers;
   readonly nodeCount: number;
   private readonly createObjectMinimumNodes: number;
-  private readonly scryptCost: ScryptCost;
-  private readonly users = new Map<number, UserRecord>();
-  private readonly usersByName = new Map<string, UserRecord>();
+  private readonly users: UserDirectory;
   private readonly keys = new KeyRegistry();
   private readonly sessions = new SessionRegistry();
   private readonly handles: HandleAllocator;
@@ -138,8 +125,6 @@ export class HsmCluster {
   private readonly replication: ReplicationQueues;
   private loginCount = 0;
   readonly attestors: NodeAttestors;
-  /** A stand-in hash so an unknown user costs as much time as a wrong password. */
-  private readonly decoyHash: Promise<string>;
 
   constructor(options: ClusterOptions) {
     if (!Number.isInteger(options.nodeCount) || options.nodeCount < 1) throw new RangeError("nodeCount must be at least 1");
@@ -148,7 +133,6 @@ export class HsmCluster {
     this.timers = options.timers ?? systemTimers;
     this.nodeCount = options.nodeCount;
     this.createObjectMinimumNodes = options.createObjectMinimumNodes ?? 1;
-    this.scryptCost = options.scryptCost ?? DEFAULT_SCRYPT_COST;
     this.nodes = new NodeTable(options.nodeCount, options.replicationDelayMs ?? DEFAULT_REPLICATION_DELAY_MS);
     this.attestors = new NodeAttestors(options.attestationSeed ?? randomBytes(32), options.nodeCount);
     const onError = options.onBackgroundError ?? (() => undefined);
@@ -157,7 +141,7 @@ export class HsmCluster {
     );
 
     const state = this.store.load();
-    for (const user of state.users) this.indexUser(user);
+    this.users = new UserDirectory(this.store, options.scryptCost ?? DEFAULT_SCRYPT_COST, state.users);
     this.events = new RevisionLog(state.revisionCeiling, (ceiling) => this.store.reserveRevisions(ceiling), options.eventCapacity);
     this.handles = new HandleAllocator(state.handleCeiling, (ceiling) => this.store.reserveHandles(ceiling));
     for (const { key, acknowledged } of state.keys) {
@@ -171,63 +155,25 @@ export class HsmCluster {
       const missing = this.allNodeIds().filter((n) => !key.nodes.has(n));
       if (missing.length > 0) this.replication.enqueue(key.handle, missing);
     }
-    this.decoyHash = hashPassword(randomBytes(16).toString("hex"), this.scryptCost);
   }
 
-  // ---- users -------------------------------------------------------------------------------
+  // ---- users and sessions ------------------------------------------------------------------
 
-  async createUser(role: UserRole, username: string, password: string): Promise<UserInfo> {
-    const name = normaliseUsername(username);
-    checkPasswordRules(password);
-    if (this.usersByName.has(name)) throw new HsmError("USER_ALREADY_EXISTS", "a user with this name exists", { username: name });
-    const passwordHash = await hashPassword(password, this.scryptCost);
-    // Checked again: another create of the same name may have finished while hashing.
-    if (this.usersByName.has(name)) throw new HsmError("USER_ALREADY_EXISTS", "a user with this name exists", { username: name });
-    const userId = Math.max(0, ...this.users.keys()) + 1;
-    const user: UserRecord = { userId, role, username: name, passwordHash, loginFailures: 0, locked: false };
-    this.store.insertUser(user);
-    this.indexUser(user);
-    return toUserInfo(user);
+  createUser(role: UserRole, username: string, password: string): Promise<UserInfo> {
+    return this.users.create(role, username, password);
   }
 
   listUsers(): UserInfo[] {
-    return [...this.users.values()].sort((a, b) => a.userId - b.userId).map(toUserInfo);
+    return this.users.list();
   }
 
   findUserByName(username: string): UserInfo | undefined {
-    const user = this.usersByName.get(username.toLowerCase());
-    return user ? toUserInfo(user) : undefined;
+    return this.users.byUsername(username);
   }
 
-  // ---- sessions ----------------------------------------------------------------------------
-
-  /**
-   * Logs in. An unknown user and a wrong password are answered alike, in the same time and with
-   * the same metadata. The lock is checked again after the (asynchronous) password check, so
-   * concurrent guesses count at most MAX_LOGIN_FAILURES failures before the user is locked.
-   */
+  /** Logs in (see UserDirectory.authenticate for lockout and enumeration rules) and opens a session. */
   async login(role: UserRole, username: string, password: string): Promise<{ token: string; session: LoginSession }> {
-    const user = this.usersByName.get(username.toLowerCase());
-    const locked = () => new HsmError("USER_LOCKED", "user is locked after too many failed logins", { max_login_failures: MAX_LOGIN_FAILURES });
-    const wrong = () => new HsmError("LOGIN_FAILED", "user name or password is wrong");
-    if (!user) {
-      await verifyPassword(password, await this.decoyHash);
-      throw wrong();
-    }
-    if (user.locked) throw locked();
-    const good = await verifyPassword(password, user.passwordHash);
-    if (user.locked) throw locked();
-    if (!good) {
-      user.loginFailures += 1;
-      if (user.loginFailures >= MAX_LOGIN_FAILURES) user.locked = true;
-      this.store.saveLoginState(user);
-      throw user.locked ? locked() : wrong();
-    }
-    if (user.role !== role) throw new HsmError("INVALID_USER_TYPE", `user is not a ${role}`, { user_type: role });
-    if (user.loginFailures !== 0) {
-      user.loginFailures = 0;
-      this.store.saveLoginState(user);
-    }
+    const user = await this.users.authenticate(role, username, password);
     // Sessions spread over the nodes, as the CloudHSM client balances its connections.
     const nodeId = this.loginCount++ % this.nodeCount;
     return this.sessions.open(user, this.clock.now(), nodeId);
@@ -260,7 +206,7 @@ export class HsmCluster {
     const required = this.checkNewKeyOptions(session, params);
     const material = randomBytes(params.keySize);
     const key = this.buildKey(session, params, keyType, material, { local: true, extractable: !params.nonExtractable });
-    return this.create(key, required, params.timeoutSeconds, [{ name: "Cfm3GenerateSymmetricKey", returnCode: OK }], signal);
+    return this.create(key, session.nodeId, required, params.timeoutSeconds, [{ name: "Cfm3GenerateSymmetricKey", returnCode: OK }], signal);
   }
 
   /**
@@ -313,7 +259,7 @@ export class HsmCluster {
     }
     const key = this.buildKey(session, params, keyType, material, { local: false, extractable: true });
     steps.push({ name: "Cfm3UnWrapKey", returnCode: OK });
-    return this.create(key, required, params.timeoutSeconds, steps, signal);
+    return this.create(key, session.nodeId, required, params.timeoutSeconds, steps, signal);
   }
 
   getAttribute(session: LoginSession, handle: number, attributeId: number): AttributeReading[] {
@@ -513,11 +459,6 @@ export class HsmCluster {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  private indexUser(user: UserRecord): void {
-    this.users.set(user.userId, user);
-    this.usersByName.set(user.username, user);
-  }
-
   private allNodeIds(): number[] {
     return Array.from({ length: this.nodeCount }, (_, i) => i);
   }
@@ -586,8 +527,7 @@ export class HsmCluster {
     const seen = new Set<number>();
     for (const userId of userIds) {
       if (userId === session.userId) throw new HsmError("SHARE_WITH_SELF", "do not share a key with yourself", { user_id: userId });
-      const user = this.users.get(userId);
-      if (!user || user.role !== UserRole.CU) {
+      if (!this.users.isCryptoUser(userId)) {
         throw new HsmError("SHARE_USER_UNKNOWN", "keys are shared only with existing crypto users", { user_id: userId });
       }
       if (seen.has(userId)) throw new HsmError("REQUEST_INVALID", "a user is listed twice", { user_id: userId });
@@ -626,12 +566,13 @@ export class HsmCluster {
    */
   private async create(
     draft: KeyObject,
+    preferredNode: number,
     required: number,
     timeoutSeconds: number | undefined,
     steps: StepOutcome[],
     signal: AbortSignal | undefined,
   ): Promise<KeyCreation> {
-    const origin = this.originNode(draft.sessionId !== undefined ? undefined : undefined);
+    const origin = this.originNode(preferredNode);
     const key: KeyObject = { ...draft, handle: this.handles.allocate(), nodes: new Set([origin]) };
     if (key.flags.token) this.store.insertKey(key, required <= 1);
     this.keys.add(key);
@@ -654,9 +595,8 @@ export class HsmCluster {
     return { handle: key.handle, steps, nodes: this.nodeResults(key), revision: created!.revision };
   }
 
-  /** The node a new key is created on: the first answering node from the session's own. */
-  private originNode(_unused: undefined): number {
-    const preferred = this.loginCount % this.nodeCount;
+  /** The node a new key is created on: the session's own if it answers, else the next that does. */
+  private originNode(preferred: number): number {
     for (let i = 0; i < this.nodeCount; i++) {
       const nodeId = (preferred + i) % this.nodeCount;
       if (this.nodes.answers(nodeId)) return nodeId;
