@@ -52,3 +52,12 @@ export async function otherLoadCores(ms: number): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, ms));
   return (machineBusyMicros() - before) / 1000 / ms;
 }
+
+/** Waits (at most maxWaitMs) until the machine's load over a 500 ms sample is below `cores`; resolves with the last sample. */
+export async function waitForQuietMachine(cores: number, maxWaitMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const load = await otherLoadCores(500);
+    if (load < cores || Date.now() - started >= maxWaitMs) return load;
+  }
+}

@@ -87,10 +87,11 @@ async function main(): Promise<number> {
       warmupMs: options.warmupMs,
       durationMs: options.durationMs,
       killAtEnd: options.cpuProfDir === undefined,
-      onMeasured: (m, round, waitedMs) =>
+      onMeasured: (m, round, waitedMs, retrying) =>
         process.stderr.write(
           `  [${((Date.now() - started) / 1000).toFixed(1)} s] round ${round}: ${SCENARIO_TITLES[m.scenario]} x${m.concurrency}: ` +
-            `${Math.round(m.callsPerSecond)} calls/s, other load ${m.otherCores.toFixed(2)} cores (daemon idle after ${waitedMs} ms)\n`,
+            `${Math.round(m.callsPerSecond)} calls/s, other load ${m.otherCores.toFixed(2)} cores (daemon idle after ${waitedMs} ms)` +
+            `${retrying ? " - disturbed, measuring again" : ""}\n`,
         ),
     });
     allRounds.push(...measured.all);
@@ -116,8 +117,8 @@ async function main(): Promise<number> {
   const results = leastDisturbed(allRounds, SCENARIOS.length * options.concurrencies.length);
   const verdicts = evaluateTargets(results, durability);
   log(
-    `per concurrency: the least disturbed of ${options.rounds} round(s); ` +
-      `* = more than ${NOISY_OTHER_CORES} cores of other load in that window (figures unreliable, rerun on a quiet machine)`,
+    `per concurrency: the least disturbed of ${options.rounds} round(s) (disturbed windows are measured again, up to 20 s in all); ` +
+      `* = still more than ${NOISY_OTHER_CORES} cores of other load in that window: figures unreliable, rerun on a quiet machine`,
   );
   log(resultsTable(results));
   log("");
