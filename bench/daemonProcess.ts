@@ -44,6 +44,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     String(options.scryptN),
     "--dev-cu",
     options.devUser,
+    // The bench holds more keys than the hsm2m.medium quota the daemon enforces by default.
+    "--max-keys",
+    "0",
   ];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   const pid = child.pid;

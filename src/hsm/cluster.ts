@@ -17,7 +17,7 @@ import { checkKeyId, checkLabel } from "./keyNaming";
 import { KeyRegistry } from "./keyRegistry";
 import { FIPS_DISALLOWED_KEY_TYPES, isSymmetricKeyType, isValidKeySize, KeyClass, KeyType } from "./keyTypes";
 import { RETURN_CODES } from "./returnCodes";
-import { LoginSession, SessionRegistry } from "./sessions";
+import { DEFAULT_SESSION_LIMITS, LoginSession, SessionLimits, SessionRegistry } from "./sessions";
 import { HsmStore } from "./store/hsmStore";
 import { UserDirectory } from "./userDirectory";
 import { DEFAULT_SCRYPT_COST, ScryptCost, UserInfo, UserRole } from "./users";
@@ -35,6 +35,10 @@ export interface ClusterOptions {
   /** Events kept for watchers; older ones are compacted. */
   readonly eventCapacity?: number;
   readonly scryptCost?: ScryptCost;
+  /** Session expiry and per-user cap. */
+  readonly sessionLimits?: SessionLimits;
+  /** Most keys the cluster holds (hsm2m.medium: 16,666); 0 for no limit. */
+  readonly maxKeys?: number;
   /** Seed of the nodes' attestation keys; the same seed gives the same keys. Random if absent. */
   readonly attestationSeed?: Buffer;
   /** Told about failures of background work (replication writes). */
@@ -118,7 +122,9 @@ export class HsmCluster {
   private readonly createObjectMinimumNodes: number;
   private readonly users: UserDirectory;
   private readonly keys = new KeyRegistry();
-  private readonly sessions = new SessionRegistry();
+  private readonly sessions: SessionRegistry;
+  private readonly maxKeys: number;
+  private sweep: { at: number; timer: { cancel(): void } } | undefined;
   private readonly handles: HandleAllocator;
   readonly events: RevisionLog;
   readonly nodes: NodeTable;
@@ -133,6 +139,8 @@ export class HsmCluster {
     this.timers = options.timers ?? systemTimers;
     this.nodeCount = options.nodeCount;
     this.createObjectMinimumNodes = options.createObjectMinimumNodes ?? 1;
+    this.sessions = new SessionRegistry(options.sessionLimits ?? DEFAULT_SESSION_LIMITS);
+    this.maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
     this.nodes = new NodeTable(options.nodeCount, options.replicationDelayMs ?? DEFAULT_REPLICATION_DELAY_MS);
     this.attestors = new NodeAttestors(options.attestationSeed ?? randomBytes(32), options.nodeCount);
     const onError = options.onBackgroundError ?? (() => undefined);
@@ -176,12 +184,39 @@ export class HsmCluster {
     const user = await this.users.authenticate(role, username, password);
     // Sessions spread over the nodes, as the CloudHSM client balances its connections.
     const nodeId = this.loginCount++ % this.nodeCount;
-    return this.sessions.open(user, this.clock.now(), nodeId);
+    const opened = this.sessions.open(user, this.clock.now(), nodeId);
+    this.scheduleSweep();
+    return opened;
   }
 
-  /** The session of a token; UNAUTHENTICATED if none. */
+  /** The session of a token; UNAUTHENTICATED if none, SESSION_EXPIRED (and its session keys gone) if expired. */
   session(token: string | undefined): LoginSession {
-    return this.sessions.resolve(token);
+    try {
+      return this.sessions.resolve(token, this.clock.now());
+    } catch (err) {
+      if (err instanceof HsmError && err.reason === "SESSION_EXPIRED") this.expireSessions();
+      throw err;
+    }
+  }
+
+  /** Ends every expired session; their session keys vanish, visibly in the event log. */
+  expireSessions(): void {
+    for (const session of this.sessions.expire(this.clock.now())) {
+      for (const key of this.keys.sessionKeys(session.sessionId)) this.discard(key, "KEY_DELETED");
+    }
+  }
+
+  /** Keeps one timer set for the earliest possible expiry, so idle sessions end without a call. */
+  private scheduleSweep(): void {
+    const next = this.sessions.nextExpiry();
+    if (next === undefined || (this.sweep && this.sweep.at <= next)) return;
+    this.sweep?.timer.cancel();
+    const timer = this.timers.after(Math.max(0, next - this.clock.now()), () => {
+      this.sweep = undefined;
+      this.expireSessions();
+      this.scheduleSweep();
+    });
+    this.sweep = { at: next, timer };
   }
 
   /** Ends a session; its session keys vanish. */
@@ -453,6 +488,7 @@ export class HsmCluster {
   }
 
   close(): void {
+    this.sweep?.timer.cancel();
     this.replication.close();
     this.store.close();
   }
@@ -516,6 +552,9 @@ export class HsmCluster {
       throw new HsmError("MIN_SRV_UNMET", "fewer HSMs than -min_srv can ever hold the key", { required, reached: 0, node_count: possible });
     }
     this.checkShareList(session, options.shareWith);
+    if (this.maxKeys > 0 && this.keys.size >= this.maxKeys) {
+      throw new HsmError("KEY_LIMIT_REACHED", "the cluster holds the maximum number of keys", { max_keys: this.maxKeys });
+    }
     if (this.keys.hasId(options.id)) {
       // Nothing about the other key (owner, handle) is revealed.
       throw new HsmError("ID_ALREADY_EXISTS", "the key id is already in use in the cluster", { id: options.id });
@@ -672,6 +711,9 @@ export class HsmCluster {
     return { kind, handle: 0, nodeId, nodesHolding: 0, nodeCount: this.nodeCount, atMs: this.clock.now(), audience: undefined };
   }
 }
+
+/** The hsm2m.medium quota of keys per cluster. */
+export const DEFAULT_MAX_KEYS = 16_666;
 
 /** Small but not zero, so a watcher sees replication happen. */
 export const DEFAULT_REPLICATION_DELAY_MS = 20;

@@ -32,6 +32,8 @@ export const RETURN_CODES = {
   ATTRIBUTE_TYPE_INVALID: rc(0x12, "HSM Error: Attribute is not valid for this key", "project"),
   DATA_LEN_RANGE: rc(0x21, "HSM Error: Request is larger than the allowed size", "project"),
   DEVICE_ERROR: rc(0x30, "HSM Error: Key could not be synchronized to the minimum number of servers", "project"),
+  DEVICE_MEMORY: rc(0x31, "HSM Error: The cluster holds the maximum number of keys", "project"),
+  SESSION_COUNT: rc(0xb1, "HSM Error: The user has too many open sessions", "project"),
   KEY_SIZE_RANGE: rc(0x62, "HSM Error: Key length is not valid for the key type", "project"),
   KEY_TYPE_INCONSISTENT: rc(0x63, "HSM Error: Key type is not valid for this operation", "project"),
   KEY_FUNCTION_NOT_PERMITTED: rc(0x68, "HSM Error: Key attributes do not permit this operation", "project"),

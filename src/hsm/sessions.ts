@@ -1,4 +1,4 @@
-// Login sessions: bearer tokens mapped to the logged-in user, in memory only.
+// Login sessions: bearer tokens mapped to the logged-in user, in memory only, with idle and absolute expiry.
 import { createHash, randomBytes } from "node:crypto";
 import { HsmError } from "./errors";
 import { UserRole } from "./users";
@@ -14,15 +14,40 @@ export interface LoginSession {
   readonly nodeId: number;
 }
 
+/** How long sessions live and how many a user may hold. */
+export interface SessionLimits {
+  /** A session unused this long expires. */
+  readonly idleMs: number;
+  /** A session expires this long after login, used or not. */
+  readonly maxLifetimeMs: number;
+  /** Open sessions per user; the next login is refused. */
+  readonly perUser: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = { idleMs: 15 * 60_000, maxLifetimeMs: 24 * 3_600_000, perUser: 64 };
+
+interface Entry {
+  readonly session: LoginSession;
+  lastUsedAt: number;
+}
+
 /**
  * Holds live sessions. Tokens are looked up by their SHA-256 so the table never holds a
  * usable token, and the session id (which keys refer to) is not the token.
  */
 export class SessionRegistry {
-  private readonly byTokenHash = new Map<string, LoginSession>();
+  private readonly byTokenHash = new Map<string, Entry>();
   private sequence = 0;
 
+  constructor(readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS) {}
+
   open(user: { userId: number; role: UserRole; username: string }, now: number, nodeId: number): { token: string; session: LoginSession } {
+    const open = [...this.byTokenHash.values()].filter((e) => e.session.userId === user.userId).length;
+    if (open >= this.limits.perUser) {
+      throw new HsmError("TOO_MANY_SESSIONS", "the user has too many open sessions; log out of one first", {
+        max_sessions: this.limits.perUser,
+      });
+    }
     const token = randomBytes(32).toString("base64url");
     this.sequence += 1;
     const session: LoginSession = {
@@ -33,26 +58,54 @@ export class SessionRegistry {
       createdAt: now,
       nodeId,
     };
-    this.byTokenHash.set(tokenHash(token), session);
+    this.byTokenHash.set(tokenHash(token), { session, lastUsedAt: now });
     return { token, session };
   }
 
-  /** The session of a token, or UNAUTHENTICATED. */
-  resolve(token: string | undefined): LoginSession {
-    const session = token ? this.byTokenHash.get(tokenHash(token)) : undefined;
-    if (!session) throw new HsmError("UNAUTHENTICATED", "no valid session token; log in first");
-    return session;
+  /** The live session of a token (marking it used), or UNAUTHENTICATED. Expired sessions are left for `expire`. */
+  resolve(token: string | undefined, now: number): LoginSession {
+    const entry = token ? this.byTokenHash.get(tokenHash(token)) : undefined;
+    if (!entry) throw new HsmError("UNAUTHENTICATED", "no valid session token; log in first");
+    if (this.isExpired(entry, now)) throw new HsmError("SESSION_EXPIRED", "the session has expired; log in again");
+    entry.lastUsedAt = now;
+    return entry.session;
   }
 
   close(token: string): LoginSession | undefined {
     const key = tokenHash(token);
-    const session = this.byTokenHash.get(key);
+    const entry = this.byTokenHash.get(key);
     this.byTokenHash.delete(key);
-    return session;
+    return entry?.session;
+  }
+
+  /** Removes and returns every expired session. */
+  expire(now: number): LoginSession[] {
+    const expired: LoginSession[] = [];
+    for (const [key, entry] of this.byTokenHash) {
+      if (this.isExpired(entry, now)) {
+        this.byTokenHash.delete(key);
+        expired.push(entry.session);
+      }
+    }
+    return expired;
+  }
+
+  /** When the next session may expire, for scheduling the sweep; undefined if none are open. */
+  nextExpiry(): number | undefined {
+    let next: number | undefined;
+    for (const entry of this.byTokenHash.values()) {
+      const at = Math.min(entry.lastUsedAt + this.limits.idleMs, entry.session.createdAt + this.limits.maxLifetimeMs);
+      if (next === undefined || at < next) next = at;
+    }
+    return next;
   }
 
   get size(): number {
     return this.byTokenHash.size;
+  }
+
+  private isExpired(entry: Entry, now: number): boolean {
+    return now - entry.lastUsedAt >= this.limits.idleMs || now - entry.session.createdAt >= this.limits.maxLifetimeMs;
   }
 }
 

@@ -17,6 +17,7 @@ import { PageTokenCodec } from "./pageToken";
 import { gateService, transportLimit } from "./requestGate";
 import { OpenStreams } from "./streamAdapter";
 import { Timers } from "../hsm/timers";
+import { SessionLimits } from "../hsm/sessions";
 
 export interface DaemonParts {
   readonly store: HsmStore;
@@ -31,6 +32,9 @@ export interface DaemonParts {
   /** Events kept for watchers before compaction. */
   readonly eventCapacity?: number;
   readonly watch?: Partial<WatchSettings>;
+  readonly sessionLimits?: SessionLimits;
+  /** Most keys in the cluster; 0 for no limit. */
+  readonly maxKeys?: number;
   /** Seed of the nodes' attestation keys (derive it from the master key so keys survive restarts). */
   readonly attestationSeed?: Buffer;
   readonly adminSecret: string;
@@ -62,6 +66,8 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
     ...(parts.eventCapacity !== undefined ? { eventCapacity: parts.eventCapacity } : {}),
     scryptCost: { N: parts.scryptN, r: 8, p: 1 },
     ...(parts.attestationSeed ? { attestationSeed: parts.attestationSeed } : {}),
+    ...(parts.sessionLimits ? { sessionLimits: parts.sessionLimits } : {}),
+    ...(parts.maxKeys !== undefined ? { maxKeys: parts.maxKeys } : {}),
     onBackgroundError: (err, context) => logger.error("background failure", { context, error: err instanceof Error ? err.message : String(err) }),
   });
   for (const dev of parts.devUsers ?? []) {

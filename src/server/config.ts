@@ -43,6 +43,11 @@ export interface DaemonConfig {
   readonly watchMaxLag: number;
   /** Events kept in memory for watchers before compaction. */
   readonly eventCapacity: number;
+  readonly sessionIdleSeconds: number;
+  readonly sessionMaxSeconds: number;
+  readonly sessionsPerUser: number;
+  /** Most keys in the cluster; 0 for no limit. */
+  readonly maxKeys: number;
 }
 
 /** A bad setting: names the flag and the environment variable. */
@@ -127,6 +132,30 @@ export const SETTINGS = {
     help: "events kept for watchers before compaction",
     defaultText: "100000",
   },
+  sessionIdle: {
+    flag: "--session-idle-seconds",
+    env: "LOCALCLOUDHSM_SESSION_IDLE_SECONDS",
+    help: "a login session unused this long expires (its session keys vanish)",
+    defaultText: "900",
+  },
+  sessionMax: {
+    flag: "--session-max-seconds",
+    env: "LOCALCLOUDHSM_SESSION_MAX_SECONDS",
+    help: "a login session expires this long after login",
+    defaultText: "86400",
+  },
+  sessionsPerUser: {
+    flag: "--sessions-per-user",
+    env: "LOCALCLOUDHSM_SESSIONS_PER_USER",
+    help: "open login sessions a user may hold",
+    defaultText: "64",
+  },
+  maxKeys: {
+    flag: "--max-keys",
+    env: "LOCALCLOUDHSM_MAX_KEYS",
+    help: "keys the cluster may hold (hsm2m.medium quota); 0 for no limit",
+    defaultText: "16666",
+  },
 } as const satisfies Record<string, Setting>;
 const S = SETTINGS;
 
@@ -170,6 +199,10 @@ export function parseConfig(
         "watch-progress-ms": { type: "string" },
         "watch-max-lag": { type: "string" },
         "event-capacity": { type: "string" },
+        "session-idle-seconds": { type: "string" },
+        "session-max-seconds": { type: "string" },
+        "sessions-per-user": { type: "string" },
+        "max-keys": { type: "string" },
         help: { type: "boolean" },
       },
     });
@@ -198,6 +231,11 @@ export function parseConfig(
   const eventCapacity = integer(S.eventCapacity, pick(S.eventCapacity, v["event-capacity"]) ?? "100000", 100, 10_000_000);
   const watchMaxLag = integer(S.watchMaxLag, pick(S.watchMaxLag, v["watch-max-lag"]) ?? "10000", 1, 10_000_000);
   if (watchMaxLag >= eventCapacity) throw new ConfigError(S.watchMaxLag, `must be below --event-capacity (${eventCapacity}) so a slow watcher can resume`);
+
+  const sessionIdleSeconds = integer(S.sessionIdle, pick(S.sessionIdle, v["session-idle-seconds"]) ?? "900", 1, 31_536_000);
+  const sessionMaxSeconds = integer(S.sessionMax, pick(S.sessionMax, v["session-max-seconds"]) ?? "86400", 1, 31_536_000);
+  const sessionsPerUser = integer(S.sessionsPerUser, pick(S.sessionsPerUser, v["sessions-per-user"]) ?? "64", 1, 1024);
+  const maxKeys = integer(S.maxKeys, pick(S.maxKeys, v["max-keys"]) ?? "16666", 0, 100_000_000);
 
   const adminSecret = v["admin-secret-file"] !== undefined ? readSetting(S.adminSecret, v["admin-secret-file"], readSecretFile) : env[S.adminSecret.env];
   if (adminSecret !== undefined && adminSecret.trim().length < 16) {
@@ -239,6 +277,10 @@ export function parseConfig(
       watchProgressMs,
       watchMaxLag,
       eventCapacity,
+      sessionIdleSeconds,
+      sessionMaxSeconds,
+      sessionsPerUser,
+      maxKeys,
     },
   };
 }

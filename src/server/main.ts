@@ -73,6 +73,12 @@ async function main(): Promise<number> {
     createObjectMinimumNodes: config.createObjectMinimumNodes,
     eventCapacity: config.eventCapacity,
     watch: { defaultProgressIntervalMs: config.watchProgressMs, maxLag: config.watchMaxLag },
+    sessionLimits: {
+      idleMs: config.sessionIdleSeconds * 1000,
+      maxLifetimeMs: config.sessionMaxSeconds * 1000,
+      perUser: config.sessionsPerUser,
+    },
+    maxKeys: config.maxKeys,
     // Derived, so the nodes' attestation keys stay the same across restarts and can be pinned.
     attestationSeed: Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), "local-cloudhsm attestation seed", 32)),
   });

@@ -44,6 +44,10 @@ const DOCUMENTED_VARIABLES = [
   "LOCALCLOUDHSM_WATCH_PROGRESS_MS",
   "LOCALCLOUDHSM_WATCH_MAX_LAG",
   "LOCALCLOUDHSM_EVENT_CAPACITY",
+  "LOCALCLOUDHSM_SESSION_IDLE_SECONDS",
+  "LOCALCLOUDHSM_SESSION_MAX_SECONDS",
+  "LOCALCLOUDHSM_SESSIONS_PER_USER",
+  "LOCALCLOUDHSM_MAX_KEYS",
 ];
 const DOCUMENTED_FLAGS = [
   "--listen",
@@ -62,6 +66,10 @@ const DOCUMENTED_FLAGS = [
   "--watch-progress-ms",
   "--watch-max-lag",
   "--event-capacity",
+  "--session-idle-seconds",
+  "--session-max-seconds",
+  "--sessions-per-user",
+  "--max-keys",
   "--help",
 ];
 

@@ -220,13 +220,37 @@ describe("SessionRegistry", () => {
     const registry = new SessionRegistry();
     const user = { userId: 7, role: UserRole.CU, username: "alice" };
     const { token, session } = registry.open(user, 1000, 0);
-    expect(registry.resolve(token)).toBe(session);
+    expect(registry.resolve(token, 1000)).toBe(session);
     expect(session).toMatchObject({ userId: 7, role: UserRole.CU, username: "alice", createdAt: 1000, nodeId: 0 });
     expect(registry.size).toBe(1);
-    expect(() => registry.resolve(token + "x")).toThrow(HsmError);
+    expect(() => registry.resolve(token + "x", 1000)).toThrow(HsmError);
     expect(registry.close(token)).toBe(session);
     expect(registry.close(token)).toBeUndefined();
     expect(registry.size).toBe(0);
-    await expectHsmError(() => registry.resolve(token), "UNAUTHENTICATED");
+    await expectHsmError(() => registry.resolve(token, 1000), "UNAUTHENTICATED");
+  });
+
+  test("a session expires after its idle time and after its absolute lifetime", async () => {
+    const registry = new SessionRegistry({ idleMs: 100, maxLifetimeMs: 250, perUser: 10 });
+    const user = { userId: 7, role: UserRole.CU, username: "alice" };
+    const idle = registry.open(user, 0, 0);
+    const busy = registry.open(user, 0, 0);
+    registry.resolve(busy.token, 90);
+    registry.resolve(busy.token, 180);
+    await expectHsmError(() => registry.resolve(idle.token, 100), "SESSION_EXPIRED");
+    expect(registry.expire(100).map((s) => s.sessionId)).toEqual([idle.session.sessionId]);
+    expect(registry.resolve(busy.token, 249)).toBe(busy.session);
+    await expectHsmError(() => registry.resolve(busy.token, 250), "SESSION_EXPIRED");
+  });
+
+  test("a user may hold at most perUser sessions", async () => {
+    const registry = new SessionRegistry({ idleMs: 1000, maxLifetimeMs: 1000, perUser: 2 });
+    const user = { userId: 7, role: UserRole.CU, username: "alice" };
+    const first = registry.open(user, 0, 0);
+    registry.open(user, 0, 0);
+    await expectHsmError(() => registry.open(user, 0, 0), "TOO_MANY_SESSIONS");
+    registry.close(first.token);
+    expect(registry.open(user, 0, 0).session.userId).toBe(7);
+    expect(registry.open({ ...user, userId: 8 }, 0, 0).session.userId).toBe(8);
   });
 });

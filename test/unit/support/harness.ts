@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Clock } from "../../../src/hsm/clock";
 import { TimerHandle, Timers } from "../../../src/hsm/timers";
-import { GenSymKeyParams, HsmCluster, ImportSymKeyParams, NewKeyOptions } from "../../../src/hsm/cluster";
+import { ClusterOptions, GenSymKeyParams, HsmCluster, ImportSymKeyParams, NewKeyOptions } from "../../../src/hsm/cluster";
 import { HsmError, Reason } from "../../../src/hsm/errors";
 import { KeyType } from "../../../src/hsm/keyTypes";
 import { LoginSession } from "../../../src/hsm/sessions";
@@ -90,7 +90,10 @@ export class ClusterHarness {
   readonly replicationDelayMs: number;
 
   /** Replication is immediate by default (zero delay); pass a delay and advance the clock to test timing. */
-  constructor(options: { nodeCount?: number; masterKey?: Buffer; replicationDelayMs?: number } = {}) {
+  private readonly extra: Partial<ClusterOptions>;
+
+  constructor(options: { nodeCount?: number; masterKey?: Buffer; replicationDelayMs?: number; cluster?: Partial<ClusterOptions> } = {}) {
+    this.extra = options.cluster ?? {};
     this.replicationDelayMs = options.replicationDelayMs ?? 0;
     this.dir = makeTempDir();
     this.dbPath = join(this.dir, "store.sqlite");
@@ -109,6 +112,7 @@ export class ClusterHarness {
         nodeCount: this.nodeCount,
         replicationDelayMs: this.replicationDelayMs,
         scryptCost: FAST_SCRYPT,
+        ...this.extra,
       });
     } catch (err) {
       store.close();
