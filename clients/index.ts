@@ -3,6 +3,8 @@ export { AdminClient, ATTRIBUTE, DEFAULT_ADDRESS, HsmClient, KEY_TYPE } from "./
 export type { Attested, ConnectOptions, FindOptions, ImportOptions, NewKeyOptions } from "./hsmClient";
 export { errorInfoOf, HsmClientError, toClientError } from "./errors";
 export { wrapOnHost } from "./hostWrap";
+export { tlsCredentials } from "./tls";
+export type { TlsFiles } from "./tls";
 export { loadPinnedKeys, savePinnedKeys, verifyAttestations } from "./attestation";
 export type { AttestationVerdict } from "./attestation";
 export { ClusterControlClient, NodeState } from "./controlClient";

@@ -35,6 +35,8 @@ export interface DaemonParts {
   readonly sessionLimits?: SessionLimits;
   /** Most keys in the cluster; 0 for no limit. */
   readonly maxKeys?: number;
+  /** Transport security; plaintext when absent. */
+  readonly serverCredentials?: grpc.ServerCredentials;
   /** Seed of the nodes' attestation keys (derive it from the master key so keys survive restarts). */
   readonly attestationSeed?: Buffer;
   readonly adminSecret: string;
@@ -102,7 +104,7 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
     listen: (host, port) =>
       new Promise((resolve, reject) => {
         const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+        server.bindAsync(address, parts.serverCredentials ?? grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
       }),
     shutdown: () => {
       stopping ??= new Promise<void>((resolve) => {

@@ -48,6 +48,15 @@ export interface DaemonConfig {
   readonly sessionsPerUser: number;
   /** Most keys in the cluster; 0 for no limit. */
   readonly maxKeys: number;
+  /** TLS material (PEM text); undefined serves plaintext, allowed only on loopback or with allowInsecure. */
+  readonly tls: TlsConfig | undefined;
+}
+
+export interface TlsConfig {
+  readonly certChain: Buffer;
+  readonly privateKey: Buffer;
+  /** CA that client certificates must chain to; set means mutual TLS. */
+  readonly clientCa: Buffer | undefined;
 }
 
 /** A bad setting: names the flag and the environment variable. */
@@ -156,6 +165,20 @@ export const SETTINGS = {
     help: "keys the cluster may hold (hsm2m.medium quota); 0 for no limit",
     defaultText: "16666",
   },
+  tlsCert: { flag: "--tls-cert-file", env: "LOCALCLOUDHSM_TLS_CERT_FILE", help: "server certificate chain (PEM); enables TLS", defaultText: "none" },
+  tlsKey: { flag: "--tls-key-file", env: "LOCALCLOUDHSM_TLS_KEY_FILE", help: "server private key (PEM)", defaultText: "none" },
+  tlsClientCa: {
+    flag: "--tls-client-ca-file",
+    env: "LOCALCLOUDHSM_TLS_CLIENT_CA_FILE",
+    help: "CA for client certificates (PEM); enables mutual TLS",
+    defaultText: "none",
+  },
+  allowInsecure: {
+    flag: "--allow-insecure",
+    env: "LOCALCLOUDHSM_ALLOW_INSECURE",
+    help: "serve plaintext on a non-loopback address (\"true\" in env)",
+    defaultText: "false",
+  },
 } as const satisfies Record<string, Setting>;
 const S = SETTINGS;
 
@@ -203,6 +226,10 @@ export function parseConfig(
         "session-max-seconds": { type: "string" },
         "sessions-per-user": { type: "string" },
         "max-keys": { type: "string" },
+        "tls-cert-file": { type: "string" },
+        "tls-key-file": { type: "string" },
+        "tls-client-ca-file": { type: "string" },
+        "allow-insecure": { type: "boolean" },
         help: { type: "boolean" },
       },
     });
@@ -237,6 +264,13 @@ export function parseConfig(
   const sessionsPerUser = integer(S.sessionsPerUser, pick(S.sessionsPerUser, v["sessions-per-user"]) ?? "64", 1, 1024);
   const maxKeys = integer(S.maxKeys, pick(S.maxKeys, v["max-keys"]) ?? "16666", 0, 100_000_000);
 
+  const tls = parseTls(
+    pick(S.tlsCert, v["tls-cert-file"]),
+    pick(S.tlsKey, v["tls-key-file"]),
+    pick(S.tlsClientCa, v["tls-client-ca-file"]),
+    readSecretFile,
+  );
+
   const adminSecret = v["admin-secret-file"] !== undefined ? readSetting(S.adminSecret, v["admin-secret-file"], readSecretFile) : env[S.adminSecret.env];
   if (adminSecret !== undefined && adminSecret.trim().length < 16) {
     throw new ConfigError(S.adminSecret, "must be at least 16 characters");
@@ -254,6 +288,11 @@ export function parseConfig(
   const devUsers = devSpecs.map((spec) => parseDevUser(spec));
   if (devUsers.length > 0 && !isLoopback(host)) {
     throw new ConfigError(S.devCu, `development users are refused on non-loopback address ${host}; create users through the admin service`);
+  }
+
+  const allowInsecure = v["allow-insecure"] === true || env[S.allowInsecure.env] === "true";
+  if (!tls && !isLoopback(host) && !allowInsecure) {
+    throw new ConfigError(S.listen, `plaintext is refused on non-loopback address ${host}; give --tls-cert-file and --tls-key-file, or --allow-insecure`);
   }
 
   const dataDir = resolve(pick(S.dataDir, v["data-dir"]) ?? ".local-cloudhsm");
@@ -281,6 +320,7 @@ export function parseConfig(
       sessionMaxSeconds,
       sessionsPerUser,
       maxKeys,
+      tls,
     },
   };
 }
@@ -319,6 +359,30 @@ function readSetting(setting: Setting, path: string, read: (path: string) => str
   } catch (err) {
     throw new ConfigError(setting, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
   }
+}
+
+function parseTls(
+  certPath: string | undefined,
+  keyPath: string | undefined,
+  clientCaPath: string | undefined,
+  read: (path: string) => string,
+): TlsConfig | undefined {
+  if (certPath === undefined && keyPath === undefined) {
+    if (clientCaPath !== undefined) throw new ConfigError(S.tlsClientCa, "mutual TLS needs --tls-cert-file and --tls-key-file too");
+    return undefined;
+  }
+  if (certPath === undefined) throw new ConfigError(S.tlsCert, "--tls-key-file needs --tls-cert-file");
+  if (keyPath === undefined) throw new ConfigError(S.tlsKey, "--tls-cert-file needs --tls-key-file");
+  const pem = (setting: Setting, path: string, marker: RegExp): Buffer => {
+    const text = readSetting(setting, path, read);
+    if (!marker.test(text)) throw new ConfigError(setting, `${path} is not a PEM file of the expected kind`);
+    return Buffer.from(text);
+  };
+  return {
+    certChain: pem(S.tlsCert, certPath, /-----BEGIN CERTIFICATE-----/),
+    privateKey: pem(S.tlsKey, keyPath, /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----/),
+    clientCa: clientCaPath === undefined ? undefined : pem(S.tlsClientCa, clientCaPath, /-----BEGIN CERTIFICATE-----/),
+  };
 }
 
 function parseDevUser(spec: string): DevUser {

@@ -1,4 +1,5 @@
 // The daemon's entry point: reads configuration, opens the data directory, serves until SIGTERM or SIGINT.
+import * as grpc from "@grpc/grpc-js";
 import { hkdfSync, randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -79,6 +80,15 @@ async function main(): Promise<number> {
       perUser: config.sessionsPerUser,
     },
     maxKeys: config.maxKeys,
+    ...(config.tls
+      ? {
+          serverCredentials: grpc.ServerCredentials.createSsl(
+            config.tls.clientCa ?? null,
+            [{ cert_chain: config.tls.certChain, private_key: config.tls.privateKey }],
+            config.tls.clientCa !== undefined,
+          ),
+        }
+      : {}),
     // Derived, so the nodes' attestation keys stay the same across restarts and can be pinned.
     attestationSeed: Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), "local-cloudhsm attestation seed", 32)),
   });
@@ -93,6 +103,7 @@ async function main(): Promise<number> {
   logger.info("local-cloudhsm serving", {
     address: `${config.host}:${port}`,
     port,
+    transport: config.tls ? (config.tls.clientCa ? "mutual TLS" : "TLS") : "plaintext",
     data_dir: config.dataDir,
     nodes: config.nodeCount,
     keys: daemon.cluster.keyCount,

@@ -48,6 +48,10 @@ const DOCUMENTED_VARIABLES = [
   "LOCALCLOUDHSM_SESSION_MAX_SECONDS",
   "LOCALCLOUDHSM_SESSIONS_PER_USER",
   "LOCALCLOUDHSM_MAX_KEYS",
+  "LOCALCLOUDHSM_TLS_CERT_FILE",
+  "LOCALCLOUDHSM_TLS_KEY_FILE",
+  "LOCALCLOUDHSM_TLS_CLIENT_CA_FILE",
+  "LOCALCLOUDHSM_ALLOW_INSECURE",
 ];
 const DOCUMENTED_FLAGS = [
   "--listen",
@@ -70,6 +74,10 @@ const DOCUMENTED_FLAGS = [
   "--session-max-seconds",
   "--sessions-per-user",
   "--max-keys",
+  "--tls-cert-file",
+  "--tls-key-file",
+  "--tls-client-ca-file",
+  "--allow-insecure",
   "--help",
 ];
 
