@@ -6,6 +6,7 @@ import { aesKeyUnwrapPkcs5, aesKeyWrapPkcs5, UnwrapIntegrityError } from "./cryp
 import { keyCheckValue } from "./crypto/kcv";
 import { HsmError } from "./errors";
 import { AttestationStatement, NodeAttestors } from "./attestation";
+import { AuditEvent, AuditSink, NULL_AUDIT } from "./auditLog";
 import { HandleAllocator } from "./handleAllocator";
 import { NodeInfo, NodeState, NodeTable } from "./nodes";
 import { ReplicationQueues } from "./replicationQueues";
@@ -35,6 +36,8 @@ export interface ClusterOptions {
   /** Events kept for watchers; older ones are compacted. */
   readonly eventCapacity?: number;
   readonly scryptCost?: ScryptCost;
+  /** Where security events are recorded (the audit log). */
+  readonly audit?: AuditSink;
   /** Session expiry and per-user cap. */
   readonly sessionLimits?: SessionLimits;
   /** Most keys the cluster holds (hsm2m.medium: 16,666); 0 for no limit. */
@@ -123,6 +126,7 @@ export class HsmCluster {
   private readonly users: UserDirectory;
   private readonly keys = new KeyRegistry();
   private readonly sessions: SessionRegistry;
+  private readonly audit: AuditSink;
   private readonly maxKeys: number;
   private sweep: { at: number; timer: { cancel(): void } } | undefined;
   private readonly handles: HandleAllocator;
@@ -140,6 +144,7 @@ export class HsmCluster {
     this.nodeCount = options.nodeCount;
     this.createObjectMinimumNodes = options.createObjectMinimumNodes ?? 1;
     this.sessions = new SessionRegistry(options.sessionLimits ?? DEFAULT_SESSION_LIMITS);
+    this.audit = options.audit ?? NULL_AUDIT;
     this.maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
     this.nodes = new NodeTable(options.nodeCount, options.replicationDelayMs ?? DEFAULT_REPLICATION_DELAY_MS);
     this.attestors = new NodeAttestors(options.attestationSeed ?? randomBytes(32), options.nodeCount);
@@ -167,8 +172,15 @@ export class HsmCluster {
 
   // ---- users and sessions ------------------------------------------------------------------
 
-  createUser(role: UserRole, username: string, password: string): Promise<UserInfo> {
-    return this.users.create(role, username, password);
+  async createUser(role: UserRole, username: string, password: string): Promise<UserInfo> {
+    try {
+      const user = await this.users.create(role, username, password);
+      this.record({ opcode: "CN_CREATE_USER", node: 0, user: "admin", result: "SUCCESS", detail: `${role} ${user.username} id ${user.userId}` });
+      return user;
+    } catch (err) {
+      this.record({ opcode: "CN_CREATE_USER", node: 0, user: "admin", result: failureReason(err), detail: `${role}` });
+      throw err;
+    }
   }
 
   listUsers(): UserInfo[] {
@@ -181,10 +193,17 @@ export class HsmCluster {
 
   /** Logs in (see UserDirectory.authenticate for lockout and enumeration rules) and opens a session. */
   async login(role: UserRole, username: string, password: string): Promise<{ token: string; session: LoginSession }> {
-    const user = await this.users.authenticate(role, username, password);
+    let user: UserInfo;
+    try {
+      user = await this.users.authenticate(role, username, password);
+    } catch (err) {
+      this.record({ opcode: "CN_LOGIN", node: 0, user: username.slice(0, 64), result: failureReason(err), detail: role });
+      throw err;
+    }
     // Sessions spread over the nodes, as the CloudHSM client balances its connections.
     const nodeId = this.loginCount++ % this.nodeCount;
     const opened = this.sessions.open(user, this.clock.now(), nodeId);
+    this.record({ opcode: "CN_LOGIN", node: nodeId, user: user.userId, result: "SUCCESS", detail: role });
     this.scheduleSweep();
     return opened;
   }
@@ -202,6 +221,7 @@ export class HsmCluster {
   /** Ends every expired session; their session keys vanish, visibly in the event log. */
   expireSessions(): void {
     for (const session of this.sessions.expire(this.clock.now())) {
+      this.record({ opcode: "CN_SESSION_EXPIRED", node: session.nodeId, user: session.userId, result: "SUCCESS" });
       for (const key of this.keys.sessionKeys(session.sessionId)) this.discard(key, "KEY_DELETED");
     }
   }
@@ -223,6 +243,7 @@ export class HsmCluster {
   logout(token: string): NodeResult[] {
     const session = this.sessions.close(token);
     if (!session) throw new HsmError("UNAUTHENTICATED", "no valid session token; log in first");
+    this.record({ opcode: "CN_LOGOUT", node: session.nodeId, user: session.userId, result: "SUCCESS" });
     for (const key of this.keys.sessionKeys(session.sessionId)) this.discard(key, "KEY_DELETED");
     return this.nodeResults();
   }
@@ -341,6 +362,14 @@ export class HsmCluster {
     // Users who just lost the key also learn that its sharing changed.
     const audience: EventAudience = { ownerId: key.ownerId, sharedWith: [...new Set([...before, ...next])], sessionId: key.sessionId };
     const [event] = this.events.append([this.keyEvent("SHARING_CHANGED", key, [...key.nodes][0] ?? 0, audience)]);
+    this.record({
+      opcode: "CN_SHARE_OBJECT",
+      node: [...key.nodes][0] ?? 0,
+      user: session.userId,
+      handle,
+      result: "SUCCESS",
+      detail: `${share ? "share" : "unshare"} ${userIds.join(",")}`,
+    });
     return { sharedWith: [...next].sort((a, b) => a - b), revision: event!.revision };
   }
 
@@ -374,6 +403,7 @@ export class HsmCluster {
   /** Takes a node down, up, or partitions it; returns the event's revision (or the current one if nothing changed). */
   setNodeState(nodeId: number, state: NodeState): number {
     if (!this.nodes.setState(nodeId, state)) return this.events.currentRevision;
+    this.record({ opcode: "CN_CLUSTER_CONTROL", node: nodeId, user: "admin", result: "SUCCESS", detail: `state ${state}` });
     const kind: ClusterEventKind = state === "DOWN" ? "NODE_DOWN" : state === "UP" ? "NODE_UP" : "NODE_PARTITIONED";
     const [event] = this.events.append([this.clusterEvent(kind, nodeId)]);
     this.replication.reschedule();
@@ -382,18 +412,22 @@ export class HsmCluster {
 
   setReplicationDelay(nodeId: number, delayMs: number): void {
     this.nodes.setDelay(nodeId, delayMs);
+    this.record({ opcode: "CN_CLUSTER_CONTROL", node: nodeId, user: "admin", result: "SUCCESS", detail: `replication delay ${delayMs} ms` });
     this.replication.reschedule();
   }
 
   setReplicationPaused(paused: boolean): number {
     if (!this.nodes.setPaused(paused)) return this.events.currentRevision;
+    this.record({ opcode: "CN_CLUSTER_CONTROL", node: 0, user: "admin", result: "SUCCESS", detail: paused ? "replication paused" : "replication resumed" });
     const [event] = this.events.append([this.clusterEvent(paused ? "REPLICATION_PAUSED" : "REPLICATION_RESUMED", 0)]);
     this.replication.reschedule();
     return event!.revision;
   }
 
   setFirmwareTampered(nodeId: number, tampered: boolean): void {
-    if (this.attestors.setTampered(nodeId, tampered)) this.events.append([this.clusterEvent("NODE_FIRMWARE_CHANGED", nodeId)]);
+    if (!this.attestors.setTampered(nodeId, tampered)) return;
+    this.record({ opcode: "CN_CLUSTER_CONTROL", node: nodeId, user: "admin", result: "SUCCESS", detail: tampered ? "firmware tampered" : "firmware genuine" });
+    this.events.append([this.clusterEvent("NODE_FIRMWARE_CHANGED", nodeId)]);
   }
 
   /** Each answering node's attestation statement for a call (-attest). */
@@ -415,7 +449,9 @@ export class HsmCluster {
     const key = this.ownedKey(session, handle, "only the key's owner can export it");
     if (!key.flags.extractable) throw new HsmError("KEY_NOT_EXTRACTABLE", "the key is not extractable", { key_handle: handle });
     const wrappingKey = this.wrappingKey(session, wrappingHandle, "wrap");
-    return aesKeyWrapPkcs5(wrappingKey.material, key.material);
+    const wrapped = aesKeyWrapPkcs5(wrappingKey.material, key.material);
+    this.record({ opcode: "CN_WRAP_KEY", node: session.nodeId, user: session.userId, handle, result: "SUCCESS", detail: `wrapping key ${wrappingHandle}` });
+    return wrapped;
   }
 
   /** exSymKey's Cfm3UnWrapHostKey: unwraps a blob and hands the plaintext to the host. */
@@ -453,6 +489,7 @@ export class HsmCluster {
     this.keys.remove(handle);
     this.keys.add(tokenKey);
     const [event] = this.events.append([this.keyEvent("KEY_MADE_TOKEN", tokenKey, [...tokenKey.nodes][0] ?? 0)]);
+    this.record({ opcode: "CN_MODIFY_OBJECT", node: [...tokenKey.nodes][0] ?? 0, user: session.userId, handle, result: "SUCCESS", detail: "OBJ_ATTR_TOKEN=1" });
     this.replication.enqueue(handle, this.allNodeIds().filter((n) => !tokenKey.nodes.has(n)));
     return { nodes: this.nodeResults(tokenKey), revision: event!.revision };
   }
@@ -463,6 +500,7 @@ export class HsmCluster {
     const key = this.ownedKey(session, handle, "only the key's owner can delete it");
     const nodes = this.nodeResults(key);
     this.discard(key, "KEY_DELETED");
+    this.record({ opcode: "CN_DESTROY_OBJECT", node: nodes[0]?.nodeId ?? 0, user: session.userId, handle, result: "SUCCESS" });
     return { nodes: nodes.map(({ nodeId, errState }) => ({ nodeId, errState })), revision: this.events.currentRevision };
   }
 
@@ -616,6 +654,14 @@ export class HsmCluster {
     if (key.flags.token) this.store.insertKey(key, required <= 1);
     this.keys.add(key);
     const [created] = this.events.append([this.keyEvent("KEY_CREATED", key, origin)]);
+    this.record({
+      opcode: steps.some((s) => s.name === "Cfm3UnWrapKey") ? "CN_UNWRAP_KEY" : "CN_GENERATE_KEY",
+      node: origin,
+      user: key.ownerId,
+      handle: key.handle,
+      result: "SUCCESS",
+      detail: `type ${key.keyType} ${key.flags.token ? "token" : "session"}`,
+    });
     if (key.flags.token) this.replication.enqueue(key.handle, this.allNodeIds().filter((n) => n !== origin));
     if (required > 1) {
       const met = await this.awaitCoverage(key, required, timeoutSeconds, signal);
@@ -678,7 +724,13 @@ export class HsmCluster {
 
   /** Removes a key whose creation failed from every node, durably first. */
   private tombstone(key: KeyObject): void {
+    const node = [...key.nodes][0] ?? 0;
     this.discard(key, "KEY_TOMBSTONED");
+    this.record({ opcode: "CN_TOMBSTONE_OBJECT", node, user: key.ownerId, handle: key.handle, result: "SUCCESS" });
+  }
+
+  private record(event: AuditEvent): void {
+    this.audit.record(event);
   }
 
   private discard(key: KeyObject, kind: "KEY_TOMBSTONED" | "KEY_DELETED"): void {
@@ -717,6 +769,10 @@ export const DEFAULT_MAX_KEYS = 16_666;
 
 /** Small but not zero, so a watcher sees replication happen. */
 export const DEFAULT_REPLICATION_DELAY_MS = 20;
+
+function failureReason(err: unknown): string {
+  return err instanceof HsmError ? err.reason : "INTERNAL";
+}
 
 function requireCryptoUser(session: LoginSession): void {
   if (session.role !== UserRole.CU) {

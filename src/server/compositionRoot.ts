@@ -18,6 +18,7 @@ import { gateService, transportLimit } from "./requestGate";
 import { OpenStreams } from "./streamAdapter";
 import { Timers } from "../hsm/timers";
 import { SessionLimits } from "../hsm/sessions";
+import { AuditSink } from "../hsm/auditLog";
 
 export interface DaemonParts {
   readonly store: HsmStore;
@@ -35,6 +36,8 @@ export interface DaemonParts {
   readonly sessionLimits?: SessionLimits;
   /** Most keys in the cluster; 0 for no limit. */
   readonly maxKeys?: number;
+  /** The audit log; none when absent. */
+  readonly audit?: AuditSink & { close?(): void };
   /** Transport security; plaintext when absent. */
   readonly serverCredentials?: grpc.ServerCredentials;
   /** Seed of the nodes' attestation keys (derive it from the master key so keys survive restarts). */
@@ -69,6 +72,7 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
     scryptCost: { N: parts.scryptN, r: 8, p: 1 },
     ...(parts.attestationSeed ? { attestationSeed: parts.attestationSeed } : {}),
     ...(parts.sessionLimits ? { sessionLimits: parts.sessionLimits } : {}),
+    ...(parts.audit ? { audit: parts.audit } : {}),
     ...(parts.maxKeys !== undefined ? { maxKeys: parts.maxKeys } : {}),
     onBackgroundError: (err, context) => logger.error("background failure", { context, error: err instanceof Error ? err.message : String(err) }),
   });
@@ -118,6 +122,7 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
         server.tryShutdown(() => {
           clearTimeout(grace);
           cluster.close();
+          parts.audit?.close?.();
           resolve();
         });
       });

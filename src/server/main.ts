@@ -4,6 +4,7 @@ import { hkdfSync, randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteStore } from "../hsm/store/sqliteStore";
+import { FileAuditLog } from "../hsm/auditLog";
 import { loadOrCreateMasterKeyFile, parseMasterKey } from "../hsm/store/masterKey";
 import { buildDaemon } from "./compositionRoot";
 import { ConfigError, parseConfig, SETTINGS, usage } from "./config";
@@ -60,6 +61,13 @@ async function main(): Promise<number> {
   const adminSecretPath = join(config.dataDir, "admin-secret");
   const adminSecret = config.adminSecret ?? loadOrCreateSecretFile(adminSecretPath);
   const store = SqliteStore.open(join(config.dataDir, "store.sqlite"), masterKey);
+  let audit: FileAuditLog;
+  try {
+    audit = new FileAuditLog(join(config.dataDir, "audit.jsonl"));
+  } catch (err) {
+    store.close();
+    throw err;
+  }
 
   const daemon = await buildDaemon({
     store,
@@ -80,6 +88,7 @@ async function main(): Promise<number> {
       perUser: config.sessionsPerUser,
     },
     maxKeys: config.maxKeys,
+    audit,
     ...(config.tls
       ? {
           serverCredentials: grpc.ServerCredentials.createSsl(
@@ -122,7 +131,8 @@ main().then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    const message = err instanceof ConfigError || (err instanceof Error && err.name === "StoreOpenError") ? err.message : String((err as Error)?.stack ?? err);
+    const expected = err instanceof ConfigError || (err instanceof Error && (err.name === "StoreOpenError" || err.name === "AuditChainError"));
+    const message = expected ? (err as Error).message : String((err as Error)?.stack ?? err);
     process.stderr.write(`local-cloudhsm: ${message}\n`);
     process.exitCode = 1;
   },

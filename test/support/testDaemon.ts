@@ -1,11 +1,15 @@
 // Builds a real daemon on 127.0.0.1:0 over a real SQLite store in a temp dir, with clients, for integration tests.
+import * as grpc from "@grpc/grpc-js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { AdminClient, HsmClient } from "../../clients";
 import { SqliteStore } from "../../src/hsm/store/sqliteStore";
+import { Clock } from "../../src/hsm/clock";
+import { Timers } from "../../src/hsm/timers";
 import { buildDaemon, Daemon } from "../../src/server/compositionRoot";
+import { WatchSettings } from "../../src/server/hsmService";
 import { createLogger } from "../../src/server/logger";
 
 export const TEST_ADMIN_SECRET = "integration-admin-secret-0123456789";
@@ -20,6 +24,8 @@ export interface TestDaemon {
   readonly admin: AdminClient;
   /** Every log line the daemon wrote, parsed. */
   readonly logs: Record<string, unknown>[];
+  /** Resolves with the `count`-th log line matching `predicate` (lines already written count). */
+  waitForLog(predicate: (line: Record<string, unknown>) => boolean, count?: number): Promise<Record<string, unknown>>;
   /** Creates a crypto user and returns a client logged in as it. */
   loggedInCu(username: string): Promise<HsmClient>;
   /** A client that is not logged in. */
@@ -32,6 +38,20 @@ export interface TestDaemonOptions {
   readonly maxMessageBytes?: number;
   readonly dataDir?: string;
   readonly masterKey?: Buffer;
+  /** Default replication delay to each node, ms (the daemon's default when absent). */
+  readonly replicationDelayMs?: number;
+  /** CloudHSM's create_object_minimum_nodes. */
+  readonly createObjectMinimumNodes?: number;
+  /** Events kept for watchers before compaction. */
+  readonly eventCapacity?: number;
+  /** Watch stream settings: default progress interval and the lag that ends a slow watcher. */
+  readonly watch?: Partial<WatchSettings>;
+  readonly clock?: Clock;
+  readonly timers?: Timers;
+  /** Server transport security; plaintext when absent. */
+  readonly serverCredentials?: grpc.ServerCredentials;
+  /** Client channel credentials matching serverCredentials. */
+  readonly clientCredentials?: grpc.ChannelCredentials;
 }
 
 export const TEST_MASTER_KEY = Buffer.alloc(32, 7);
@@ -39,9 +59,20 @@ export const TEST_MASTER_KEY = Buffer.alloc(32, 7);
 export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<TestDaemon> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "lch-it-"));
   const logs: Record<string, unknown>[] = [];
+  let logWaiters: { predicate: (line: Record<string, unknown>) => boolean; remaining: number; resolve: (line: Record<string, unknown>) => void }[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line.trim() !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const text of chunk.toString("utf8").split("\n")) {
+        if (text.trim() === "") continue;
+        const line = JSON.parse(text) as Record<string, unknown>;
+        logs.push(line);
+        logWaiters = logWaiters.filter((w) => {
+          if (w.predicate(line)) w.remaining -= 1;
+          if (w.remaining > 0) return true;
+          w.resolve(line);
+          return false;
+        });
+      }
       done();
     },
   });
@@ -55,13 +86,21 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     maxMessageBytes: options.maxMessageBytes ?? 1024 * 1024,
     scryptN: TEST_SCRYPT_N,
     shutdownGraceSeconds: 5,
+    ...(options.replicationDelayMs !== undefined ? { replicationDelayMs: options.replicationDelayMs } : {}),
+    ...(options.createObjectMinimumNodes !== undefined ? { createObjectMinimumNodes: options.createObjectMinimumNodes } : {}),
+    ...(options.eventCapacity !== undefined ? { eventCapacity: options.eventCapacity } : {}),
+    ...(options.watch !== undefined ? { watch: options.watch } : {}),
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(options.timers !== undefined ? { timers: options.timers } : {}),
+    ...(options.serverCredentials !== undefined ? { serverCredentials: options.serverCredentials } : {}),
   });
   const port = await daemon.listen("127.0.0.1", 0);
   const address = `127.0.0.1:${port}`;
-  const admin = new AdminClient(address, TEST_ADMIN_SECRET);
+  const connect = options.clientCredentials ? { credentials: options.clientCredentials } : {};
+  const admin = new AdminClient(address, TEST_ADMIN_SECRET, connect);
   const clients: HsmClient[] = [];
   const client = (): HsmClient => {
-    const c = new HsmClient(address);
+    const c = new HsmClient(address, connect);
     clients.push(c);
     return c;
   };
@@ -71,6 +110,11 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     dataDir,
     admin,
     logs,
+    waitForLog(predicate, count = 1) {
+      const seen = logs.filter(predicate);
+      if (seen.length >= count) return Promise.resolve(seen[count - 1]!);
+      return new Promise((resolve) => logWaiters.push({ predicate, remaining: count - seen.length, resolve }));
+    },
     client,
     async loggedInCu(username) {
       await admin.createUser(username, TEST_PASSWORD);
