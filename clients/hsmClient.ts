@@ -1,11 +1,11 @@
 // The short path for scripts and tests: connect, log in, import, find and read keys, with typed errors.
 import * as grpc from "@grpc/grpc-js";
 import { readFile } from "node:fs/promises";
-import { toClientError } from "./errors";
+import { HsmClientError, toClientError } from "./errors";
 import { wrapOnHost } from "./hostWrap";
 import { AttestationVerdict, verifyAttestations } from "./attestation";
 import { randomBytes } from "node:crypto";
-import { aesKeyUnwrapPkcs5 } from "../src/hsm/crypto/keyWrap";
+import { aesKeyUnwrapPkcs5, UnwrapIntegrityError } from "../src/hsm/crypto/keyWrap";
 import { waitForSync, watchSyncStatus, WatchOptions } from "./syncWatch";
 import { UserType } from "./generated/localcloudhsm/v1/common";
 import {
@@ -102,10 +102,14 @@ export class HsmClient {
     return res.userId;
   }
 
+  /** Ends the session; the token is forgotten even if the daemon had already expired it. */
   async logout(): Promise<void> {
-    await call(this.raw.logout, this.raw, {}, this.metadata(), this.deadlineMs);
-    this.token = undefined;
-    this.userId = undefined;
+    try {
+      await call(this.raw.logout, this.raw, {}, this.metadata(), this.deadlineMs);
+    } finally {
+      this.token = undefined;
+      this.userId = undefined;
+    }
   }
 
   /** genSymKey; keySize in bytes. */
@@ -211,7 +215,17 @@ export class HsmClient {
    */
   async exportKey(keyHandle: number, wrappingKeyHandle: number, hostWrappingKey?: Buffer): Promise<{ material: Buffer; steps: string[] }> {
     const wrapped = await this.wrapKey(keyHandle, wrappingKeyHandle);
-    if (hostWrappingKey) return { material: aesKeyUnwrapPkcs5(hostWrappingKey, Buffer.from(wrapped.wrappedKey)), steps: ["Cfm3WrapKey"] };
+    if (hostWrappingKey) {
+      try {
+        return { material: aesKeyUnwrapPkcs5(hostWrappingKey, Buffer.from(wrapped.wrappedKey)), steps: ["Cfm3WrapKey"] };
+      } catch (err) {
+        // The same reason the HSM gives for a blob that does not unwrap, so callers branch on one name.
+        if (err instanceof UnwrapIntegrityError) {
+          throw new HsmClientError(grpc.status.INVALID_ARGUMENT, "UNWRAP_INTEGRITY_FAILED", { step: "host unwrap (-wk)" }, "the -wk key does not unwrap the key");
+        }
+        throw err;
+      }
+    }
     const plain = await this.unwrapHostKey(wrappingKeyHandle, Buffer.from(wrapped.wrappedKey));
     return { material: Buffer.from(plain.keyMaterial), steps: ["Cfm3WrapKey", "Cfm3UnWrapHostKey"] };
   }
