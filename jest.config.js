@@ -4,6 +4,7 @@ module.exports = {
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
   globalSetup: "<rootDir>/test/support/globalSetup.js",
+  globalTeardown: "<rootDir>/test/support/globalTeardown.js",
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] },
   testTimeout: 30000,
 };
