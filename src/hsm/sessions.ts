@@ -37,6 +37,8 @@ interface Entry {
  */
 export class SessionRegistry {
   private readonly byTokenHash = new Map<string, Entry>();
+  /** Tokens of expired sessions, remembered until their absolute lifetime would have ended, so they keep answering SESSION_EXPIRED. */
+  private readonly expiredTokens = new Map<string, number>();
   private sequence = 0;
 
   constructor(readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS) {}
@@ -64,8 +66,12 @@ export class SessionRegistry {
 
   /** The live session of a token (marking it used), or UNAUTHENTICATED. Expired sessions are left for `expire`. */
   resolve(token: string | undefined, now: number): LoginSession {
-    const entry = token ? this.byTokenHash.get(tokenHash(token)) : undefined;
-    if (!entry) throw new HsmError("UNAUTHENTICATED", "no valid session token; log in first");
+    const hash = token ? tokenHash(token) : undefined;
+    const entry = hash ? this.byTokenHash.get(hash) : undefined;
+    if (!entry) {
+      if (hash && this.expiredTokens.has(hash)) throw new HsmError("SESSION_EXPIRED", "the session has expired; log in again");
+      throw new HsmError("UNAUTHENTICATED", "no valid session token; log in first");
+    }
     if (this.isExpired(entry, now)) throw new HsmError("SESSION_EXPIRED", "the session has expired; log in again");
     entry.lastUsedAt = now;
     return entry.session;
@@ -78,12 +84,14 @@ export class SessionRegistry {
     return entry?.session;
   }
 
-  /** Removes and returns every expired session. */
+  /** Removes and returns every expired session; their tokens keep answering SESSION_EXPIRED for a while. */
   expire(now: number): LoginSession[] {
+    for (const [hash, forgetAt] of this.expiredTokens) if (forgetAt <= now) this.expiredTokens.delete(hash);
     const expired: LoginSession[] = [];
     for (const [key, entry] of this.byTokenHash) {
       if (this.isExpired(entry, now)) {
         this.byTokenHash.delete(key);
+        this.expiredTokens.set(key, Math.max(now, entry.session.createdAt + this.limits.maxLifetimeMs));
         expired.push(entry.session);
       }
     }

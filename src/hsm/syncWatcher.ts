@@ -14,7 +14,7 @@ export interface WatchOptions {
   /** Whether the watcher may see a key event (owner, shared, session). */
   readonly canSee: (event: ClusterEvent) => boolean;
   readonly progressIntervalMs: number;
-  /** A watcher this many revisions behind the head is ended; it can resume from its cursor. */
+  /** A client that stops reading while writers append this many revisions is ended; it can resume from its cursor. */
   readonly maxLag: number;
   readonly now: () => number;
 }
@@ -43,15 +43,27 @@ export class SyncWatcher {
     return Math.max(0, this.log.currentRevision - (this.cursor - 1));
   }
 
-  /** WATCHER_TOO_SLOW when the watcher has fallen too far behind; it names the revision to resume from. */
-  checkLag(): void {
-    if (this.lag() > this.options.maxLag || this.cursor <= this.log.compactRevision) {
-      throw new HsmError("WATCHER_TOO_SLOW", "the watcher fell too far behind; resume from resume_revision", {
-        resume_revision: this.cursor,
-        current_revision: this.log.currentRevision,
-        max_lag: this.options.maxLag,
-      });
-    }
+  /**
+   * While the client is not reading: WATCHER_TOO_SLOW once writers have appended more than maxLag
+   * revisions since `blockedAt` (the head when it stopped reading), or the ring overtook the cursor.
+   * A watcher that reads, even one working through a long backlog, is never ended for lag.
+   */
+  checkKeepingUp(blockedAt: number): void {
+    if (this.log.currentRevision - blockedAt > this.options.maxLag) throw this.tooSlow();
+    this.checkNotOvertaken();
+  }
+
+  /** WATCHER_TOO_SLOW when compaction passed the cursor: those events are gone. */
+  checkNotOvertaken(): void {
+    if (this.cursor <= this.log.compactRevision) throw this.tooSlow();
+  }
+
+  private tooSlow(): HsmError {
+    return new HsmError("WATCHER_TOO_SLOW", "the watcher fell too far behind; resume from resume_revision", {
+      resume_revision: this.cursor,
+      current_revision: this.log.currentRevision,
+      max_lag: this.options.maxLag,
+    });
   }
 
   /** Matching events, and a progress notice whenever nothing was sent for the progress interval. */
@@ -60,7 +72,7 @@ export class SyncWatcher {
     let lastSent = now();
     const aborted = abortPromise(signal);
     while (!signal.aborted) {
-      this.checkLag();
+      this.checkNotOvertaken();
       const batch = this.log.readFrom(this.cursor, BATCH);
       for (const event of batch) {
         this.cursor = event.revision + 1;

@@ -210,11 +210,12 @@ async function* toWatchResponses(items: AsyncIterable<WatchItem>): AsyncGenerato
   }
 }
 
-/** While the client is not reading, end the stream once the watcher falls too far behind writers. */
+/** While the client is not reading, end the stream once writers get more than maxLag revisions ahead. */
 async function failWhenTooFarBehind(cluster: HsmCluster, watcher: SyncWatcher, signal: AbortSignal): Promise<void> {
   const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+  const blockedAt = cluster.events.currentRevision;
   while (!signal.aborted) {
-    watcher.checkLag();
+    watcher.checkKeepingUp(blockedAt);
     await Promise.race([cluster.events.nextAppend(), aborted]);
   }
 }

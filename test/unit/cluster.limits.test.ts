@@ -15,7 +15,7 @@ describe("session expiry", () => {
     h.clock.advance(60_000);
     const events = h.cluster.events.readFrom(before + 1, 10);
     expect(events.map((e) => [e.kind, e.handle])).toEqual([["KEY_DELETED", key.handle]]);
-    await expectHsmError(() => h.cluster.session(alice.token), "UNAUTHENTICATED");
+    await expectHsmError(() => h.cluster.session(alice.token), "SESSION_EXPIRED");
     expect(h.cluster.keyCount).toBe(0);
   });
 
@@ -28,7 +28,7 @@ describe("session expiry", () => {
     h.clock.advance(600_000 - 10 * 59_000 - 1);
     expect(h.cluster.session(alice.token).userId).toBe(alice.userId);
     h.clock.advance(1);
-    await expectHsmError(() => h.cluster.session(alice.token), "UNAUTHENTICATED");
+    await expectHsmError(() => h.cluster.session(alice.token), "SESSION_EXPIRED");
   });
 });
 
