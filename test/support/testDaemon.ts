@@ -8,6 +8,7 @@ import { AdminClient, HsmClient } from "../../clients";
 import { SqliteStore } from "../../src/hsm/store/sqliteStore";
 import { Clock } from "../../src/hsm/clock";
 import { Timers } from "../../src/hsm/timers";
+import { SessionLimits } from "../../src/hsm/sessions";
 import { buildDaemon, Daemon } from "../../src/server/compositionRoot";
 import { WatchSettings } from "../../src/server/hsmService";
 import { createLogger } from "../../src/server/logger";
@@ -48,6 +49,8 @@ export interface TestDaemonOptions {
   readonly watch?: Partial<WatchSettings>;
   readonly clock?: Clock;
   readonly timers?: Timers;
+  /** Session idle and absolute expiry and the per-user cap (the daemon's defaults when absent). */
+  readonly sessionLimits?: SessionLimits;
   /** Server transport security; plaintext when absent. */
   readonly serverCredentials?: grpc.ServerCredentials;
   /** Client channel credentials matching serverCredentials. */
@@ -92,6 +95,7 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     ...(options.watch !== undefined ? { watch: options.watch } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
     ...(options.timers !== undefined ? { timers: options.timers } : {}),
+    ...(options.sessionLimits !== undefined ? { sessionLimits: options.sessionLimits } : {}),
     ...(options.serverCredentials !== undefined ? { serverCredentials: options.serverCredentials } : {}),
   });
   const port = await daemon.listen("127.0.0.1", 0);
