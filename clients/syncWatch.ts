@@ -21,6 +21,7 @@ export async function* watchSyncStatus(raw: HsmServiceClient, metadata: grpc.Met
     nodeIds: [...(options.nodeIds ?? [])],
     progressIntervalMs: options.progressIntervalMs ?? 0,
   };
+  if (options.signal?.aborted) return;
   const call = raw.watchSyncStatus(request, metadata);
   const onAbort = (): void => call.cancel();
   options.signal?.addEventListener("abort", onAbort, { once: true });

@@ -19,13 +19,25 @@ export function createLogger(level: LogLevel, format: LogFormat, stream: NodeJS.
   return winston.createLogger({ level, format: formats, transports: [new winston.transports.Stream({ stream })] });
 }
 
-/** grpc-js logs through this logger from now on; its verbosity follows the daemon's level. */
+const BEARER = /Bearer\s+[A-Za-z0-9._~+/=-]+/gi;
+const ADMIN_SECRET_HEADER = /(x-admin-secret"?\s*[:=]\s*\[?\s*"?)[^"\],}\s]+/gi;
+
+/**
+ * grpc-js tracers (GRPC_TRACE) print request headers verbatim; session tokens and the admin secret
+ * are credentials, so their values never reach the log.
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(BEARER, "Bearer <redacted>").replace(ADMIN_SECRET_HEADER, "$1<redacted>");
+}
+
+/** grpc-js logs through this logger from now on, credentials redacted; its verbosity follows the daemon's level. */
 export function routeGrpcLogs(logger: Logger, level: LogLevel): void {
   const child = logger.child({ component: "grpc-js" });
+  const line = (args: unknown[]): string => redactCredentials(args.map(String).join(" "));
   grpc.setLogger({
-    error: (...args: unknown[]) => child.error(args.map(String).join(" ")),
-    info: (...args: unknown[]) => child.info(args.map(String).join(" ")),
-    debug: (...args: unknown[]) => child.debug(args.map(String).join(" ")),
+    error: (...args: unknown[]) => child.error(line(args)),
+    info: (...args: unknown[]) => child.info(line(args)),
+    debug: (...args: unknown[]) => child.debug(line(args)),
   } as Partial<Console>);
   grpc.setLogVerbosity(
     level === "debug" ? grpc.logVerbosity.DEBUG : level === "info" ? grpc.logVerbosity.INFO : grpc.logVerbosity.ERROR,
