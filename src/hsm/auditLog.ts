@@ -37,10 +37,14 @@ export interface AuditRecord extends AuditEvent {
 
 /** Where audit events go; the cluster takes one so tests can use a real file or a null sink. */
 export interface AuditSink {
+  /** Writes the event durably before returning. */
   record(event: AuditEvent): void;
+  /** Writes the event; durable only after the next `sync` (group commit). */
+  append(event: AuditEvent): void;
+  sync(): void;
 }
 
-export const NULL_AUDIT: AuditSink = { record: () => undefined };
+export const NULL_AUDIT: AuditSink = { record: () => undefined, append: () => undefined, sync: () => undefined };
 
 const GENESIS = "0".repeat(64);
 
@@ -92,6 +96,7 @@ export class FileAuditLog implements AuditSink {
   private readonly fd: number;
   private prev: string;
   private seq: number;
+  private unsynced = false;
 
   constructor(
     private readonly path: string,
@@ -115,12 +120,23 @@ export class FileAuditLog implements AuditSink {
   }
 
   record(event: AuditEvent): void {
+    this.append(event);
+    this.sync();
+  }
+
+  append(event: AuditEvent): void {
     const base = { seq: this.seq + 1, time: new Date(this.now()).toISOString(), ...event, prev: this.prev };
     const record: AuditRecord = { ...base, hash: recordHash(base) };
     writeSync(this.fd, JSON.stringify(record) + "\n");
-    fsyncSync(this.fd);
     this.seq = record.seq;
     this.prev = record.hash;
+    this.unsynced = true;
+  }
+
+  sync(): void {
+    if (!this.unsynced) return;
+    fsyncSync(this.fd);
+    this.unsynced = false;
   }
 
   close(): void {

@@ -7,6 +7,7 @@ import { keyCheckValue } from "./crypto/kcv";
 import { HsmError } from "./errors";
 import { AttestationStatement, NodeAttestors } from "./attestation";
 import { AuditEvent, AuditSink, NULL_AUDIT } from "./auditLog";
+import { GroupCommit } from "./groupCommit";
 import { HandleAllocator } from "./handleAllocator";
 import { NodeInfo, NodeState, NodeTable } from "./nodes";
 import { ReplicationQueues } from "./replicationQueues";
@@ -127,6 +128,9 @@ export class HsmCluster {
   private readonly keys = new KeyRegistry();
   private readonly sessions: SessionRegistry;
   private readonly audit: AuditSink;
+  private readonly commits: GroupCommit;
+  /** Token keys whose durable write is in flight; they count against the key cap. */
+  private pendingKeys = 0;
   private readonly maxKeys: number;
   private sweep: { at: number; timer: { cancel(): void } } | undefined;
   private readonly handles: HandleAllocator;
@@ -145,6 +149,11 @@ export class HsmCluster {
     this.createObjectMinimumNodes = options.createObjectMinimumNodes ?? 1;
     this.sessions = new SessionRegistry(options.sessionLimits ?? DEFAULT_SESSION_LIMITS);
     this.audit = options.audit ?? NULL_AUDIT;
+    const audit = this.audit;
+    this.commits = new GroupCommit(
+      (writes) => this.store.transaction(writes),
+      () => audit.sync(),
+    );
     this.maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
     this.nodes = new NodeTable(options.nodeCount, options.replicationDelayMs ?? DEFAULT_REPLICATION_DELAY_MS);
     this.attestors = new NodeAttestors(options.attestationSeed ?? randomBytes(32), options.nodeCount);
@@ -590,7 +599,7 @@ export class HsmCluster {
       throw new HsmError("MIN_SRV_UNMET", "fewer HSMs than -min_srv can ever hold the key", { required, reached: 0, node_count: possible });
     }
     this.checkShareList(session, options.shareWith);
-    if (this.maxKeys > 0 && this.keys.size >= this.maxKeys) {
+    if (this.maxKeys > 0 && this.keys.size + this.pendingKeys >= this.maxKeys) {
       throw new HsmError("KEY_LIMIT_REACHED", "the cluster holds the maximum number of keys", { max_keys: this.maxKeys });
     }
     if (this.keys.hasId(options.id)) {
@@ -651,17 +660,35 @@ export class HsmCluster {
   ): Promise<KeyCreation> {
     const origin = this.originNode(preferredNode);
     const key: KeyObject = { ...draft, handle: this.handles.allocate(), nodes: new Set([origin]) };
-    if (key.flags.token) this.store.insertKey(key, required <= 1);
-    this.keys.add(key);
-    const [created] = this.events.append([this.keyEvent("KEY_CREATED", key, origin)]);
-    this.record({
+    const audited: AuditEvent = {
       opcode: steps.some((s) => s.name === "Cfm3UnWrapKey") ? "CN_UNWRAP_KEY" : "CN_GENERATE_KEY",
       node: origin,
       user: key.ownerId,
       handle: key.handle,
       result: "SUCCESS",
       detail: `type ${key.keyType} ${key.flags.token ? "token" : "session"}`,
-    });
+    };
+    if (key.flags.token) {
+      // The key joins the registry only once durable; meanwhile its id is held so no concurrent call takes it.
+      this.keys.reserveId(key.id);
+      this.pendingKeys += 1;
+      try {
+        await this.commits.submit(
+          () => this.store.insertKey(key, required <= 1),
+          () => this.audit.append(audited),
+        );
+      } catch (err) {
+        key.material.fill(0);
+        throw err;
+      } finally {
+        this.keys.releaseId(key.id);
+        this.pendingKeys -= 1;
+      }
+    } else {
+      this.record(audited);
+    }
+    this.keys.add(key);
+    const [created] = this.events.append([this.keyEvent("KEY_CREATED", key, origin)]);
     if (key.flags.token) this.replication.enqueue(key.handle, this.allNodeIds().filter((n) => n !== origin));
     if (required > 1) {
       const met = await this.awaitCoverage(key, required, timeoutSeconds, signal);

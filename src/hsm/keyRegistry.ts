@@ -4,6 +4,8 @@ import { KeyObject } from "./key";
 export class KeyRegistry {
   private readonly byHandle = new Map<number, KeyObject>();
   private readonly byId = new Map<string, number>();
+  /** Ids of keys being written, not yet in the registry: taken all the same. */
+  private readonly reservedIds = new Set<string>();
   private readonly byLabel = new Map<string, Set<number>>();
   /** Handles in ascending order, kept sorted so findKey pages without sorting. */
   private sortedHandles: number[] = [];
@@ -18,7 +20,16 @@ export class KeyRegistry {
 
   /** Whether any key in the cluster, visible to the caller or not, has this non-empty id. */
   hasId(id: string): boolean {
-    return id !== "" && this.byId.has(id);
+    return id !== "" && (this.byId.has(id) || this.reservedIds.has(id));
+  }
+
+  /** Holds an id for a key whose durable write is in flight. */
+  reserveId(id: string): void {
+    if (id !== "") this.reservedIds.add(id);
+  }
+
+  releaseId(id: string): void {
+    this.reservedIds.delete(id);
   }
 
   add(key: KeyObject): void {

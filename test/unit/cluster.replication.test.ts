@@ -39,6 +39,11 @@ function holders(nodes: readonly NodeResult[]): number[] {
   return nodes.filter((n) => n.holdsKey).map((n) => n.nodeId);
 }
 
+/** A token key is written by group commit on the next turn of the event loop; let that happen before moving time. */
+async function committed(): Promise<void> {
+  await new Promise((r) => setImmediate(r));
+}
+
 /** Resolves `true` if the promise has settled after a few turns of the event loop. */
 async function isSettled(promise: Promise<unknown>): Promise<boolean> {
   let settled = false;
@@ -145,6 +150,7 @@ describe("replication on a fake clock", () => {
     const before = h.cluster.events.currentRevision;
     const call = h.cluster.genSymKey(alice.session, genParams({ label: "unmet", id: "unmet-id", minSrv: 3, timeoutSeconds: 1 }));
     const outcome = call.catch((err: unknown) => err);
+    await committed();
     h.clock.advance(DELAY);
     await settle();
     h.clock.advance(1000 - DELAY - 1);
@@ -253,6 +259,7 @@ describe("replication on a fake clock", () => {
     h.cluster.setNodeState(2, "DOWN");
     const waiting = h.cluster.genSymKey(alice.session, genParams({ label: "in-flight", id: "in-flight", minSrv: 3 }));
     void waiting.catch(() => undefined);
+    await committed();
     h.clock.advance(DELAY);
     await settle();
     expect(await isSettled(waiting)).toBe(false);
@@ -414,6 +421,7 @@ describe("create_object_minimum_nodes", () => {
       const { session } = await cluster.login(UserRole.CU, "alice", "password1");
       cluster.setReplicationDelay(2, 500);
       const call = cluster.genSymKey(session, genParams({ minSrv: 1 }));
+      await committed();
       clock.advance(DELAY);
       expect(await isSettled(call)).toBe(false);
       clock.advance(500 - DELAY);
@@ -448,6 +456,7 @@ describe("create_object_minimum_nodes", () => {
       await cluster.createUser(UserRole.CU, "alice", "password1");
       const { session } = await cluster.login(UserRole.CU, "alice", "password1");
       const call = cluster.genSymKey(session, genParams({ minSrv: 3 }));
+      await committed();
       clock.advance(DELAY);
       const created = await call;
       expect(holders(created.nodes)).toEqual([0, 1, 2]);

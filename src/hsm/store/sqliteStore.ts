@@ -204,6 +204,10 @@ export class SqliteStore implements HsmStore {
     })();
   }
 
+  transaction(writes: () => void): void {
+    this.db.transaction(writes)();
+  }
+
   markAcknowledged(handle: number): void {
     this.statements.acknowledge.run(handle);
   }
