@@ -103,7 +103,9 @@ export class SyncWatcher {
 
   private matches(event: ClusterEvent): boolean {
     const { handles, nodes, canSee } = this.options;
-    if (nodes.size > 0 && !nodes.has(event.nodeId)) return false;
+    // Pausing and resuming replication concern every node, so every node filter passes them.
+    const clusterWide = event.kind === "REPLICATION_PAUSED" || event.kind === "REPLICATION_RESUMED";
+    if (nodes.size > 0 && !clusterWide && !nodes.has(event.nodeId)) return false;
     if (event.audience === undefined) return handles.size === 0;
     if (handles.size > 0 && !handles.has(event.handle)) return false;
     return canSee(event);

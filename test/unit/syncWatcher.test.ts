@@ -194,6 +194,14 @@ describe("SyncWatcher", () => {
     expect(revisions(await both.take(1))).toEqual([4]);
   });
 
+  test("replication pause and resume concern every node: any node filter passes them", async () => {
+    const paused: NewEvent = { ...nodeEvent(0), kind: "REPLICATION_PAUSED" };
+    const resumed: NewEvent = { ...nodeEvent(0), kind: "REPLICATION_RESUMED" };
+    w.append(paused, nodeEvent(0), resumed);
+    const r = w.watch({ startRevision: 1, nodes: new Set([2]) });
+    expect(revisions(await r.take(2))).toEqual([1, 3]);
+  });
+
   test("progress: after the interval without a matching event, a notice at the revision everything up to which was looked at", async () => {
     w.nowMs = 1_000;
     const r = w.watch({ startRevision: 1, handles: new Set([42]), progressIntervalMs: 50 });
