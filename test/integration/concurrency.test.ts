@@ -7,6 +7,8 @@ import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
 import { ClusterControlClient, HsmClient, HsmClientError, hsmProto, KEY_TYPE } from "../../clients";
 import { aesKcv, des3Kcv } from "../support/kcv";
+import { bearerMetadata, rawCall, tokenOf } from "../support/rawCall";
+import { method } from "../support/serviceMethods";
 import { startTestDaemon, TEST_ADMIN_SECRET, TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
 
 const { SyncEventType } = hsmProto;
@@ -283,4 +285,49 @@ describe("concurrency", () => {
       );
     });
   });
+});
+
+describe("watchers catching up", () => {
+  // BUG (src/hsm/syncWatcher.ts SyncWatcher.items(): "if (batch.length > 0) continue;"): a watcher reads the log 256
+  // events at a time and only awaits when it sends something or has caught up, so a watcher that starts at an old
+  // revision and may see none of the events after it (other users' keys) scans the whole backlog in one synchronous
+  // run. With the default ring of 100,000 events that is ~85 ms of blocked event loop per watch (measured here); any
+  // crypto user can open many such watches at once and stall every call of every client (20 watches: ~1.7 s, 50: ~4 s),
+  // although the README promises that a watcher "never blocks writers or other watchers". Suggested fix: in items(),
+  // yield to the event loop (await setImmediate) every few batches that produced nothing, or send a progress notice.
+  test.failing("20 watches catching up on 99,000 events they cannot see do not stall another client's call", async () => {
+    const t = await startTestDaemon();
+    const raw = new grpc.Client(t.address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+    try {
+      const mallory = await t.loggedInCu("mallory");
+      const from = t.daemon.cluster.events.currentRevision + 1;
+      // Another user's sharing changes: 99,000 events in the ring that mallory's watches skip (written straight to the
+      // cluster's event log: making them through the API would take minutes).
+      for (let i = 0; i < 99; i++) {
+        t.daemon.cluster.events.append(
+          Array.from({ length: 1000 }, () => ({ kind: "SHARING_CHANGED" as const, handle: 999_999, nodeId: 0, nodesHolding: 3, nodeCount: 3, atMs: Date.now(), audience: { ownerId: 4242, sharedWith: [], sessionId: undefined } })),
+        );
+      }
+      const bob = await t.loggedInCu("bob");
+      const watch = method("HsmService", "WatchSyncStatus");
+      // Progress at the daemon's default interval (5 s): nothing interrupts the scan.
+      const body = watch.encode({ startRevision: String(from), keyHandles: [], nodeIds: [], progressIntervalMs: 0 });
+      const identity = (b: Buffer): Buffer => b;
+      const calls = Array.from({ length: 20 }, () => raw.makeServerStreamRequest(watch.path, identity, identity, body, bearerMetadata(tokenOf(mallory)), {}));
+      const ended = calls.map((call) => new Promise<void>((resolve) => call.on("error", () => resolve()).on("status", () => resolve()).on("data", () => undefined)));
+      // Bob's call, sent after the watches on the same connection, so the daemon reads it after them.
+      const listUsers = method("HsmService", "ListHsmUsers");
+      const started = Date.now();
+      const answer = await rawCall(raw, listUsers.path, Buffer.alloc(0), bearerMetadata(tokenOf(bob)));
+      const tookMs = Date.now() - started;
+      for (const call of calls) call.cancel();
+      await Promise.all(ended);
+      expect(answer.code).toBe(grpc.status.OK);
+      process.stdout.write(`20 watches catching up on 99,000 invisible events: another client's call took ${tookMs} ms\n`);
+      expect(tookMs).toBeLessThan(300);
+    } finally {
+      raw.close();
+      await t.close();
+    }
+  }, 60_000);
 });
