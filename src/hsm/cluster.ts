@@ -56,6 +56,9 @@ export interface NodeSummary extends NodeInfo {
   readonly firmwareTampered: boolean;
 }
 
+/** Shortest key WrapKey can wrap with PKCS#5-padded RFC 3394. */
+export const MIN_WRAPPABLE_BYTES = 8;
+
 /** Largest blob UnwrapHostKey takes (aesWrapUnwrap's file limit). */
 export const MAX_WRAPPED_KEY_BYTES = 4096;
 
@@ -457,6 +460,14 @@ export class HsmCluster {
     requireCryptoUser(session);
     const key = this.ownedKey(session, handle, "only the key's owner can export it");
     if (!key.flags.extractable) throw new HsmError("KEY_NOT_EXTRACTABLE", "the key is not extractable", { key_handle: handle });
+    if (key.material.length < MIN_WRAPPABLE_BYTES) {
+      // PKCS#5 padding gives one 8-byte block; RFC 3394 needs at least two.
+      throw new HsmError("KEY_LENGTH_INVALID", `keys shorter than ${MIN_WRAPPABLE_BYTES} bytes cannot be wrapped with AES key wrap`, {
+        key_handle: handle,
+        key_length: key.material.length,
+        min_length: MIN_WRAPPABLE_BYTES,
+      });
+    }
     const wrappingKey = this.wrappingKey(session, wrappingHandle, "wrap");
     const wrapped = aesKeyWrapPkcs5(wrappingKey.material, key.material);
     this.record({ opcode: "CN_WRAP_KEY", node: session.nodeId, user: session.userId, handle, result: "SUCCESS", detail: `wrapping key ${wrappingHandle}` });

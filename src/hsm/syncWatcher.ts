@@ -1,6 +1,7 @@
 // A watcher's cursor over the revision log: delivers matching events in order, with progress notices, never blocking writers.
 import { HsmError } from "./errors";
 import { ClusterEvent, RevisionLog } from "./revisionLog";
+import { MAX_TIMER_MS } from "./timers";
 
 export type WatchItem = { readonly kind: "event"; readonly event: ClusterEvent } | { readonly kind: "progress"; readonly revision: number };
 
@@ -87,8 +88,11 @@ export class SyncWatcher {
         lastSent = now();
         continue;
       }
+      // A long run of events this watcher may not see must not hold the event loop: let other calls in.
+      if (batch.length === BATCH) await new Promise<void>((resolve) => setImmediate(resolve));
       if (batch.length > 0) continue;
-      const waitMs = Math.max(1, progressIntervalMs - (now() - lastSent));
+      // The loop re-checks, so a long interval is waited for in steps setTimeout can hold.
+      const waitMs = Math.min(MAX_TIMER_MS, Math.max(1, progressIntervalMs - (now() - lastSent)));
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, waitMs);

@@ -27,7 +27,7 @@ const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2_147_483_647);
 /** Calls in flight at once; the census runs between batches. */
 const BATCH = 100;
-/** Known bugs the fuzzer steers around (each has a test.failing below); FUZZ_KNOWN_BUGS=1 sends them anyway. */
+/** Inputs that once hit bugs are steered around here (each has a regression test at the end); FUZZ_KNOWN_BUGS=1 sends them anyway. */
 const AVOID_KNOWN_BUGS = process.env.FUZZ_KNOWN_BUGS !== "1";
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const S = grpc.status;
@@ -1084,13 +1084,8 @@ describe(`fuzz: ${FUZZ_RUNS} cases per RPC`, () => {
     }
   });
 
-  // BUG (src/server/requestValidation.ts validateWatch; src/hsm/syncWatcher.ts items()): progress_interval_ms has a
-  // minimum (10) but no maximum, and the watcher waits with setTimeout(resolve, progressIntervalMs - elapsed). Node
-  // cannot hold a delay above 2^31-1 ms: it prints a TimeoutOverflowWarning and fires after 1 ms instead, so a watch
-  // asking for 4294967295 ms wakes the daemon every millisecond for as long as it stays open (busy loop, one warning line
-  // on stderr per wake-up; measured: ~300 wake-ups in 300 ms). Suggested fix: refuse progress_interval_ms above a
-  // sensible maximum (e.g. 3,600,000) with REQUEST_INVALID, or clamp the wait to 2^31-1.
-  test.failing("BUG: a watch with progress_interval_ms 4294967295 never arms a timer longer than Node can hold", async () => {
+  // Regression: progress_interval_ms above what setTimeout holds is waited for in steps (was a 1 ms busy loop).
+  test("a watch with progress_interval_ms 4294967295 never arms a timer longer than Node can hold", async () => {
     const md = bearerMetadata(tokenOf(w.mallory));
     const watch = method("HsmService", "WatchSyncStatus");
     const overflowing = await overflowingTimers(async () => {
@@ -1107,13 +1102,8 @@ describe(`fuzz: ${FUZZ_RUNS} cases per RPC`, () => {
     expect(overflowing).toEqual([]);
   });
 
-  // BUG (src/hsm/cluster.ts awaitCoverage, the line "const deadline = timeoutSeconds !== undefined ? this.clock.now() +
-  // timeoutSeconds * 1000"; nothing bounds timeout_seconds): with min_srv > 1 and timeout_seconds of 2,147,484 or more,
-  // the wait for min_srv arms timers.after(remaining) with more than 2^31-1 ms, which Node turns into 1 ms: the call
-  // re-arms every millisecond (with a TimeoutOverflowWarning each time) until min_srv is met, for as long as a node is
-  // down or replication is paused. Suggested fix: refuse timeout_seconds above a maximum (e.g. 86,400) with
-  // REQUEST_INVALID before anything is created, or have Timers.after clamp and re-arm.
-  test.failing("BUG: GenSymKey with min_srv 2 and timeout_seconds 4294967295 never arms a timer longer than Node can hold", async () => {
+  // Regression: a timeout_seconds above what setTimeout holds is armed in steps (was re-armed every 1 ms).
+  test("GenSymKey with min_srv 2 and timeout_seconds 4294967295 never arms a timer longer than Node can hold", async () => {
     const md = bearerMetadata(tokenOf(w.mallory));
     const gen = method("HsmService", "GenSymKey");
     await w.control.pauseReplication(true);
@@ -1129,23 +1119,18 @@ describe(`fuzz: ${FUZZ_RUNS} cases per RPC`, () => {
     expect(overflowing).toEqual([]);
   });
 
-  // BUG (src/hsm/cluster.ts wrapKey, "const wrapped = aesKeyWrapPkcs5(wrappingKey.material, key.material)", and
-  // src/hsm/crypto/keyWrap.ts aesKeyWrap): GenSymKey makes generic secrets (type 16) of 1 to 3583 bytes, but WrapKey
-  // (exSymKey's Cfm3WrapKey) of one shorter than 8 bytes pads it to a single 8-byte block, which RFC 3394 cannot wrap
-  // (it needs two): aesKeyWrap throws a RangeError, and the daemon answers INTERNAL ("internal error", KMU 0x06) and
-  // logs an unexpected failure. Found by the fuzzer at FUZZ_RUNS=10000 (WrapKey of a 1-byte generic secret); `kmu
-  // exSymKey` of such a key fails the same way. Suggested fix: refuse it in HsmCluster.wrapKey before wrapping (an
-  // HsmError such as KEY_LENGTH_INVALID with key_length and min_length 8), or do not generate generic secrets shorter
-  // than 8 bytes.
-  test.failing("BUG: WrapKey of a generic secret shorter than 8 bytes is refused with a reason, not INTERNAL", async () => {
+  // Regression: WrapKey of a key shorter than 8 bytes is KEY_LENGTH_INVALID (was INTERNAL from a RangeError).
+  test("WrapKey of a generic secret shorter than 8 bytes is refused with a reason, not INTERNAL", async () => {
     const md = bearerMetadata(tokenOf(w.mallory));
     const wrap = method("HsmService", "WrapKey");
     const verdicts: Record<number, string> = {};
+    const wrapper = await w.mallory.createWrappingKey("short-key-wrapper");
+    w.malloryOwned.add(wrapper);
     for (const size of [1, 7, 8]) {
       const key = await w.mallory.genSymKey({ keyType: KEY_TYPE.GENERIC_SECRET, keySize: size, label: `short-${size}` });
       w.malloryOwned.add(key.keyHandle);
       if (size < 8) w.shortKeys.add(key.keyHandle);
-      const o = await rawCall(w.raw, wrap.path, wrap.encode({ keyHandle: key.keyHandle, wrappingKeyHandle: w.malloryKeys.W }), md);
+      const o = await rawCall(w.raw, wrap.path, wrap.encode({ keyHandle: key.keyHandle, wrappingKeyHandle: wrapper }), md);
       verdicts[size] = o.code === S.OK ? "OK" : `${S[o.code]} ${o.info?.reason ?? "(no ErrorInfo)"}`;
     }
     expect(verdicts[8]).toBe("OK");
