@@ -57,6 +57,7 @@ async function run(spec: WorkerSpec, stopRequested: Promise<void>): Promise<void
   await sleep(spec.warmupMs);
   const cpu0 = process.cpuUsage();
   const daemon0 = cpuMicros(spec.daemonPid);
+  const also0 = sumCpuMicros(spec.alsoMeasurePids);
   const machine0 = machineBusyMicros();
   const t0 = performance.now();
   latencies.reset();
@@ -70,6 +71,7 @@ async function run(spec: WorkerSpec, stopRequested: Promise<void>): Promise<void
   });
   const t1 = performance.now();
   const daemon1 = cpuMicros(spec.daemonPid);
+  const also1 = sumCpuMicros(spec.alsoMeasurePids);
   const machine1 = machineBusyMicros();
   const cpu1 = process.cpuUsage(cpu0);
   phase = spec.holdAfterWindow ? "hold" : "stopping";
@@ -78,9 +80,12 @@ async function run(spec: WorkerSpec, stopRequested: Promise<void>): Promise<void
     errors: windowErrors,
     firstError,
     elapsedMs: t1 - t0,
+    startEpochMs: performance.timeOrigin + t0,
+    endEpochMs: performance.timeOrigin + t1,
     latency: latencies.summary(),
     workerCpuMicros: cpu1.user + cpu1.system,
     daemonCpuMicros: daemon1 - daemon0,
+    alsoMeasuredCpuMicros: also1 - also0,
     machineBusyMicros: machine1 - machine0,
   };
   await send({ type: "window", result });
@@ -96,6 +101,10 @@ async function run(spec: WorkerSpec, stopRequested: Promise<void>): Promise<void
   const unanswered = inFlight;
   await send({ type: "done", report: { errorsOutsideWindow: errorsOutside, unanswered, acknowledged: scenario.acknowledged() } });
   client.close();
+}
+
+function sumCpuMicros(pids: readonly number[] | undefined): number {
+  return (pids ?? []).reduce((sum, pid) => sum + cpuMicros(pid), 0);
 }
 
 /** A timer; an unreferenced one does not keep the worker alive once its work is done. */

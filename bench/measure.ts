@@ -15,6 +15,8 @@ export interface Measurement {
   /** Share of one core used during the window. */
   readonly daemonCores: number;
   readonly workerCores: number;
+  /** Cores used by the processes named in spec.alsoMeasurePids (watcher workers), 0 when none. */
+  readonly alsoMeasuredCores: number;
   /** Cores busy with anything else (other processes, the kernel's own work) during the window: noise. */
   readonly otherCores: number;
 }
@@ -65,7 +67,8 @@ export async function measure(spec: WorkerSpec, options: MeasureOptions = {}): P
       workerCpuPerCallUs: w.workerCpuMicros / w.calls,
       daemonCores: w.daemonCpuMicros / 1e6 / seconds,
       workerCores: w.workerCpuMicros / 1e6 / seconds,
-      otherCores: Math.max(0, w.machineBusyMicros - w.daemonCpuMicros - w.workerCpuMicros) / 1e6 / seconds,
+      alsoMeasuredCores: w.alsoMeasuredCpuMicros / 1e6 / seconds,
+      otherCores: Math.max(0, w.machineBusyMicros - w.daemonCpuMicros - w.workerCpuMicros - w.alsoMeasuredCpuMicros) / 1e6 / seconds,
     };
   } finally {
     await exitOf(child, 5_000);

@@ -9,6 +9,10 @@ const USAGE = `usage: npm run bench -- [options]
                         disturbed by other processes (default 2)
   --keys N              keys in the store before measuring (default 10000)
   --concurrency A,B     concurrencies to measure (default 1,64; targets are judged at 64)
+  --only PART           methods (the table and kill -9 check), watch (the watchers benchmark) or all (default)
+  --watchers N          WatchSyncStatus streams in the watchers benchmark (default 1000)
+  --watch-processes N   watcher worker processes the streams are spread over (default 1)
+  --watch-channels N    grpc channels (TCP connections) per watcher process (default 4)
   --log-level L         daemon log level: warn (default) or info (adds one log line per call)
   --cpu-prof-dir DIR    run the daemon under --cpu-prof into DIR (stopped by SIGTERM; skips the kill -9 check)
   --json FILE           also write the raw results as JSON
@@ -21,6 +25,10 @@ export interface Options {
   keys: number;
   rounds: number;
   concurrencies: number[];
+  only: "all" | "methods" | "watch";
+  watchers: number;
+  watchProcesses: number;
+  watchChannels: number;
   logLevel: "warn" | "info";
   cpuProfDir: string | undefined;
   json: string | undefined;
@@ -37,6 +45,10 @@ export function parseOptions(argv: string[]): Options {
       keys: { type: "string" },
       rounds: { type: "string" },
       concurrency: { type: "string" },
+      only: { type: "string" },
+      watchers: { type: "string" },
+      "watch-processes": { type: "string" },
+      "watch-channels": { type: "string" },
       "log-level": { type: "string" },
       "cpu-prof-dir": { type: "string" },
       json: { type: "string" },
@@ -56,6 +68,8 @@ export function parseOptions(argv: string[]): Options {
   };
   const logLevel = values["log-level"] ?? "warn";
   if (logLevel !== "warn" && logLevel !== "info") throw new Error("--log-level must be warn or info");
+  const only = values.only ?? "all";
+  if (only !== "all" && only !== "methods" && only !== "watch") throw new Error("--only must be methods, watch or all");
   const concurrencies = (values.concurrency ?? `1,${TARGET_CONCURRENCY}`).split(",").map((c) => bounded("concurrency", c, 1, 1, 1024));
   return {
     durationMs: bounded("duration-ms", values["duration-ms"], 2500, 200, 30_000),
@@ -63,6 +77,10 @@ export function parseOptions(argv: string[]): Options {
     keys: bounded("keys", values.keys, 10_000, 16, 100_000),
     rounds: bounded("rounds", values.rounds, 2, 1, 10),
     concurrencies,
+    only,
+    watchers: bounded("watchers", values.watchers, 1000, 1, 10_000),
+    watchProcesses: bounded("watch-processes", values["watch-processes"], 1, 1, 16),
+    watchChannels: bounded("watch-channels", values["watch-channels"], 4, 1, 256),
     logLevel,
     cpuProfDir: values["cpu-prof-dir"],
     json: values.json,

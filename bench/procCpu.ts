@@ -1,4 +1,4 @@
-// CPU time from /proc: one process (/proc/<pid>/stat utime + stime, all threads) or the whole machine, in microseconds.
+// CPU time from /proc: one process (/proc/<pid>/stat utime + stime, all threads) or the whole machine, in microseconds; a process's resident memory.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
@@ -39,4 +39,12 @@ export function machineBusyMicros(ticksPerSecond: number = clockTicksPerSecond()
   const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
   const busy = user! + nice! + system! + irq! + softirq! + (steal ?? 0);
   return (busy * 1e6) / ticksPerSecond;
+}
+
+/** Resident set size of a process in bytes, now (/proc/<pid>/status VmRSS) or its peak so far (VmHWM). */
+export function rssBytes(pid: number, which: "now" | "peak" = "now"): number {
+  const field = which === "now" ? "VmRSS" : "VmHWM";
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]) * 1024;
 }

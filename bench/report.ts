@@ -1,8 +1,9 @@
-// Formats the results as a plain-text table with the target verdicts next to the ratios they judge.
+// Formats the results as plain-text tables with the target verdicts next to the figures they judge; the watchers benchmark's lines.
 import { DurabilityReport } from "./durability";
 import { Measurement } from "./measure";
 import { NOISY_OTHER_CORES } from "./rounds";
 import { cpuRatio, TARGET_CONCURRENCY, TARGET_RULES, throughputRatio, Verdict } from "./targets";
+import type { WatchBenchResult } from "./watchBench";
 import { ScenarioName } from "./workerProtocol";
 
 export const SCENARIO_TITLES: Record<ScenarioName, string> = {
@@ -44,7 +45,9 @@ export function resultsTable(results: readonly Measurement[]): string {
 }
 
 export function verdictLines(verdicts: readonly Verdict[]): string {
-  return verdicts.map((v) => `  ${v.pass ? "PASS" : v.skipped ? "SKIP" : "FAIL"}  ${SCENARIO_TITLES[v.scenario]}: ${v.what}: ${v.actual}`).join("\n");
+  return verdicts
+    .map((v) => `  ${v.pass ? "PASS" : v.skipped ? "SKIP" : "FAIL"}  ${v.scenario === "watchers" ? "watchers" : SCENARIO_TITLES[v.scenario]}: ${v.what}: ${v.actual}`)
+    .join("\n");
 }
 
 export function durabilityLine(d: DurabilityReport, unansweredAtKill: number, restartSeconds: number): string {
@@ -55,6 +58,54 @@ export function durabilityLine(d: DurabilityReport, unansweredAtKill: number, re
     `restart to SERVING took ${restartSeconds.toFixed(1)} s; ` +
     `${unansweredAtKill} imports were in flight at the kill, ${d.presentUnacknowledged} unacknowledged imports were committed anyway`
   );
+}
+
+/** The watchers benchmark: the two import runs side by side, then deliveries, lag, loss and CPU. */
+export function watchLines(w: WatchBenchResult): string {
+  const header = ["run", "imports/s", "p50 ms", "p99 ms", "daemon us/import", "daemon cores", "loadgen cores", "watcher cores", "other cores"];
+  const row = (title: string, m: WatchBenchResult["without"]): string[] => [
+    title,
+    int(m.callsPerSecond),
+    fixed(m.window.latency.p50Ms, 2),
+    fixed(m.window.latency.p99Ms, 2),
+    int(m.daemonCpuPerCallUs),
+    fixed(m.daemonCores, 2),
+    fixed(m.workerCores, 2),
+    fixed(m.alsoMeasuredCores, 2),
+    fixed(m.otherCores, 2) + (m.otherCores > NOISY_OTHER_CORES ? "*" : " "),
+  ];
+  const table = alignColumns(
+    [header, row(`${SCENARIO_TITLES.importSymKey} x${w.concurrency}, no watchers`, w.without), row(`${SCENARIO_TITLES.importSymKey} x${w.concurrency}, ${int(w.watchers)} watchers`, w.with)],
+    new Set([0]),
+  );
+  const ended = Object.entries(w.report.ended);
+  const tooSlow = w.report.ended["WATCHER_TOO_SLOW"] ?? 0;
+  const bound = w.report.undelivered > 0 ? ">= " : "";
+  return [
+    table,
+    `delivered: ${int(w.windowDeliveriesPerSecond)} events/s to the watchers during the with-watchers import window ` +
+      `(${int(w.windowPerWatcherPerSecond)} per watcher, while the imports produced ~${int(w.producedEventsPerSecond)} events/s); ` +
+      `${int(w.report.deliveries)} deliveries in all (${int(w.revisions)} revisions x ${int(w.watchers)} = ${int(w.revisions * w.watchers)} expected)`,
+    `event lag (receive time - event time over all ${int(w.lag.count)} deliveries, +0..1 ms from the daemon's ms stamps): ` +
+      `p50 ${bound}${fixed(w.lag.p50Ms, 1)} ms, p99 ${bound}${fixed(w.lag.p99Ms, 1)} ms, max ${bound}${fixed(w.lag.maxMs, 1)} ms` +
+      (w.report.undelivered > 0
+        ? ` (${int(w.report.undelivered)} deliveries had not happened ${fixed(w.lastRevisionDeadlineMs / 1000, 0)} s after the last event; ` +
+          `they count with the lag they had reached then, a lower bound)`
+        : `, mean ${fixed(w.lag.meanMs, 1)} ms; the last event reached the last watcher ${fixed(w.lastArrivalAfterMs, 0)} ms after it was stamped`),
+    `loss: ${w.report.complete}/${int(w.watchers)} watchers received every revision ${w.startRevision}..${w.lastRevision} exactly once; ` +
+      `${int(w.report.missing)} skipped, ${int(w.report.duplicates)} duplicates, ${int(w.report.undelivered)} not delivered within ` +
+      `${fixed(w.lastRevisionDeadlineMs / 1000, 0)} s, ${tooSlow} ended WATCHER_TOO_SLOW` +
+      (ended.length > 0 ? ` (streams ended early: ${ended.map(([reason, n]) => `${n} ${reason}`).join(", ")})` : ", no stream ended early") +
+      (w.report.firstProblem ? `; first problem: ${w.report.firstProblem}` : ""),
+    `CPU per delivered event, import window: daemon ${fixed(w.daemonUsPerDelivery, 1)} us (all its CPU / deliveries), ` +
+      `${fixed(w.daemonMarginalUsPerDelivery, 1)} us marginal (minus the imports at their cost without watchers); ` +
+      `watcher process(es) ${fixed(w.watcherCores, 2)} cores, ${fixed(w.watcherUsPerDelivery, 1)} us per delivery`,
+    `after the imports stopped (backlog drain, ${fixed(w.drain.seconds, 1)} s): ${int(w.drain.deliveriesPerSecond)} deliveries/s; ` +
+      `daemon ${fixed(w.drain.daemonCores, 2)} cores, ${fixed(w.drain.daemonUsPerDelivery, 1)} us per delivery; ` +
+      `watcher process(es) ${fixed(w.drain.watcherCores, 2)} cores, ${fixed(w.drain.watcherUsPerDelivery, 1)} us per delivery`,
+    `daemon resident memory: ${int(w.daemonRssMb.beforeWatchers)} MB before the watchers, ${int(w.daemonRssMb.afterImports)} MB after the import run, ` +
+      `${int(w.daemonRssMb.peak)} MB at its peak (VmHWM at the end)`,
+  ].join("\n");
 }
 
 /** Pads columns; columns in `leftAligned` are left-aligned, the rest right-aligned. */

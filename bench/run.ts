@@ -1,4 +1,4 @@
-// `npm run bench`: starts the daemon, fills the store, measures each method against the empty-call ceiling, checks durability.
+// `npm run bench`: starts the daemon, fills the store, measures each method against the empty-call ceiling, checks durability, runs the watchers benchmark.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,10 +9,11 @@ import { describeMachine, otherLoadCores } from "./machine";
 import { Measurement } from "./measure";
 import { populate } from "./populate";
 import { leastDisturbed, NOISY_OTHER_CORES } from "./rounds";
-import { durabilityLine, resultsTable, SCENARIO_TITLES, verdictLines } from "./report";
+import { durabilityLine, resultsTable, SCENARIO_TITLES, verdictLines, watchLines } from "./report";
 import { parseOptions } from "./options";
-import { evaluateTargets, TARGET_CONCURRENCY } from "./targets";
+import { evaluateTargets, evaluateWatchTargets, TARGET_CONCURRENCY, Verdict } from "./targets";
 import { runSchedule, SCENARIOS } from "./schedule";
+import { runWatchBench, WatchBenchResult } from "./watchBench";
 
 const USER = "bench";
 const PASSWORD = "password1";
@@ -60,6 +61,10 @@ async function main(): Promise<number> {
   let durability: DurabilityReport | undefined;
   let unansweredAtKill = 0;
   let restartSeconds = NaN;
+  let watch: WatchBenchResult | undefined;
+  const runMethods = options.only !== "watch";
+  const runWatch = options.only !== "methods";
+  const progress = (line: string) => process.stderr.write(`  [${((Date.now() - started) / 1000).toFixed(1)} s] ${line}\n`);
   try {
     const hsm = new HsmClient(daemon.address);
     await hsm.login(USER, PASSWORD);
@@ -74,39 +79,63 @@ async function main(): Promise<number> {
     );
     log(
       `each measurement: daemon idle first, its own load-worker process, ${options.warmupMs} ms warm-up, then ${options.durationMs} ms measured; ` +
-        `${options.rounds} round(s)`,
+        (runMethods ? `${options.rounds} round(s) of the method table` : "the watchers benchmark only (--only watch)"),
     );
     log("");
 
-    const measured = await runSchedule({
-      daemon,
-      token,
-      params: population.params,
-      rounds: options.rounds,
-      concurrencies: options.concurrencies,
-      warmupMs: options.warmupMs,
-      durationMs: options.durationMs,
-      killAtEnd: options.cpuProfDir === undefined,
-      onMeasured: (m, round, waitedMs, retrying) =>
-        process.stderr.write(
-          `  [${((Date.now() - started) / 1000).toFixed(1)} s] round ${round}: ${SCENARIO_TITLES[m.scenario]} x${m.concurrency}: ` +
-            `${Math.round(m.callsPerSecond)} calls/s, other load ${m.otherCores.toFixed(2)} cores (daemon idle after ${waitedMs} ms)` +
-            `${retrying ? " - disturbed, measuring again" : ""}\n`,
-        ),
-    });
-    allRounds.push(...measured.all);
-    unansweredAtKill = measured.unansweredAtKill;
+    if (runMethods) {
+      const measured = await runSchedule({
+        daemon,
+        token,
+        params: population.params,
+        rounds: options.rounds,
+        concurrencies: options.concurrencies,
+        warmupMs: options.warmupMs,
+        durationMs: options.durationMs,
+        killAtEnd: options.cpuProfDir === undefined,
+        onMeasured: (m, round, waitedMs, retrying) =>
+          progress(
+            `round ${round}: ${SCENARIO_TITLES[m.scenario]} x${m.concurrency}: ` +
+              `${Math.round(m.callsPerSecond)} calls/s, other load ${m.otherCores.toFixed(2)} cores (daemon idle after ${waitedMs} ms)` +
+              `${retrying ? " - disturbed, measuring again" : ""}`,
+          ),
+      });
+      allRounds.push(...measured.all);
+      unansweredAtKill = measured.unansweredAtKill;
 
-    if (options.cpuProfDir === undefined) {
-      running.delete(daemon);
-      const restartStarted = Date.now();
-      daemon = await startDaemon(daemonOptions);
-      running.add(daemon);
-      restartSeconds = (Date.now() - restartStarted) / 1000;
-      const verifier = new HsmClient(daemon.address);
-      await verifier.login(USER, PASSWORD);
-      durability = await verifyDurability(verifier, population.params.importLabel, measured.acknowledged);
-      verifier.close();
+      if (options.cpuProfDir === undefined) {
+        running.delete(daemon);
+        const restartStarted = Date.now();
+        daemon = await startDaemon(daemonOptions);
+        running.add(daemon);
+        restartSeconds = (Date.now() - restartStarted) / 1000;
+        const verifier = new HsmClient(daemon.address);
+        await verifier.login(USER, PASSWORD);
+        durability = await verifyDurability(verifier, population.params.importLabel, measured.acknowledged);
+        verifier.close();
+      }
+    }
+
+    if (runWatch) {
+      log(
+        `watchers: ${options.watchers.toLocaleString("en-US")} unfiltered WatchSyncStatus streams in ${options.watchProcesses} process(es), ` +
+          `${options.watchChannels} channel(s) each, one shared login; ImportSymKey x${TARGET_CONCURRENCY} without them, then with them ` +
+          `(${options.warmupMs} ms warm-up, ${options.durationMs} ms measured each)`,
+      );
+      watch = await runWatchBench({
+        daemon,
+        user: USER,
+        password: PASSWORD,
+        params: population.params,
+        concurrency: TARGET_CONCURRENCY,
+        watchers: options.watchers,
+        processes: options.watchProcesses,
+        channelsPerProcess: options.watchChannels,
+        warmupMs: options.warmupMs,
+        durationMs: options.durationMs,
+        onProgress: progress,
+      });
+      log("");
     }
   } finally {
     await daemon.stop();
@@ -115,18 +144,30 @@ async function main(): Promise<number> {
   }
 
   const results = leastDisturbed(allRounds, SCENARIOS.length * options.concurrencies.length);
-  const verdicts = evaluateTargets(results, durability);
-  log(
-    `per concurrency: the least disturbed of ${options.rounds} round(s) (disturbed windows are measured again, up to 20 s in all); ` +
-      `* = still more than ${NOISY_OTHER_CORES} cores of other load in that window: figures unreliable, rerun on a quiet machine`,
-  );
-  log(resultsTable(results));
-  log("");
-  log(`targets at concurrency ${TARGET_CONCURRENCY} (ratios to the ceiling at the same concurrency):`);
-  log(verdictLines(verdicts));
-  log(durability ? durabilityLine(durability, unansweredAtKill, restartSeconds) : "durability: not checked (--cpu-prof-dir)");
+  const verdicts: Verdict[] = [];
+  if (runMethods) {
+    verdicts.push(...evaluateTargets(results, durability));
+    log(
+      `per concurrency: the least disturbed of ${options.rounds} round(s) (disturbed windows are measured again, up to 20 s in all); ` +
+        `* = still more than ${NOISY_OTHER_CORES} cores of other load in that window: figures unreliable, rerun on a quiet machine`,
+    );
+    log(resultsTable(results));
+    log("");
+    log(`targets at concurrency ${TARGET_CONCURRENCY} (ratios to the ceiling at the same concurrency):`);
+    log(verdictLines(verdicts));
+    log(durability ? durabilityLine(durability, unansweredAtKill, restartSeconds) : "durability: not checked (--cpu-prof-dir)");
+  }
+  if (watch) {
+    const watchVerdicts = evaluateWatchTargets(watch);
+    verdicts.push(...watchVerdicts);
+    if (runMethods) log("");
+    log(`watchers: ${watch.watchers.toLocaleString("en-US")} watchers, ImportSymKey x${watch.concurrency} with and without them, back to back:`);
+    log(watchLines(watch));
+    log("watcher targets:");
+    log(verdictLines(watchVerdicts));
+  }
   log(`total bench time ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, options, results, allRounds, durability, verdicts }, null, 2) + "\n");
+  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, options, results, allRounds, durability, watch, verdicts }, null, 2) + "\n");
   return options.strict && verdicts.some((v) => !v.pass && !v.skipped) ? 1 : 0;
 }
 

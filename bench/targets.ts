@@ -1,6 +1,7 @@
 // The issue's targets at concurrency 64, relative to the ceiling (empty call) at the same concurrency, and their verdicts.
 import { DurabilityReport } from "./durability";
 import { Measurement } from "./measure";
+import type { WatchBenchResult } from "./watchBench";
 import { ScenarioName } from "./workerProtocol";
 
 export const TARGET_CONCURRENCY = 64;
@@ -21,8 +22,18 @@ export const TARGET_RULES: readonly TargetRule[] = [
   { scenario: "importSymKey", minThroughputRatio: 0.25, durable: true },
 ];
 
+/** The watchers benchmark's targets (issue: N watchers while imports run at concurrency 64). */
+export const WATCH_TARGETS = {
+  watchers: 1000,
+  /** Event lag p99 (receive time minus the event's time), over every delivery. */
+  maxLagP99Ms: 100,
+  /** Import calls/s with the watchers connected, as a fraction of without. */
+  minImportRatio: 0.7,
+} as const;
+
 export interface Verdict {
-  readonly scenario: ScenarioName;
+  /** What is judged: a load-worker scenario, or the watchers benchmark. */
+  readonly scenario: ScenarioName | "watchers";
   readonly what: string;
   readonly actual: string;
   readonly pass: boolean;
@@ -72,4 +83,29 @@ export function evaluateTargets(results: readonly Measurement[], durability: Dur
     }
   }
   return verdicts;
+}
+
+/** The three watcher targets: no event lost, lag p99, import throughput with vs without the watchers. */
+export function evaluateWatchTargets(w: WatchBenchResult): Verdict[] {
+  const ended = Object.entries(w.report.ended).map(([reason, n]) => `${n} ${reason}`);
+  const lossDetail =
+    `${w.report.complete}/${w.watchers} watchers got every revision ${w.startRevision}..${w.lastRevision} once; ` +
+    `${w.report.missing} skipped, ${w.report.duplicates} duplicate, ${w.report.undelivered} not delivered within ${w.lastRevisionDeadlineMs / 1000} s, ` +
+    `${ended.length > 0 ? ended.join(", ") : "0"} streams ended early` +
+    (w.failedToConnect > 0 ? `, ${w.failedToConnect} never connected` : "");
+  return [
+    { scenario: "watchers", what: "no event lost", actual: lossDetail, pass: w.noLoss },
+    {
+      scenario: "watchers",
+      what: `event lag p99 < ${WATCH_TARGETS.maxLagP99Ms} ms`,
+      actual: `${w.report.undelivered > 0 ? ">= " : ""}${w.lag.p99Ms.toFixed(1)} ms`,
+      pass: w.lag.p99Ms < WATCH_TARGETS.maxLagP99Ms,
+    },
+    {
+      scenario: "watchers",
+      what: `import throughput with ${w.watchers} watchers >= ${WATCH_TARGETS.minImportRatio.toFixed(2)} x without`,
+      actual: `${w.importRatio.toFixed(2)} x (${Math.round(w.with.callsPerSecond)} vs ${Math.round(w.without.callsPerSecond)} calls/s)`,
+      pass: w.importRatio >= WATCH_TARGETS.minImportRatio,
+    },
+  ];
 }

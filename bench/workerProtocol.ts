@@ -31,6 +31,8 @@ export interface WorkerSpec {
    * used to SIGKILL the daemon with imports in flight.
    */
   readonly holdAfterWindow: boolean;
+  /** Other processes (e.g. watcher workers) whose CPU is read at the window's start and end, like the daemon's. */
+  readonly alsoMeasurePids?: readonly number[];
 }
 
 /** One measurement window as the worker saw it. */
@@ -39,11 +41,16 @@ export interface WindowResult {
   readonly errors: number;
   readonly firstError: string | undefined;
   readonly elapsedMs: number;
+  /** The window's start and end as epoch milliseconds (performance.timeOrigin + performance.now()), to line up other processes' records. */
+  readonly startEpochMs: number;
+  readonly endEpochMs: number;
   readonly latency: LatencySummary;
   /** The worker's own CPU (user + system, all threads) during the window. */
   readonly workerCpuMicros: number;
   /** The daemon's CPU from /proc/<pid>/stat, read by the worker at the same instants. */
   readonly daemonCpuMicros: number;
+  /** CPU of the processes in spec.alsoMeasurePids during the window, summed (0 when none). */
+  readonly alsoMeasuredCpuMicros: number;
   /** Busy CPU time of the whole machine (every process, /proc/stat) during the window. */
   readonly machineBusyMicros: number;
 }
