@@ -71,7 +71,6 @@ export class SyncWatcher {
   async *items(signal: AbortSignal): AsyncGenerator<WatchItem> {
     const { now, progressIntervalMs } = this.options;
     let lastSent = now();
-    const aborted = abortPromise(signal);
     while (!signal.aborted) {
       this.checkNotOvertaken();
       const batch = this.log.readFrom(this.cursor, BATCH);
@@ -93,14 +92,20 @@ export class SyncWatcher {
       if (batch.length > 0) continue;
       // The loop re-checks, so a long interval is waited for in steps setTimeout can hold.
       const waitMs = Math.min(MAX_TIMER_MS, Math.max(1, progressIntervalMs - (now() - lastSent)));
+      // One promise per wait, its timer and abort listener removed after: nothing accumulates on long-lived promises.
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
+      let onAbort: (() => void) | undefined;
+      const woken = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, waitMs);
+        onAbort = resolve;
+        signal.addEventListener("abort", onAbort, { once: true });
+        void this.log.nextAppend().then(resolve);
       });
       try {
-        await Promise.race([this.log.nextAppend(), timeout, aborted]);
+        await woken;
       } finally {
         clearTimeout(timer);
+        if (onAbort) signal.removeEventListener("abort", onAbort);
       }
     }
   }
@@ -114,11 +119,4 @@ export class SyncWatcher {
     if (handles.size > 0 && !handles.has(event.handle)) return false;
     return canSee(event);
   }
-}
-
-function abortPromise(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
-  });
 }
