@@ -13,6 +13,8 @@ const USAGE = `usage: npm run bench -- [options]
   --watchers N          WatchSyncStatus streams in the watchers benchmark (default 1000)
   --watch-processes N   watcher worker processes the streams are spread over (default 1)
   --watch-channels N    grpc channels (TCP connections) per watcher process (default 4)
+  --watch-batch N       the watchers' max_events_per_response: 1 = one event per response, up to 4096
+                        (default 1000)
   --log-level L         daemon log level: warn (default) or info (adds one log line per call)
   --cpu-prof-dir DIR    run the daemon under --cpu-prof into DIR (stopped by SIGTERM; skips the kill -9 check)
   --json FILE           also write the raw results as JSON
@@ -29,6 +31,7 @@ export interface Options {
   watchers: number;
   watchProcesses: number;
   watchChannels: number;
+  watchBatch: number;
   logLevel: "warn" | "info";
   cpuProfDir: string | undefined;
   json: string | undefined;
@@ -49,6 +52,7 @@ export function parseOptions(argv: string[]): Options {
       watchers: { type: "string" },
       "watch-processes": { type: "string" },
       "watch-channels": { type: "string" },
+      "watch-batch": { type: "string" },
       "log-level": { type: "string" },
       "cpu-prof-dir": { type: "string" },
       json: { type: "string" },
@@ -81,6 +85,7 @@ export function parseOptions(argv: string[]): Options {
     watchers: bounded("watchers", values.watchers, 1000, 1, 10_000),
     watchProcesses: bounded("watch-processes", values["watch-processes"], 1, 1, 16),
     watchChannels: bounded("watch-channels", values["watch-channels"], 4, 1, 256),
+    watchBatch: bounded("watch-batch", values["watch-batch"], 1000, 1, 4096),
     logLevel,
     cpuProfDir: values["cpu-prof-dir"],
     json: values.json,

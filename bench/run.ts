@@ -119,7 +119,7 @@ async function main(): Promise<number> {
     if (runWatch) {
       log(
         `watchers: ${options.watchers.toLocaleString("en-US")} unfiltered WatchSyncStatus streams in ${options.watchProcesses} process(es), ` +
-          `${options.watchChannels} channel(s) each, one shared login; ImportSymKey x${TARGET_CONCURRENCY} without them, then with them ` +
+          `${options.watchChannels} channel(s) each, one shared login, max_events_per_response ${options.watchBatch}; ImportSymKey x${TARGET_CONCURRENCY} without them, then with them ` +
           `(${options.warmupMs} ms warm-up, ${options.durationMs} ms measured each)`,
       );
       watch = await runWatchBench({
@@ -131,6 +131,7 @@ async function main(): Promise<number> {
         watchers: options.watchers,
         processes: options.watchProcesses,
         channelsPerProcess: options.watchChannels,
+        maxEventsPerResponse: options.watchBatch,
         warmupMs: options.warmupMs,
         durationMs: options.durationMs,
         onProgress: progress,

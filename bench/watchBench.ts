@@ -30,6 +30,7 @@ export interface WatchBenchSpec {
   readonly watchers: number;
   readonly processes: number;
   readonly channelsPerProcess: number;
+  readonly maxEventsPerResponse: number;
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly onProgress?: (line: string) => void;
@@ -39,6 +40,7 @@ export interface WatchBenchResult {
   readonly watchers: number;
   readonly processes: number;
   readonly channelsPerProcess: number;
+  readonly maxEventsPerResponse: number;
   readonly concurrency: number;
   readonly without: Measurement;
   readonly with: Measurement;
@@ -135,6 +137,7 @@ export async function runWatchBench(spec: WatchBenchSpec): Promise<WatchBenchRes
       watchers: spec.watchers,
       processes: spec.processes,
       channelsPerProcess: spec.channelsPerProcess,
+      maxEventsPerResponse: spec.maxEventsPerResponse,
       startRevision,
     });
     progress(`${spec.watchers} watchers from revision ${startRevision}: every stream had its first event after ${Math.round(fleet.connectMs)} ms (${fleet.failedToConnect} without)`);
@@ -181,6 +184,7 @@ export async function runWatchBench(spec: WatchBenchSpec): Promise<WatchBenchRes
       watchers: spec.watchers,
       processes: spec.processes,
       channelsPerProcess: spec.channelsPerProcess,
+      maxEventsPerResponse: spec.maxEventsPerResponse,
       concurrency: spec.concurrency,
       without: without!,
       with: withWatchers,

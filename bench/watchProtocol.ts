@@ -9,6 +9,8 @@ export interface WatchWorkerSpec {
   readonly watchers: number;
   /** grpc channels (TCP connections) the streams are spread over, round robin. */
   readonly channels: number;
+  /** Sent as max_events_per_response: 1 asks for one event per response. */
+  readonly maxEventsPerResponse: number;
   /** Every watcher starts here (inclusive); the first event each one gets must have exactly this revision. */
   readonly startRevision: number;
   /** Width of the delivery-count buckets, to line deliveries up with the import window afterwards. */

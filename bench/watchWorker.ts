@@ -2,12 +2,18 @@
 import * as grpc from "@grpc/grpc-js";
 import { performance } from "node:perf_hooks";
 import { toClientError } from "../clients/errors";
-import { HsmServiceService, WatchSyncStatusRequest, WatchSyncStatusResponse } from "../clients/generated/localcloudhsm/v1/hsm_service";
+import { HsmServiceService, WatchSyncStatusRequest } from "../clients/generated/localcloudhsm/v1/hsm_service";
 import { LatencyHistogram } from "./latencyStats";
 import { WatchParentMessage, WatchReport, WatchWorkerMessage, WatchWorkerSpec } from "./watchProtocol";
+import { scanWatchResponse, WireVisitor } from "./watchWire";
 
 const WATCH = HsmServiceService.watchSyncStatus;
 const CONNECT_TIMEOUT_MS = 30_000;
+/**
+ * HTTP/2 connection window of each channel. grpc-js leaves it at 64 KiB, shared by every stream on
+ * the connection: hundreds of busy watch streams would wait on window updates, not on the daemon.
+ */
+const FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
 
 function send(message: WatchWorkerMessage): Promise<void> {
   return new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
@@ -20,7 +26,7 @@ function nowEpochMs(): number {
 
 /** One stream's view: the next revision it must receive, and what went wrong. */
 interface Watcher {
-  call: grpc.ClientReadableStream<WatchSyncStatusResponse> | undefined;
+  call: grpc.ClientReadableStream<Buffer> | undefined;
   expected: number;
   received: number;
   ended: string | undefined;
@@ -50,7 +56,7 @@ class Fleet {
     // A local subchannel pool per client: separate TCP connections, not one shared subchannel.
     this.clients = Array.from(
       { length: spec.channels },
-      () => new grpc.Client(spec.address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }),
+      () => new grpc.Client(spec.address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1, "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW }),
     );
   }
 
@@ -58,15 +64,15 @@ class Fleet {
     const started = performance.now();
     await Promise.all(this.clients.map((c) => new Promise<void>((resolve, reject) => c.waitForReady(Date.now() + CONNECT_TIMEOUT_MS, (err) => (err ? reject(err) : resolve())))));
     const allStarted = new Promise<void>((resolve) => (this.onStarted = resolve));
-    const request: WatchSyncStatusRequest = { startRevision: String(this.spec.startRevision), keyHandles: [], nodeIds: [], progressIntervalMs: 0 };
+    const request: WatchSyncStatusRequest = { startRevision: String(this.spec.startRevision), keyHandles: [], nodeIds: [], progressIntervalMs: 0, maxEventsPerResponse: this.spec.maxEventsPerResponse };
     for (let i = 0; i < this.spec.watchers; i++) {
       const w: Watcher = { call: undefined, expected: this.spec.startRevision, received: 0, ended: undefined, complete: false };
       this.watchers.push(w);
       const metadata = new grpc.Metadata();
       metadata.set("authorization", `Bearer ${this.spec.token}`);
-      const call = this.clients[i % this.clients.length]!.makeServerStreamRequest(WATCH.path, WATCH.requestSerialize, WATCH.responseDeserialize, request, metadata, {});
+      const call = this.clients[i % this.clients.length]!.makeServerStreamRequest(WATCH.path, WATCH.requestSerialize, (bytes: Buffer) => bytes, request, metadata, {});
       w.call = call;
-      call.on("data", (message: WatchSyncStatusResponse) => this.onMessage(i, w, message));
+      call.on("data", (bytes: Buffer) => this.onMessage(i, w, bytes));
       call.on("error", (err: Error) => this.onEnd(i, w, err));
       call.on("status", (status: grpc.StatusObject) => {
         if (status.code === grpc.status.OK) this.onEnd(i, w, undefined);
@@ -125,40 +131,53 @@ class Fleet {
     };
   }
 
-  private onMessage(index: number, w: Watcher, message: WatchSyncStatusResponse): void {
-    const m = message.message;
-    if (m?.$case === "event") {
-      const receivedAt = nowEpochMs();
-      const revision = Number(m.value.revision);
-      const stamped = m.value.time?.getTime();
-      if (stamped === undefined) this.problem(`watcher ${index}: event ${revision} has no time`);
-      else this.lag.record(receivedAt - stamped);
-      this.deliveries += 1;
-      const bucket = Math.floor((receivedAt - this.baseEpochMs) / this.spec.bucketMs);
-      while (this.buckets.length <= bucket) this.buckets.push(0);
-      this.buckets[bucket]! += 1;
-      if (w.received === 0) this.started();
-      w.received += 1;
-      if (revision === w.expected) w.expected += 1;
-      else if (revision > w.expected) {
-        this.missing += revision - w.expected;
-        this.problem(`watcher ${index}: expected revision ${w.expected}, got ${revision}`);
-        w.expected = revision + 1;
-      } else {
-        this.duplicates += 1;
-        this.problem(`watcher ${index}: expected revision ${w.expected}, got ${revision} again or out of order`);
-      }
-      this.checkComplete(w, receivedAt);
-    } else if (m?.$case === "progress") {
-      this.progressNotices += 1;
-      // Unfiltered: every revision matches, so "delivered up to r" with r >= expected means events were skipped.
-      const r = Number(m.value.revision);
-      if (r >= w.expected) {
-        this.missing += r - w.expected + 1;
-        this.problem(`watcher ${index}: progress says ${r} delivered, but ${w.expected} never arrived`);
-        w.expected = r + 1;
-      }
+  /** The message being scanned: whose it is and when it arrived. */
+  private scanning = { index: 0, watcher: undefined as Watcher | undefined, receivedAt: 0 };
+  private readonly visitor: WireVisitor = {
+    event: (revision, timeMs) => this.onEvent(this.scanning.index, this.scanning.watcher!, revision, timeMs, this.scanning.receivedAt),
+    progress: (revision) => this.onProgress(this.scanning.index, this.scanning.watcher!, revision),
+  };
+
+  private onMessage(index: number, w: Watcher, bytes: Buffer): void {
+    this.scanning.index = index;
+    this.scanning.watcher = w;
+    this.scanning.receivedAt = nowEpochMs();
+    try {
+      scanWatchResponse(bytes, this.visitor);
+    } catch (err) {
+      this.problem(`watcher ${index}: unreadable response (${(err as Error).message})`);
     }
+  }
+
+  private onProgress(index: number, w: Watcher, r: number): void {
+    this.progressNotices += 1;
+    // Unfiltered: every revision matches, so "delivered up to r" with r >= expected means events were skipped.
+    if (r >= w.expected) {
+      this.missing += r - w.expected + 1;
+      this.problem(`watcher ${index}: progress says ${r} delivered, but ${w.expected} never arrived`);
+      w.expected = r + 1;
+    }
+  }
+
+  private onEvent(index: number, w: Watcher, revision: number, stamped: number, receivedAt: number): void {
+    if (Number.isNaN(stamped)) this.problem(`watcher ${index}: event ${revision} has no time`);
+    else this.lag.record(receivedAt - stamped);
+    this.deliveries += 1;
+    const bucket = Math.floor((receivedAt - this.baseEpochMs) / this.spec.bucketMs);
+    while (this.buckets.length <= bucket) this.buckets.push(0);
+    this.buckets[bucket]! += 1;
+    if (w.received === 0) this.started();
+    w.received += 1;
+    if (revision === w.expected) w.expected += 1;
+    else if (revision > w.expected) {
+      this.missing += revision - w.expected;
+      this.problem(`watcher ${index}: expected revision ${w.expected}, got ${revision}`);
+      w.expected = revision + 1;
+    } else {
+      this.duplicates += 1;
+      this.problem(`watcher ${index}: expected revision ${w.expected}, got ${revision} again or out of order`);
+    }
+    this.checkComplete(w, receivedAt);
   }
 
   private onEnd(index: number, w: Watcher, err: Error | undefined): void {

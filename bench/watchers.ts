@@ -14,6 +14,7 @@ export interface FleetSpec {
   readonly watchers: number;
   readonly processes: number;
   readonly channelsPerProcess: number;
+  readonly maxEventsPerResponse: number;
   readonly startRevision: number;
 }
 
@@ -42,7 +43,7 @@ export async function startFleet(spec: FleetSpec): Promise<RunningFleet> {
   try {
     for (let p = 0; p < spec.processes; p++) {
       const watchers = Math.floor(spec.watchers / spec.processes) + (p < spec.watchers % spec.processes ? 1 : 0);
-      workers.push(new Worker({ address: spec.address, token: spec.token, watchers, channels: spec.channelsPerProcess, startRevision: spec.startRevision, bucketMs: BUCKET_MS }));
+      workers.push(new Worker({ address: spec.address, token: spec.token, watchers, channels: spec.channelsPerProcess, maxEventsPerResponse: spec.maxEventsPerResponse, startRevision: spec.startRevision, bucketMs: BUCKET_MS }));
     }
     const ready = await Promise.all(workers.map((w) => w.ready));
     return {

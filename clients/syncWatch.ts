@@ -9,6 +9,12 @@ export interface WatchOptions {
   readonly keyHandles?: readonly number[];
   readonly nodeIds?: readonly number[];
   readonly progressIntervalMs?: number;
+  /**
+   * Above 1, events arrive in `batch` responses of up to this many (at most 4096): far fewer
+   * messages when many events happen. A caught-up watcher then gets one batch per daemon batch
+   * interval (--watch-batch-ms, default 20 ms). Use `eventsIn` to read either shape.
+   */
+  readonly maxEventsPerResponse?: number;
   /** Ends the watch when aborted. */
   readonly signal?: AbortSignal;
 }
@@ -20,6 +26,7 @@ export async function* watchSyncStatus(raw: HsmServiceClient, metadata: grpc.Met
     keyHandles: [...(options.keyHandles ?? [])],
     nodeIds: [...(options.nodeIds ?? [])],
     progressIntervalMs: options.progressIntervalMs ?? 0,
+    maxEventsPerResponse: options.maxEventsPerResponse ?? 0,
   };
   if (options.signal?.aborted) return;
   const call = raw.watchSyncStatus(request, metadata);
@@ -34,6 +41,14 @@ export async function* watchSyncStatus(raw: HsmServiceClient, metadata: grpc.Met
     options.signal?.removeEventListener("abort", onAbort);
     call.cancel();
   }
+}
+
+/** The events a response carries: one for `event`, several for `batch`, none for `progress`. */
+export function eventsIn(response: WatchSyncStatusResponse): SyncEvent[] {
+  const m = response.message;
+  if (m?.$case === "event") return [m.value];
+  if (m?.$case === "batch") return m.value.events;
+  return [];
 }
 
 const PLACEMENT_EVENTS = new Set([
@@ -67,14 +82,14 @@ export async function waitForSync(
   const timer = setTimeout(() => deadline.abort(), options.deadlineMs ?? 30_000);
   try {
     for await (const message of watchSyncStatus(raw, metadata, { startRevision: options.fromRevision, keyHandles: [keyHandle], signal: deadline.signal })) {
-      if (message.message?.$case !== "event") continue;
-      const event = message.message.value;
-      if (!PLACEMENT_EVENTS.has(event.type)) continue;
-      if (event.type === SyncEventType.SYNC_EVENT_TYPE_KEY_TOMBSTONED || event.type === SyncEventType.SYNC_EVENT_TYPE_KEY_DELETED) {
-        throw new KeyGoneError(keyHandle, event);
+      for (const event of eventsIn(message)) {
+        if (!PLACEMENT_EVENTS.has(event.type)) continue;
+        if (event.type === SyncEventType.SYNC_EVENT_TYPE_KEY_TOMBSTONED || event.type === SyncEventType.SYNC_EVENT_TYPE_KEY_DELETED) {
+          throw new KeyGoneError(keyHandle, event);
+        }
+        const wanted = nodes === "all" ? event.nodeCount : nodes;
+        if (event.nodesHolding >= wanted) return event;
       }
-      const wanted = nodes === "all" ? event.nodeCount : nodes;
-      if (event.nodesHolding >= wanted) return event;
     }
     throw toClientError(Object.assign(new Error("deadline exceeded waiting for sync"), { code: grpc.status.DEADLINE_EXCEEDED, details: "deadline exceeded waiting for sync", metadata: new grpc.Metadata() }));
   } finally {

@@ -532,9 +532,11 @@ export class HsmCluster {
   }
 
   /** A cursor over the event log showing what this session may see. */
-  watch(session: LoginSession, options: Omit<WatchOptions, "canSee" | "now">): SyncWatcher {
+  watch(session: LoginSession, options: Omit<WatchOptions, "canSee" | "now" | "viewer">): SyncWatcher {
     return new SyncWatcher(this.events, {
       ...options,
+      // What canSee below depends on: the session (its session keys) and its user.
+      viewer: `${session.sessionId}/${session.userId}`,
       now: () => this.clock.now(),
       canSee: (event) => {
         const a = event.audience;

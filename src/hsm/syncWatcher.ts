@@ -2,8 +2,23 @@
 import { HsmError } from "./errors";
 import { ClusterEvent, RevisionLog } from "./revisionLog";
 import { MAX_TIMER_MS } from "./timers";
+import { WatchTicker } from "./watchTicker";
 
-export type WatchItem = { readonly kind: "event"; readonly event: ClusterEvent } | { readonly kind: "progress"; readonly revision: number };
+/**
+ * What a watcher sends. A batch covers the log from `scannedFrom` to `scannedTo` (inclusive): two
+ * watchers with the same view key that scanned the same range hold the same events, so they can
+ * share one encoded response.
+ */
+export type WatchItem =
+  | { readonly kind: "event"; readonly event: ClusterEvent }
+  | { readonly kind: "batch"; readonly events: readonly ClusterEvent[]; readonly scannedFrom: number; readonly scannedTo: number }
+  | { readonly kind: "progress"; readonly revision: number };
+
+/** Batching: up to `maxEvents` per item, and a caught-up watcher sends at most once per tick of the shared ticker. */
+export interface WatchBatching {
+  readonly maxEvents: number;
+  readonly ticker: WatchTicker;
+}
 
 export interface WatchOptions {
   /** First revision to deliver (inclusive); 0 means "after the current revision". */
@@ -18,9 +33,15 @@ export interface WatchOptions {
   /** A client that stops reading while writers append this many revisions is ended; it can resume from its cursor. */
   readonly maxLag: number;
   readonly now: () => number;
+  /** Absent: one event per item. */
+  readonly batching?: WatchBatching;
+  /** Identifies who is watching (what `canSee` depends on), for the view key. */
+  readonly viewer: string;
 }
 
 const BATCH = 256;
+/** A batched watcher scans at most this many revisions per item, so a long filtered-out run still yields the loop. */
+const BATCH_SCAN_LIMIT = 4096;
 
 export class SyncWatcher {
   /** The next revision this watcher will look at. */
@@ -37,6 +58,13 @@ export class SyncWatcher {
         start_revision: options.startRevision,
       });
     }
+  }
+
+  /** Watchers with equal view keys see the same events from the same log range. */
+  get viewKey(): string {
+    const { viewer, handles, nodes, batching } = this.options;
+    const sorted = (set: ReadonlySet<number>): string => [...set].sort((a, b) => a - b).join(",");
+    return `${viewer}|h${sorted(handles)}|n${sorted(nodes)}|m${batching?.maxEvents ?? 1}`;
   }
 
   /** How far behind the head of the log this watcher is, in revisions. */
@@ -69,6 +97,10 @@ export class SyncWatcher {
 
   /** Matching events, and a progress notice whenever nothing was sent for the progress interval. */
   async *items(signal: AbortSignal): AsyncGenerator<WatchItem> {
+    if (this.options.batching) {
+      yield* this.batches(signal, this.options.batching);
+      return;
+    }
     const { now, progressIntervalMs } = this.options;
     let lastSent = now();
     while (!signal.aborted) {
@@ -90,23 +122,78 @@ export class SyncWatcher {
       // A long run of events this watcher may not see must not hold the event loop: let other calls in.
       if (batch.length === BATCH) await new Promise<void>((resolve) => setImmediate(resolve));
       if (batch.length > 0) continue;
-      // The loop re-checks, so a long interval is waited for in steps setTimeout can hold.
-      const waitMs = Math.min(MAX_TIMER_MS, Math.max(1, progressIntervalMs - (now() - lastSent)));
-      // One promise per wait, its timer and abort listener removed after: nothing accumulates on long-lived promises.
-      let timer: NodeJS.Timeout | undefined;
-      let onAbort: (() => void) | undefined;
-      const woken = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, waitMs);
-        onAbort = resolve;
-        signal.addEventListener("abort", onAbort, { once: true });
-        void this.log.nextAppend().then(resolve);
-      });
-      try {
-        await woken;
-      } finally {
-        clearTimeout(timer);
-        if (onAbort) signal.removeEventListener("abort", onAbort);
+      await this.waitForAppend(signal, progressIntervalMs - (now() - lastSent));
+    }
+  }
+
+  /**
+   * Batched delivery: everything matching from the cursor (up to maxEvents) in one item. A watcher
+   * that is caught up waits for the shared tick before it sends again, so under steady writes it
+   * sends once per tick, not once per append; one with a backlog of full batches sends at once.
+   */
+  private async *batches(signal: AbortSignal, { maxEvents, ticker }: WatchBatching): AsyncGenerator<WatchItem> {
+    const { now, progressIntervalMs } = this.options;
+    let lastSent = now();
+    while (!signal.aborted) {
+      this.checkNotOvertaken();
+      const scannedFrom = this.cursor;
+      const scanned = this.log.readFrom(this.cursor, BATCH_SCAN_LIMIT);
+      const events: ClusterEvent[] = [];
+      for (const event of scanned) {
+        this.cursor = event.revision + 1;
+        if (this.matches(event)) {
+          events.push(event);
+          if (events.length === maxEvents) break;
+        }
       }
+      if (events.length > 0) {
+        yield { kind: "batch", events, scannedFrom, scannedTo: this.cursor - 1 };
+        lastSent = now();
+        if (events.length < maxEvents) await this.waitFor(ticker.next(), signal);
+        continue;
+      }
+      if (now() - lastSent >= progressIntervalMs) {
+        yield { kind: "progress", revision: this.cursor - 1 };
+        lastSent = now();
+        continue;
+      }
+      if (scanned.length === BATCH_SCAN_LIMIT) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
+      const appended = await this.waitForAppend(signal, progressIntervalMs - (now() - lastSent));
+      // Woken by a write: gather what else the tick brings, so watchers send together.
+      if (appended) await this.waitFor(ticker.next(), signal);
+    }
+  }
+
+  /** Waits for the next append, `waitMs`, or abort; true when an append woke it. */
+  private async waitForAppend(signal: AbortSignal, waitMs: number): Promise<boolean> {
+    // The loop re-checks, so a long interval is waited for in steps setTimeout can hold.
+    const ms = Math.min(MAX_TIMER_MS, Math.max(1, waitMs));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    try {
+      return (await this.waitFor(Promise.race([this.log.nextAppend().then(() => true), timedOut]), signal)) ?? false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Waits for `wake` or abort (then undefined). One promise per wait, its abort listener removed
+   * after: nothing accumulates on long-lived promises or on the signal.
+   */
+  private async waitFor<T>(wake: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<undefined>((resolve) => {
+      onAbort = () => resolve(undefined);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([wake, aborted]);
+    } finally {
+      if (onAbort) signal.removeEventListener("abort", onAbort);
     }
   }
 

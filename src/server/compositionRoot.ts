@@ -11,14 +11,19 @@ import { adminServiceHandlers } from "./adminService";
 import { clusterControlHandlers } from "./clusterControlService";
 import { DevUser } from "./config";
 import { hsmServiceHandlers, WatchSettings } from "./hsmService";
+import { withEncodedWatchResponses } from "./watchEncoding";
+import { WatchTicker } from "../hsm/watchTicker";
 import { addHealth, addReflection, setAllNotServing } from "./introspection";
 import { Logger } from "./logger";
 import { PageTokenCodec } from "./pageToken";
 import { gateService, transportLimit } from "./requestGate";
 import { OpenStreams } from "./streamAdapter";
-import { Timers } from "../hsm/timers";
+import { systemTimers, Timers } from "../hsm/timers";
 import { SessionLimits } from "../hsm/sessions";
 import { AuditSink } from "../hsm/auditLog";
+
+/** Batched watchers that are caught up send at most this often. */
+export const DEFAULT_WATCH_BATCH_MS = 20;
 
 export interface DaemonParts {
   readonly store: HsmStore;
@@ -32,7 +37,7 @@ export interface DaemonParts {
   readonly createObjectMinimumNodes?: number;
   /** Events kept for watchers before compaction. */
   readonly eventCapacity?: number;
-  readonly watch?: Partial<WatchSettings>;
+  readonly watch?: Partial<Omit<WatchSettings, "batchTicker"> & { batchIntervalMs: number }>;
   readonly sessionLimits?: SessionLimits;
   /** Most keys in the cluster; 0 for no limit. */
   readonly maxKeys?: number;
@@ -88,9 +93,10 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
   const watchSettings: WatchSettings = {
     defaultProgressIntervalMs: parts.watch?.defaultProgressIntervalMs ?? 5000,
     maxLag: parts.watch?.maxLag ?? 10_000,
+    batchTicker: new WatchTicker(parts.timers ?? systemTimers, parts.watch?.batchIntervalMs ?? DEFAULT_WATCH_BATCH_MS),
   };
   server.addService(
-    gateService(HsmServiceService, parts.maxMessageBytes),
+    withEncodedWatchResponses(gateService(HsmServiceService, parts.maxMessageBytes)),
     hsmServiceHandlers(cluster, new PageTokenCodec(), logger, streams, watchSettings),
   );
   server.addService(gateService(AdminServiceService, parts.maxMessageBytes), adminServiceHandlers(cluster, parts.adminSecret, logger));

@@ -41,6 +41,8 @@ export interface DaemonConfig {
   readonly watchProgressMs: number;
   /** Revisions a watcher may lag behind before it is ended with WATCHER_TOO_SLOW. */
   readonly watchMaxLag: number;
+  /** A batched watcher that is caught up sends at most once per this many ms. */
+  readonly watchBatchMs: number;
   /** Events kept in memory for watchers before compaction. */
   readonly eventCapacity: number;
   readonly sessionIdleSeconds: number;
@@ -135,6 +137,12 @@ export const SETTINGS = {
     help: "revisions a watcher may fall behind before it is ended",
     defaultText: "10000",
   },
+  watchBatch: {
+    flag: "--watch-batch-ms",
+    env: "LOCALCLOUDHSM_WATCH_BATCH_MS",
+    help: "batched watchers (max_events_per_response > 1) that are caught up send at most once per this interval",
+    defaultText: "20",
+  },
   eventCapacity: {
     flag: "--event-capacity",
     env: "LOCALCLOUDHSM_EVENT_CAPACITY",
@@ -221,6 +229,7 @@ export function parseConfig(
         "create-object-minimum-nodes": { type: "string" },
         "watch-progress-ms": { type: "string" },
         "watch-max-lag": { type: "string" },
+        "watch-batch-ms": { type: "string" },
         "event-capacity": { type: "string" },
         "session-idle-seconds": { type: "string" },
         "session-max-seconds": { type: "string" },
@@ -257,6 +266,7 @@ export function parseConfig(
   const watchProgressMs = integer(S.watchProgress, pick(S.watchProgress, v["watch-progress-ms"]) ?? "5000", 10, 3_600_000);
   const eventCapacity = integer(S.eventCapacity, pick(S.eventCapacity, v["event-capacity"]) ?? "100000", 100, 10_000_000);
   const watchMaxLag = integer(S.watchMaxLag, pick(S.watchMaxLag, v["watch-max-lag"]) ?? "10000", 1, 10_000_000);
+  const watchBatchMs = integer(S.watchBatch, pick(S.watchBatch, v["watch-batch-ms"]) ?? "20", 1, 10_000);
   if (watchMaxLag >= eventCapacity) throw new ConfigError(S.watchMaxLag, `must be below --event-capacity (${eventCapacity}) so a slow watcher can resume`);
 
   const sessionIdleSeconds = integer(S.sessionIdle, pick(S.sessionIdle, v["session-idle-seconds"]) ?? "900", 1, 31_536_000);
@@ -315,6 +325,7 @@ export function parseConfig(
       createObjectMinimumNodes,
       watchProgressMs,
       watchMaxLag,
+      watchBatchMs,
       eventCapacity,
       sessionIdleSeconds,
       sessionMaxSeconds,

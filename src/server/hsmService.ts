@@ -1,5 +1,6 @@
 // HsmService handlers: validate the request, call the cluster, build the response (errors are mapped by the adapter).
-import { HsmServiceServer } from "../../clients/generated/localcloudhsm/v1/hsm_service";
+import * as grpc from "@grpc/grpc-js";
+import { HsmServiceServer, WatchSyncStatusRequest } from "../../clients/generated/localcloudhsm/v1/hsm_service";
 import { attributeFileText } from "../hsm/attributes";
 import { HsmCluster } from "../hsm/cluster";
 import { LoginSession } from "../hsm/sessions";
@@ -18,19 +19,28 @@ import {
   validateShareKey,
   validateWatch,
 } from "./requestValidation";
-import { toAttributeValue, toNodeStatuses, toSteps, toSyncEvent, toUser } from "./responseMapping";
-import { Attestation, AttestationDocument, WatchSyncStatusResponse } from "../../clients/generated/localcloudhsm/v1/hsm_service";
+import { toAttributeValue, toNodeStatuses, toSteps, toUser } from "./responseMapping";
+import { Attestation, AttestationDocument } from "../../clients/generated/localcloudhsm/v1/hsm_service";
 import { NodeStatus, StepResult } from "../../clients/generated/localcloudhsm/v1/common";
 import { GENUINE_FIRMWARE_MEASUREMENT } from "../hsm/attestation";
 import { KeyCreation } from "../hsm/cluster";
 import { SyncWatcher, WatchItem } from "../hsm/syncWatcher";
+import { WatchTicker } from "../hsm/watchTicker";
+import { WatchResponseEncoder } from "./watchEncoding";
 
 /** How the watch stream behaves; the defaults suit tests and laptops alike. */
 export interface WatchSettings {
   readonly defaultProgressIntervalMs: number;
   /** A watcher this many revisions behind is ended with WATCHER_TOO_SLOW. */
   readonly maxLag: number;
+  /** Paces batched watchers (max_events_per_response > 1): one send per tick once caught up. */
+  readonly batchTicker: WatchTicker;
 }
+
+/** The handlers; WatchSyncStatus writes responses already encoded (see watchEncoding). */
+export type HsmServiceHandlers = Omit<HsmServiceServer, "watchSyncStatus"> & {
+  watchSyncStatus: grpc.handleServerStreamingCall<WatchSyncStatusRequest, Buffer>;
+};
 
 /**
  * Every key call authenticates first, so a caller without a session learns nothing, not even the
@@ -43,7 +53,8 @@ export function hsmServiceHandlers(
   logger: Logger,
   streams: OpenStreams,
   watchSettings: WatchSettings,
-): HsmServiceServer {
+): HsmServiceHandlers {
+  const encoder = new WatchResponseEncoder();
   const authenticate = (context: CallContext): LoginSession => {
     const session = cluster.session(bearerToken(context.metadata));
     context.log.userId = session.userId;
@@ -171,9 +182,11 @@ export function hsmServiceHandlers(
     watchSyncStatus: serverStreamingCall("WatchSyncStatus", logger, streams, (request, context) => {
       const session = authenticate(context);
       const query = validateWatch(request, watchSettings.defaultProgressIntervalMs);
-      const watcher = cluster.watch(session, { ...query, maxLag: watchSettings.maxLag });
+      const { maxEventsPerResponse, ...where } = query;
+      const batching = maxEventsPerResponse > 1 ? { maxEvents: maxEventsPerResponse, ticker: watchSettings.batchTicker } : undefined;
+      const watcher = cluster.watch(session, { ...where, maxLag: watchSettings.maxLag, ...(batching ? { batching } : {}) });
       return {
-        messages: toWatchResponses(watcher.items(context.signal)),
+        messages: encoded(watcher.items(context.signal), encoder, watcher.viewKey),
         whileBlocked: (signal) => failWhenTooFarBehind(cluster, watcher, signal),
       };
     }),
@@ -202,12 +215,8 @@ function attestations(cluster: HsmCluster, session: LoginSession, handle: number
   });
 }
 
-async function* toWatchResponses(items: AsyncIterable<WatchItem>): AsyncGenerator<WatchSyncStatusResponse> {
-  for await (const item of items) {
-    yield item.kind === "event"
-      ? { message: { $case: "event", value: toSyncEvent(item.event) } }
-      : { message: { $case: "progress", value: { revision: String(item.revision) } } };
-  }
+async function* encoded(items: AsyncIterable<WatchItem>, encoder: WatchResponseEncoder, viewKey: string): AsyncGenerator<Buffer> {
+  for await (const item of items) yield encoder.encode(item, viewKey);
 }
 
 /** While the client is not reading, end the stream once writers get more than maxLag revisions ahead. */

@@ -81,7 +81,7 @@ async function main(): Promise<number> {
     replicationDelayMs: config.replicationDelayMs,
     createObjectMinimumNodes: config.createObjectMinimumNodes,
     eventCapacity: config.eventCapacity,
-    watch: { defaultProgressIntervalMs: config.watchProgressMs, maxLag: config.watchMaxLag },
+    watch: { defaultProgressIntervalMs: config.watchProgressMs, maxLag: config.watchMaxLag, batchIntervalMs: config.watchBatchMs },
     sessionLimits: {
       idleMs: config.sessionIdleSeconds * 1000,
       maxLifetimeMs: config.sessionMaxSeconds * 1000,

@@ -137,7 +137,12 @@ export interface WatchQuery {
   readonly handles: ReadonlySet<number>;
   readonly nodes: ReadonlySet<number>;
   readonly progressIntervalMs: number;
+  /** 1: one event per response; more: batches of up to this many. */
+  readonly maxEventsPerResponse: number;
 }
+
+/** Batches stay far below the 4 MiB default message limit of gRPC clients (an event is about 30 bytes). */
+export const MAX_EVENTS_PER_RESPONSE = 4096;
 
 export function validateWatch(request: WatchSyncStatusRequest, defaultProgressMs: number = DEFAULT_PROGRESS_INTERVAL_MS): WatchQuery {
   const start = Number(request.startRevision);
@@ -151,5 +156,17 @@ export function validateWatch(request: WatchSyncStatusRequest, defaultProgressMs
   if (interval < MIN_PROGRESS_INTERVAL_MS) {
     throw new HsmError("REQUEST_INVALID", `progress_interval_ms is at least ${MIN_PROGRESS_INTERVAL_MS}`, { field: "progress_interval_ms" });
   }
-  return { startRevision: start, handles: new Set(request.keyHandles), nodes: new Set(request.nodeIds), progressIntervalMs: interval };
+  if (request.maxEventsPerResponse > MAX_EVENTS_PER_RESPONSE) {
+    throw new HsmError("REQUEST_INVALID", `max_events_per_response is at most ${MAX_EVENTS_PER_RESPONSE}`, {
+      field: "max_events_per_response",
+      max: MAX_EVENTS_PER_RESPONSE,
+    });
+  }
+  return {
+    startRevision: start,
+    handles: new Set(request.keyHandles),
+    nodes: new Set(request.nodeIds),
+    progressIntervalMs: interval,
+    maxEventsPerResponse: Math.max(1, request.maxEventsPerResponse),
+  };
 }

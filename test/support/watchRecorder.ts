@@ -1,7 +1,7 @@
 // A raw WatchSyncStatus stream that records what arrives, for tests that need pause/cancel control:
 // await conditions on the received messages (never sleep), pause and resume reading, cancel, and see how it ended.
 import * as grpc from "@grpc/grpc-js";
-import { HsmClient, HsmClientError, hsmProto, toClientError } from "../../clients";
+import { eventsIn, HsmClient, HsmClientError, hsmProto, toClientError } from "../../clients";
 
 type SyncEvent = hsmProto.SyncEvent;
 type WatchResponse = hsmProto.WatchSyncStatusResponse;
@@ -11,6 +11,7 @@ export interface WatchRequest {
   readonly keyHandles?: readonly number[];
   readonly nodeIds?: readonly number[];
   readonly progressIntervalMs?: number;
+  readonly maxEventsPerResponse?: number;
 }
 
 /** How a stream ended: OK (undefined error), or with a status (as HsmClientError, so reason and metadata are there). */
@@ -46,6 +47,7 @@ export class WatchRecorder {
         keyHandles: [...(request.keyHandles ?? [])],
         nodeIds: [...(request.nodeIds ?? [])],
         progressIntervalMs: request.progressIntervalMs ?? 0,
+        maxEventsPerResponse: request.maxEventsPerResponse ?? 0,
       },
       metadata,
     );
@@ -73,9 +75,10 @@ export class WatchRecorder {
     });
     this.call.on("data", (message: WatchResponse) => {
       this.messages.push(message);
-      if (message.message?.$case === "event") {
-        this.events.push(message.message.value);
-        this.delivered = Math.max(this.delivered, Number(message.message.value.revision));
+      const events = eventsIn(message);
+      if (events.length > 0) {
+        this.events.push(...events);
+        this.delivered = Math.max(this.delivered, Number(events[events.length - 1]!.revision));
       } else if (message.message?.$case === "progress") {
         this.progress.push(Number(message.message.value.revision));
         this.delivered = Math.max(this.delivered, Number(message.message.value.revision));

@@ -62,6 +62,7 @@ class World {
       progressIntervalMs: 600_000,
       maxLag: 10_000,
       now: () => this.nowMs,
+      viewer: "alice",
       ...options,
     });
     const abort = new AbortController();
@@ -92,7 +93,7 @@ class World {
 }
 
 function revisions(items: WatchItem[]): (number | string)[] {
-  return items.map((i) => (i.kind === "event" ? i.event.revision : `p${i.revision}`));
+  return items.flatMap((i): (number | string)[] => (i.kind === "event" ? [i.event.revision] : i.kind === "batch" ? i.events.map((e) => e.revision) : [`p${i.revision}`]));
 }
 
 /** Resolves `true` if `promise` settles within a few turns of the event loop, `false` if it is still pending. */

@@ -401,6 +401,14 @@ export interface WatchSyncStatusRequest {
    * 0 means the daemon's default.
    */
   progressIntervalMs: number;
+  /**
+   * 0 or 1: one event per response, in `event`. Above 1 (at most 4096): events
+   * come in `batch` responses of up to this many, in revision order; a watcher
+   * that is caught up gets at most one batch per daemon batch interval
+   * (--watch-batch-ms), so a busy cluster costs one message per interval
+   * instead of one per event.
+   */
+  maxEventsPerResponse: number;
 }
 
 /** WatchSyncStatusResponse is one event or one progress message. */
@@ -413,7 +421,16 @@ export interface WatchSyncStatusResponse {
     | //
     /** Nothing matching happened up to this revision. */
     { $case: "progress"; value: WatchProgress }
+    | //
+    /** Consecutive matching events, when the request set max_events_per_response above 1. */
+    { $case: "batch"; value: SyncEventBatch }
     | undefined;
+}
+
+/** SyncEventBatch is several events in one response, in revision order. */
+export interface SyncEventBatch {
+  /** At least one event; revisions increase, with gaps only where events did not match. */
+  events: SyncEvent[];
 }
 
 /** SyncEvent is one entry of the cluster's event log. */
@@ -2845,7 +2862,7 @@ export const ShareKeyResponse: MessageFns<ShareKeyResponse> = {
 };
 
 function createBaseWatchSyncStatusRequest(): WatchSyncStatusRequest {
-  return { startRevision: "0", keyHandles: [], nodeIds: [], progressIntervalMs: 0 };
+  return { startRevision: "0", keyHandles: [], nodeIds: [], progressIntervalMs: 0, maxEventsPerResponse: 0 };
 }
 
 export const WatchSyncStatusRequest: MessageFns<WatchSyncStatusRequest> = {
@@ -2869,6 +2886,9 @@ export const WatchSyncStatusRequest: MessageFns<WatchSyncStatusRequest> = {
     }
     if (message.progressIntervalMs !== 0) {
       writer.uint32(32).uint32(message.progressIntervalMs);
+    }
+    if (message.maxEventsPerResponse !== 0) {
+      writer.uint32(40).uint32(message.maxEventsPerResponse);
     }
     return writer;
   },
@@ -2938,6 +2958,14 @@ export const WatchSyncStatusRequest: MessageFns<WatchSyncStatusRequest> = {
             message.progressIntervalMs = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxEventsPerResponse = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2972,6 +3000,11 @@ export const WatchSyncStatusRequest: MessageFns<WatchSyncStatusRequest> = {
         : isSet(object.progress_interval_ms)
         ? globalThis.Number(object.progress_interval_ms)
         : 0,
+      maxEventsPerResponse: isSet(object.maxEventsPerResponse)
+        ? globalThis.Number(object.maxEventsPerResponse)
+        : isSet(object.max_events_per_response)
+        ? globalThis.Number(object.max_events_per_response)
+        : 0,
     };
   },
 
@@ -2989,6 +3022,9 @@ export const WatchSyncStatusRequest: MessageFns<WatchSyncStatusRequest> = {
     if (message.progressIntervalMs !== 0) {
       obj.progressIntervalMs = Math.round(message.progressIntervalMs);
     }
+    if (message.maxEventsPerResponse !== 0) {
+      obj.maxEventsPerResponse = Math.round(message.maxEventsPerResponse);
+    }
     return obj;
   },
 
@@ -3001,6 +3037,7 @@ export const WatchSyncStatusRequest: MessageFns<WatchSyncStatusRequest> = {
     message.keyHandles = object.keyHandles?.map((e) => e) || [];
     message.nodeIds = object.nodeIds?.map((e) => e) || [];
     message.progressIntervalMs = object.progressIntervalMs ?? 0;
+    message.maxEventsPerResponse = object.maxEventsPerResponse ?? 0;
     return message;
   },
 };
@@ -3017,6 +3054,9 @@ export const WatchSyncStatusResponse: MessageFns<WatchSyncStatusResponse> = {
         break;
       case "progress":
         WatchProgress.encode(message.message.value, writer.uint32(18).fork()).join();
+        break;
+      case "batch":
+        SyncEventBatch.encode(message.message.value, writer.uint32(26).fork()).join();
         break;
     }
     return writer;
@@ -3051,6 +3091,14 @@ export const WatchSyncStatusResponse: MessageFns<WatchSyncStatusResponse> = {
             message.message = { $case: "progress", value: WatchProgress.decode(reader, reader.uint32()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = { $case: "batch", value: SyncEventBatch.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3069,6 +3117,8 @@ export const WatchSyncStatusResponse: MessageFns<WatchSyncStatusResponse> = {
         ? { $case: "event", value: SyncEvent.fromJSON(object.event) }
         : isSet(object.progress)
         ? { $case: "progress", value: WatchProgress.fromJSON(object.progress) }
+        : isSet(object.batch)
+        ? { $case: "batch", value: SyncEventBatch.fromJSON(object.batch) }
         : undefined,
     };
   },
@@ -3079,6 +3129,8 @@ export const WatchSyncStatusResponse: MessageFns<WatchSyncStatusResponse> = {
       obj.event = SyncEvent.toJSON(message.message.value);
     } else if (message.message?.$case === "progress") {
       obj.progress = WatchProgress.toJSON(message.message.value);
+    } else if (message.message?.$case === "batch") {
+      obj.batch = SyncEventBatch.toJSON(message.message.value);
     }
     return obj;
   },
@@ -3101,7 +3153,82 @@ export const WatchSyncStatusResponse: MessageFns<WatchSyncStatusResponse> = {
         }
         break;
       }
+      case "batch": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "batch", value: SyncEventBatch.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseSyncEventBatch(): SyncEventBatch {
+  return { events: [] };
+}
+
+export const SyncEventBatch: MessageFns<SyncEventBatch> = {
+  encode(message: SyncEventBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      SyncEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SyncEventBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSyncEventBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(SyncEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SyncEventBatch {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => SyncEvent.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: SyncEventBatch): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => SyncEvent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SyncEventBatch>, I>>(base?: I): SyncEventBatch {
+    return SyncEventBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SyncEventBatch>, I>>(object: I): SyncEventBatch {
+    const message = createBaseSyncEventBatch();
+    message.events = object.events?.map((e) => SyncEvent.fromPartial(e)) || [];
     return message;
   },
 };
