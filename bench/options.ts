@@ -16,7 +16,7 @@ const USAGE = `usage: npm run bench -- [options]
   --watch-batch N       the watchers' max_events_per_response: 1 = one event per response, up to 4096
                         (default 1000)
   --log-level L         daemon log level: warn (default) or info (adds one log line per call)
-  --cpu-prof-dir DIR    run the daemon under --cpu-prof into DIR (stopped by SIGTERM; skips the kill -9 check)
+  --cpu-prof-dir DIR    run the daemon and the watcher processes under --cpu-prof into DIR (stopped by SIGTERM; skips the kill -9 check)
   --json FILE           also write the raw results as JSON
   --keep-data           keep the daemon's data directory
   --strict              exit 1 when a target fails`;

@@ -132,6 +132,7 @@ async function main(): Promise<number> {
         processes: options.watchProcesses,
         channelsPerProcess: options.watchChannels,
         maxEventsPerResponse: options.watchBatch,
+        watcherNodeArgs: options.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", options.cpuProfDir] : [],
         warmupMs: options.warmupMs,
         durationMs: options.durationMs,
         onProgress: progress,

@@ -31,6 +31,8 @@ export interface WatchBenchSpec {
   readonly processes: number;
   readonly channelsPerProcess: number;
   readonly maxEventsPerResponse: number;
+  /** Node flags of the watcher processes (--cpu-prof with --cpu-prof-dir). */
+  readonly watcherNodeArgs: readonly string[];
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly onProgress?: (line: string) => void;
@@ -138,6 +140,7 @@ export async function runWatchBench(spec: WatchBenchSpec): Promise<WatchBenchRes
       processes: spec.processes,
       channelsPerProcess: spec.channelsPerProcess,
       maxEventsPerResponse: spec.maxEventsPerResponse,
+      nodeArgs: spec.watcherNodeArgs,
       startRevision,
     });
     progress(`${spec.watchers} watchers from revision ${startRevision}: every stream had its first event after ${Math.round(fleet.connectMs)} ms (${fleet.failedToConnect} without)`);

@@ -16,6 +16,8 @@ export interface FleetSpec {
   readonly channelsPerProcess: number;
   readonly maxEventsPerResponse: number;
   readonly startRevision: number;
+  /** Node flags of the worker processes (e.g. --cpu-prof). */
+  readonly nodeArgs: readonly string[];
 }
 
 /** The reports of every worker, merged. */
@@ -43,7 +45,7 @@ export async function startFleet(spec: FleetSpec): Promise<RunningFleet> {
   try {
     for (let p = 0; p < spec.processes; p++) {
       const watchers = Math.floor(spec.watchers / spec.processes) + (p < spec.watchers % spec.processes ? 1 : 0);
-      workers.push(new Worker({ address: spec.address, token: spec.token, watchers, channels: spec.channelsPerProcess, maxEventsPerResponse: spec.maxEventsPerResponse, startRevision: spec.startRevision, bucketMs: BUCKET_MS }));
+      workers.push(new Worker(spec.nodeArgs, { address: spec.address, token: spec.token, watchers, channels: spec.channelsPerProcess, maxEventsPerResponse: spec.maxEventsPerResponse, startRevision: spec.startRevision, bucketMs: BUCKET_MS }));
     }
     const ready = await Promise.all(workers.map((w) => w.ready));
     return {
@@ -72,8 +74,8 @@ class Worker {
   private onReport: ((report: WatchReport) => void) | undefined;
   private onFailure: (err: Error) => void = () => {};
 
-  constructor(spec: WatchWorkerSpec) {
-    this.child = fork(WORKER_PATH, [], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  constructor(nodeArgs: readonly string[], spec: WatchWorkerSpec) {
+    this.child = fork(WORKER_PATH, [], { execArgv: [...nodeArgs], stdio: ["ignore", "inherit", "inherit", "ipc"] });
     if (this.child.pid === undefined) throw new Error("could not start a watcher worker");
     this.pid = this.child.pid;
     this.ready = new Promise((resolve, reject) => {

@@ -14,6 +14,8 @@ import { ReplicationQueues } from "./replicationQueues";
 import { ClusterEvent, ClusterEventKind, EventAudience, NewEvent, RevisionLog } from "./revisionLog";
 import { SyncWatcher, WatchOptions } from "./syncWatcher";
 import { systemTimers, Timers } from "./timers";
+import { WatchTicker } from "./watchTicker";
+import { SharedScans } from "./sharedScans";
 import { defaultFlags, INTERNAL_KEY_HANDLE, isVisibleTo, KeyObject } from "./key";
 import { checkKeyId, checkLabel } from "./keyNaming";
 import { KeyRegistry } from "./keyRegistry";
@@ -36,6 +38,8 @@ export interface ClusterOptions {
   readonly createObjectMinimumNodes?: number;
   /** Events kept for watchers; older ones are compacted. */
   readonly eventCapacity?: number;
+  /** Batched watchers that are caught up read at most once per this many ms (default 20). */
+  readonly watchBatchIntervalMs?: number;
   readonly scryptCost?: ScryptCost;
   /** Where security events are recorded (the audit log). */
   readonly audit?: AuditSink;
@@ -55,6 +59,9 @@ export interface NodeSummary extends NodeInfo {
   readonly pendingReplications: number;
   readonly firmwareTampered: boolean;
 }
+
+/** Batched watchers that are caught up read at most this often, by default. */
+export const DEFAULT_WATCH_BATCH_MS = 20;
 
 /** Shortest key WrapKey can wrap with PKCS#5-padded RFC 3394. */
 export const MIN_WRAPPABLE_BYTES = 8;
@@ -138,6 +145,8 @@ export class HsmCluster {
   private sweep: { at: number; timer: { cancel(): void } } | undefined;
   private readonly handles: HandleAllocator;
   readonly events: RevisionLog;
+  private readonly watchTicker: WatchTicker;
+  private readonly watchScans = new SharedScans();
   readonly nodes: NodeTable;
   private readonly replication: ReplicationQueues;
   private loginCount = 0;
@@ -168,6 +177,7 @@ export class HsmCluster {
     const state = this.store.load();
     this.users = new UserDirectory(this.store, options.scryptCost ?? DEFAULT_SCRYPT_COST, state.users);
     this.events = new RevisionLog(state.revisionCeiling, (ceiling) => this.store.reserveRevisions(ceiling), options.eventCapacity);
+    this.watchTicker = new WatchTicker(this.events, this.timers, options.watchBatchIntervalMs ?? DEFAULT_WATCH_BATCH_MS);
     this.handles = new HandleAllocator(state.handleCeiling, (ceiling) => this.store.reserveHandles(ceiling));
     for (const { key, acknowledged } of state.keys) {
       if (!acknowledged) {
@@ -532,9 +542,11 @@ export class HsmCluster {
   }
 
   /** A cursor over the event log showing what this session may see. */
-  watch(session: LoginSession, options: Omit<WatchOptions, "canSee" | "now" | "viewer">): SyncWatcher {
+  watch(session: LoginSession, request: Omit<WatchOptions, "canSee" | "now" | "viewer" | "batching"> & { maxEventsPerResponse?: number }): SyncWatcher {
+    const { maxEventsPerResponse = 1, ...options } = request;
     return new SyncWatcher(this.events, {
       ...options,
+      ...(maxEventsPerResponse > 1 ? { batching: { maxEvents: maxEventsPerResponse, ticker: this.watchTicker, scans: this.watchScans } } : {}),
       // What canSee below depends on: the session (its session keys) and its user.
       viewer: `${session.sessionId}/${session.userId}`,
       now: () => this.clock.now(),

@@ -2,12 +2,12 @@
 import { HsmError } from "./errors";
 import { ClusterEvent, RevisionLog } from "./revisionLog";
 import { MAX_TIMER_MS } from "./timers";
+import { Scan, SharedScans } from "./sharedScans";
 import { WatchTicker } from "./watchTicker";
 
 /**
- * What a watcher sends. A batch covers the log from `scannedFrom` to `scannedTo` (inclusive): two
- * watchers with the same view key that scanned the same range hold the same events, so they can
- * share one encoded response.
+ * What a watcher sends. A batch covers the log from `scannedFrom` to `scannedTo` (inclusive); watchers
+ * that shared a scan hold the very same `events` array, so its encoding can be shared too.
  */
 export type WatchItem =
   | { readonly kind: "event"; readonly event: ClusterEvent }
@@ -18,6 +18,8 @@ export type WatchItem =
 export interface WatchBatching {
   readonly maxEvents: number;
   readonly ticker: WatchTicker;
+  /** Shared by every batched watcher of the cluster. */
+  readonly scans: SharedScans;
 }
 
 export interface WatchOptions {
@@ -131,40 +133,69 @@ export class SyncWatcher {
    * that is caught up waits for the shared tick before it sends again, so under steady writes it
    * sends once per tick, not once per append; one with a backlog of full batches sends at once.
    */
-  private async *batches(signal: AbortSignal, { maxEvents, ticker }: WatchBatching): AsyncGenerator<WatchItem> {
+  private async *batches(signal: AbortSignal, { maxEvents, ticker, scans }: WatchBatching): AsyncGenerator<WatchItem> {
     const { now, progressIntervalMs } = this.options;
-    let lastSent = now();
-    while (!signal.aborted) {
-      this.checkNotOvertaken();
-      const scannedFrom = this.cursor;
-      const scanned = this.log.readFrom(this.cursor, BATCH_SCAN_LIMIT);
-      const events: ClusterEvent[] = [];
-      for (const event of scanned) {
-        this.cursor = event.revision + 1;
-        if (this.matches(event)) {
-          events.push(event);
-          if (events.length === maxEvents) break;
+    const viewKey = this.viewKey;
+    // One abort listener for the stream's life, not one per wait: a tick costs a watcher no listener churn.
+    let wake: (() => void) | undefined;
+    const onAbort = (): void => wake?.();
+    signal.addEventListener("abort", onAbort, { once: true });
+    /** Until a tick brings revisions past the cursor, `timeoutMs` passes (for progress; none: no timer), or abort. */
+    const nextTick = (timeoutMs: number | undefined): Promise<void> =>
+      new Promise<void>((resolve) => {
+        let timer: NodeJS.Timeout | undefined;
+        const done = (): void => {
+          if (timer) clearTimeout(timer);
+          resolve();
+        };
+        wake = done;
+        ticker.onTickAfter(this.cursor - 1, done);
+        // The loop re-checks, so a long interval is waited for in steps setTimeout can hold.
+        if (timeoutMs !== undefined) timer = setTimeout(done, Math.min(MAX_TIMER_MS, Math.max(1, timeoutMs)));
+      });
+    try {
+      let lastSent = now();
+      const untilProgress = (): number => progressIntervalMs - (now() - lastSent);
+      while (!signal.aborted) {
+        this.checkNotOvertaken();
+        const scan = scans.scan(viewKey, this.cursor, this.log.currentRevision, () => this.scan(maxEvents));
+        this.cursor = scan.scannedTo + 1;
+        if (scan.events.length > 0) {
+          yield { kind: "batch", events: scan.events, scannedFrom: scan.scannedFrom, scannedTo: scan.scannedTo };
+          lastSent = now();
+          if (scan.events.length === maxEvents || signal.aborted) continue;
+          // More is already in the log: the tick is certain, no progress timer needed (the common case under load).
+          const moreWaiting = this.log.currentRevision >= this.cursor;
+          await nextTick(moreWaiting ? undefined : untilProgress());
+          continue;
         }
+        if (untilProgress() <= 0) {
+          yield { kind: "progress", revision: this.cursor - 1 };
+          lastSent = now();
+          continue;
+        }
+        if (scan.scannedCount === BATCH_SCAN_LIMIT) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
+        }
+        if (!signal.aborted) await nextTick(untilProgress());
       }
-      if (events.length > 0) {
-        yield { kind: "batch", events, scannedFrom, scannedTo: this.cursor - 1 };
-        lastSent = now();
-        if (events.length < maxEvents) await this.waitFor(ticker.next(), signal);
-        continue;
-      }
-      if (now() - lastSent >= progressIntervalMs) {
-        yield { kind: "progress", revision: this.cursor - 1 };
-        lastSent = now();
-        continue;
-      }
-      if (scanned.length === BATCH_SCAN_LIMIT) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        continue;
-      }
-      const appended = await this.waitForAppend(signal, progressIntervalMs - (now() - lastSent));
-      // Woken by a write: gather what else the tick brings, so watchers send together.
-      if (appended) await this.waitFor(ticker.next(), signal);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
     }
+  }
+
+  /** Up to maxEvents matching events from the cursor, looking at no more than BATCH_SCAN_LIMIT revisions. Does not move the cursor. */
+  private scan(maxEvents: number): Scan {
+    const scannedFrom = this.cursor;
+    const read = this.log.readFrom(scannedFrom, BATCH_SCAN_LIMIT);
+    const events: ClusterEvent[] = [];
+    let scannedTo = scannedFrom - 1;
+    for (const event of read) {
+      scannedTo = event.revision;
+      if (this.matches(event) && events.push(event) === maxEvents) break;
+    }
+    return { events, scannedFrom, scannedTo, scannedCount: scannedTo - scannedFrom + 1 };
   }
 
   /** Waits for the next append, `waitMs`, or abort; true when an append woke it. */

@@ -12,18 +12,15 @@ import { clusterControlHandlers } from "./clusterControlService";
 import { DevUser } from "./config";
 import { hsmServiceHandlers, WatchSettings } from "./hsmService";
 import { withEncodedWatchResponses } from "./watchEncoding";
-import { WatchTicker } from "../hsm/watchTicker";
+
 import { addHealth, addReflection, setAllNotServing } from "./introspection";
 import { Logger } from "./logger";
 import { PageTokenCodec } from "./pageToken";
 import { gateService, transportLimit } from "./requestGate";
 import { OpenStreams } from "./streamAdapter";
-import { systemTimers, Timers } from "../hsm/timers";
+import { Timers } from "../hsm/timers";
 import { SessionLimits } from "../hsm/sessions";
 import { AuditSink } from "../hsm/auditLog";
-
-/** Batched watchers that are caught up send at most this often. */
-export const DEFAULT_WATCH_BATCH_MS = 20;
 
 export interface DaemonParts {
   readonly store: HsmStore;
@@ -37,7 +34,7 @@ export interface DaemonParts {
   readonly createObjectMinimumNodes?: number;
   /** Events kept for watchers before compaction. */
   readonly eventCapacity?: number;
-  readonly watch?: Partial<Omit<WatchSettings, "batchTicker"> & { batchIntervalMs: number }>;
+  readonly watch?: Partial<WatchSettings & { batchIntervalMs: number }>;
   readonly sessionLimits?: SessionLimits;
   /** Most keys in the cluster; 0 for no limit. */
   readonly maxKeys?: number;
@@ -74,6 +71,7 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
     ...(parts.replicationDelayMs !== undefined ? { replicationDelayMs: parts.replicationDelayMs } : {}),
     ...(parts.createObjectMinimumNodes !== undefined ? { createObjectMinimumNodes: parts.createObjectMinimumNodes } : {}),
     ...(parts.eventCapacity !== undefined ? { eventCapacity: parts.eventCapacity } : {}),
+    ...(parts.watch?.batchIntervalMs !== undefined ? { watchBatchIntervalMs: parts.watch.batchIntervalMs } : {}),
     scryptCost: { N: parts.scryptN, r: 8, p: 1 },
     ...(parts.attestationSeed ? { attestationSeed: parts.attestationSeed } : {}),
     ...(parts.sessionLimits ? { sessionLimits: parts.sessionLimits } : {}),
@@ -93,7 +91,6 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
   const watchSettings: WatchSettings = {
     defaultProgressIntervalMs: parts.watch?.defaultProgressIntervalMs ?? 5000,
     maxLag: parts.watch?.maxLag ?? 10_000,
-    batchTicker: new WatchTicker(parts.timers ?? systemTimers, parts.watch?.batchIntervalMs ?? DEFAULT_WATCH_BATCH_MS),
   };
   server.addService(
     withEncodedWatchResponses(gateService(HsmServiceService, parts.maxMessageBytes)),

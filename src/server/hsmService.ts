@@ -25,7 +25,6 @@ import { NodeStatus, StepResult } from "../../clients/generated/localcloudhsm/v1
 import { GENUINE_FIRMWARE_MEASUREMENT } from "../hsm/attestation";
 import { KeyCreation } from "../hsm/cluster";
 import { SyncWatcher, WatchItem } from "../hsm/syncWatcher";
-import { WatchTicker } from "../hsm/watchTicker";
 import { WatchResponseEncoder } from "./watchEncoding";
 
 /** How the watch stream behaves; the defaults suit tests and laptops alike. */
@@ -33,8 +32,6 @@ export interface WatchSettings {
   readonly defaultProgressIntervalMs: number;
   /** A watcher this many revisions behind is ended with WATCHER_TOO_SLOW. */
   readonly maxLag: number;
-  /** Paces batched watchers (max_events_per_response > 1): one send per tick once caught up. */
-  readonly batchTicker: WatchTicker;
 }
 
 /** The handlers; WatchSyncStatus writes responses already encoded (see watchEncoding). */
@@ -182,11 +179,10 @@ export function hsmServiceHandlers(
     watchSyncStatus: serverStreamingCall("WatchSyncStatus", logger, streams, (request, context) => {
       const session = authenticate(context);
       const query = validateWatch(request, watchSettings.defaultProgressIntervalMs);
-      const { maxEventsPerResponse, ...where } = query;
-      const batching = maxEventsPerResponse > 1 ? { maxEvents: maxEventsPerResponse, ticker: watchSettings.batchTicker } : undefined;
-      const watcher = cluster.watch(session, { ...where, maxLag: watchSettings.maxLag, ...(batching ? { batching } : {}) });
+      const watcher = cluster.watch(session, { ...query, maxLag: watchSettings.maxLag });
       return {
-        messages: encoded(watcher.items(context.signal), encoder, watcher.viewKey),
+        items: watcher.items(context.signal),
+        toMessage: (item: WatchItem) => encoder.encode(item),
         whileBlocked: (signal) => failWhenTooFarBehind(cluster, watcher, signal),
       };
     }),
@@ -213,10 +209,6 @@ function attestations(cluster: HsmCluster, session: LoginSession, handle: number
     );
     return { nodeId: statement.nodeId, document, signature: cluster.attestors.sign(statement.nodeId, document) };
   });
-}
-
-async function* encoded(items: AsyncIterable<WatchItem>, encoder: WatchResponseEncoder, viewKey: string): AsyncGenerator<Buffer> {
-  for await (const item of items) yield encoder.encode(item, viewKey);
 }
 
 /** While the client is not reading, end the stream once writers get more than maxLag revisions ahead. */

@@ -14,8 +14,10 @@ export interface StreamContext {
   readonly signal: AbortSignal;
 }
 
-export interface OutboundStream<Res> {
-  readonly messages: AsyncIterable<Res>;
+export interface OutboundStream<Res, Item> {
+  /** What the handler produces, turned into messages by `toMessage` as each is written. */
+  readonly items: AsyncIterable<Item>;
+  readonly toMessage: (item: Item) => Res;
   /**
    * Runs while a write waits for the client to drain; rejecting ends the stream with that
    * error (e.g. a watcher that fell too far behind). Must settle once `signal` aborts.
@@ -23,7 +25,7 @@ export interface OutboundStream<Res> {
   readonly whileBlocked?: (signal: AbortSignal) => Promise<void>;
 }
 
-export type StreamHandler<Req, Res> = (request: Req, context: StreamContext) => OutboundStream<Res>;
+export type StreamHandler<Req, Res, Item> = (request: Req, context: StreamContext) => OutboundStream<Res, Item>;
 
 /** Tracks open streams so shutdown can end them instead of waiting for clients that never hang up. */
 export class OpenStreams {
@@ -52,11 +54,11 @@ function shuttingDown(): HsmError {
   return new HsmError("SHUTTING_DOWN", "the daemon is shutting down; reconnect and resume");
 }
 
-export function serverStreamingCall<Req, Res>(
+export function serverStreamingCall<Req, Res, Item>(
   method: string,
   logger: Logger,
   streams: OpenStreams,
-  handler: StreamHandler<Req, Res>,
+  handler: StreamHandler<Req, Res, Item>,
 ): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
     const started = process.hrtime.bigint();
@@ -83,10 +85,10 @@ export function serverStreamingCall<Req, Res>(
       const request = call.request as unknown;
       if (request instanceof RejectedRequest) throw rejection(request);
       const stream = handler(request as Req, context);
-      for await (const message of stream.messages) {
+      for await (const item of stream.items) {
         if (controller.signal.aborted) break;
         sent += 1;
-        if (!call.write(message)) await drained(call, controller.signal, stream.whileBlocked);
+        if (!call.write(stream.toMessage(item))) await drained(call, controller.signal, stream.whileBlocked);
       }
     };
 

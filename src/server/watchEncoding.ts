@@ -1,4 +1,4 @@
-// WatchSyncStatus responses encoded once: each event's bytes are cached on the event, and watchers with one view share a batch's bytes.
+// WatchSyncStatus responses encoded once: each event's bytes are kept per event, and watchers sharing a scan share its batch's bytes.
 import * as grpc from "@grpc/grpc-js";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { WatchSyncStatusResponse } from "../../clients/generated/localcloudhsm/v1/hsm_service";
@@ -8,8 +8,6 @@ import { toSyncEvent } from "./responseMapping";
 
 /** Field 3 (batch) of WatchSyncStatusResponse, length-delimited. */
 const BATCH_FIELD_TAG = (3 << 3) | 2;
-/** Batches kept for sharing; watchers in one tick ask within microseconds of each other, so a few suffice. */
-const SHARED_BATCHES = 64;
 
 /**
  * A response holding one event is `field 1 (SyncEvent)`; a batch is `field 3 (SyncEventBatch)`
@@ -18,21 +16,20 @@ const SHARED_BATCHES = 64;
  */
 export class WatchResponseEncoder {
   private readonly eventBytes = new WeakMap<ClusterEvent, Uint8Array>();
-  private readonly shared = new Map<string, Buffer>();
+  /** Keyed by the scan's event list, which every watcher sharing the scan holds (see SharedScans). */
+  private readonly batches = new WeakMap<readonly ClusterEvent[], Buffer>();
 
-  encode(item: WatchItem, viewKey: string): Buffer {
+  encode(item: WatchItem): Buffer {
     switch (item.kind) {
       case "event":
         return asBuffer(this.entry(item.event));
       case "progress":
         return asBuffer(WatchSyncStatusResponse.encode({ message: { $case: "progress", value: { revision: String(item.revision) } } }).finish());
       case "batch": {
-        const key = `${viewKey}@${item.scannedFrom}-${item.scannedTo}`;
-        let bytes = this.shared.get(key);
+        let bytes = this.batches.get(item.events);
         if (!bytes) {
           bytes = this.batch(item.events);
-          this.shared.set(key, bytes);
-          if (this.shared.size > SHARED_BATCHES) this.shared.delete(this.shared.keys().next().value as string);
+          this.batches.set(item.events, bytes);
         }
         return bytes;
       }
