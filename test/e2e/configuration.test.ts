@@ -43,6 +43,7 @@ const DOCUMENTED_VARIABLES = [
   "LOCALCLOUDHSM_CREATE_OBJECT_MINIMUM_NODES",
   "LOCALCLOUDHSM_WATCH_PROGRESS_MS",
   "LOCALCLOUDHSM_WATCH_MAX_LAG",
+  "LOCALCLOUDHSM_WATCH_BATCH_MS",
   "LOCALCLOUDHSM_EVENT_CAPACITY",
   "LOCALCLOUDHSM_SESSION_IDLE_SECONDS",
   "LOCALCLOUDHSM_SESSION_MAX_SECONDS",
@@ -69,6 +70,7 @@ const DOCUMENTED_FLAGS = [
   "--create-object-minimum-nodes",
   "--watch-progress-ms",
   "--watch-max-lag",
+  "--watch-batch-ms",
   "--event-capacity",
   "--session-idle-seconds",
   "--session-max-seconds",
@@ -102,6 +104,7 @@ describe("configuration errors stop the start and name the setting", () => {
       args: ["--listen", "0.0.0.0:0"],
       mentions: ["--dev-cu", "LOCALCLOUDHSM_DEV_CU", "0.0.0.0"],
     },
+    { name: "--watch-batch-ms 0", args: ["--watch-batch-ms", "0"], mentions: ["--watch-batch-ms", "LOCALCLOUDHSM_WATCH_BATCH_MS"] },
     { name: "an unknown flag", args: ["--bogus-flag", "1"], mentions: ["--bogus-flag"] },
     { name: "--scrypt-n that is not a power of two", args: ["--scrypt-n", "1000"], mentions: ["--scrypt-n", "LOCALCLOUDHSM_SCRYPT_N"] },
     {

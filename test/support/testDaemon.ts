@@ -9,8 +9,7 @@ import { SqliteStore } from "../../src/hsm/store/sqliteStore";
 import { Clock } from "../../src/hsm/clock";
 import { Timers } from "../../src/hsm/timers";
 import { SessionLimits } from "../../src/hsm/sessions";
-import { buildDaemon, Daemon } from "../../src/server/compositionRoot";
-import { WatchSettings } from "../../src/server/hsmService";
+import { buildDaemon, Daemon, DaemonParts } from "../../src/server/compositionRoot";
 import { createLogger } from "../../src/server/logger";
 
 export const TEST_ADMIN_SECRET = "integration-admin-secret-0123456789";
@@ -45,8 +44,8 @@ export interface TestDaemonOptions {
   readonly createObjectMinimumNodes?: number;
   /** Events kept for watchers before compaction. */
   readonly eventCapacity?: number;
-  /** Watch stream settings: default progress interval and the lag that ends a slow watcher. */
-  readonly watch?: Partial<WatchSettings>;
+  /** Watch stream settings: default progress interval, the lag that ends a slow watcher, the batch interval. */
+  readonly watch?: DaemonParts["watch"];
   readonly clock?: Clock;
   readonly timers?: Timers;
   /** Session idle and absolute expiry and the per-user cap (the daemon's defaults when absent). */

@@ -1,0 +1,223 @@
+// Batched watching (max_events_per_response > 1) without gRPC: the same events as one-by-one, in batches no larger
+// than asked, at most one batch per tick once caught up, scans shared by watchers with one view. Fake time; no sleeps.
+import fc from "fast-check";
+import { ClusterEvent, EventAudience, NewEvent, RevisionLog } from "../../src/hsm/revisionLog";
+import { SharedScans } from "../../src/hsm/sharedScans";
+import { SyncWatcher, WatchItem, WatchOptions } from "../../src/hsm/syncWatcher";
+import { WatchTicker } from "../../src/hsm/watchTicker";
+import { FakeTime } from "../support/fakeTime";
+
+const ALICE = 1;
+const BOB = 2;
+const TICK = 20;
+
+function keyEvent(handle: number, nodeId: number, ownerId = ALICE): NewEvent {
+  const audience: EventAudience = { ownerId, sharedWith: [], sessionId: undefined };
+  return { kind: "KEY_REPLICATED", handle, nodeId, nodesHolding: 2, nodeCount: 3, atMs: 0, audience };
+}
+
+function nodeEvent(nodeId: number): NewEvent {
+  return { kind: "NODE_DOWN", handle: 0, nodeId, nodesHolding: 0, nodeCount: 3, atMs: 0, audience: undefined };
+}
+
+const seenBy =
+  (userId: number) =>
+  (e: ClusterEvent): boolean =>
+    !e.audience || e.audience.ownerId === userId || e.audience.sharedWith.includes(userId);
+
+/** Lets the watcher's promise chain run. */
+const turns = async (n = 5): Promise<void> => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+class World {
+  readonly time = new FakeTime(1_000_000);
+  readonly log = new RevisionLog(0, () => undefined, 100_000);
+  readonly ticker = new WatchTicker(this.log, this.time, TICK);
+  readonly scans = new SharedScans();
+  private readonly aborts: AbortController[] = [];
+  private readonly generators: AsyncGenerator<WatchItem>[] = [];
+
+  watch(maxEvents: number, options: Partial<WatchOptions> = {}): { watcher: SyncWatcher; items: AsyncGenerator<WatchItem> } {
+    const watcher = new SyncWatcher(this.log, {
+      startRevision: 1,
+      handles: new Set(),
+      nodes: new Set(),
+      canSee: seenBy(ALICE),
+      progressIntervalMs: 600_000,
+      maxLag: 10_000,
+      now: () => this.time.now(),
+      viewer: "alice",
+      batching: { maxEvents, ticker: this.ticker, scans: this.scans },
+      ...options,
+    });
+    const abort = new AbortController();
+    const items = watcher.items(abort.signal);
+    this.aborts.push(abort);
+    this.generators.push(items);
+    return { watcher, items };
+  }
+
+  async stop(): Promise<void> {
+    for (const a of this.aborts) a.abort();
+    await Promise.all(this.generators.map((g) => g.return(undefined)));
+  }
+}
+
+function batchOf(item: WatchItem | undefined): readonly ClusterEvent[] {
+  if (item?.kind !== "batch") throw new Error(`expected a batch, got ${JSON.stringify(item)}`);
+  return item.events;
+}
+
+describe("SyncWatcher with batching", () => {
+  let w: World;
+  beforeEach(() => (w = new World()));
+  afterEach(() => w.stop());
+
+  test("a backlog comes in full batches, back to back, then the remainder", async () => {
+    w.log.append(Array.from({ length: 10 }, (_, i) => keyEvent(100 + i, i % 3)));
+    const { items } = w.watch(4);
+    const sizes: number[] = [];
+    const revisions: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const events = batchOf((await items.next()).value as WatchItem);
+      sizes.push(events.length);
+      revisions.push(...events.map((e) => e.revision));
+    }
+    expect(sizes).toEqual([4, 4, 2]);
+    expect(revisions).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  test("once caught up, appends between ticks arrive together in one batch at the tick", async () => {
+    const { items } = w.watch(100);
+    w.log.append([keyEvent(1, 0)]);
+    let next = items.next();
+    await turns();
+    w.time.advance(TICK);
+    expect(batchOf((await next).value as WatchItem).map((e) => e.revision)).toEqual([1]);
+
+    next = items.next();
+    w.log.append([keyEvent(1, 1)]);
+    await turns();
+    w.log.append([keyEvent(1, 2)]);
+    await turns();
+    let settled = false;
+    void next.then(() => (settled = true));
+    await turns();
+    expect(settled).toBe(false);
+    w.time.advance(TICK);
+    expect(batchOf((await next).value as WatchItem).map((e) => e.revision)).toEqual([2, 3]);
+  });
+
+  test("watchers with one view share the scan: the very same event list", async () => {
+    w.log.append([keyEvent(5, 0), nodeEvent(1), keyEvent(6, 2)]);
+    const a = w.watch(50);
+    const b = w.watch(50);
+    const first = batchOf((await a.items.next()).value as WatchItem);
+    const second = batchOf((await b.items.next()).value as WatchItem);
+    expect(second).toBe(first);
+    expect(a.watcher.viewKey).toBe(b.watcher.viewKey);
+  });
+
+  test("views that differ in user, filter or batch size do not share", () => {
+    const base = w.watch(50).watcher.viewKey;
+    expect(w.watch(51).watcher.viewKey).not.toBe(base);
+    expect(w.watch(50, { viewer: "bob", canSee: seenBy(BOB) }).watcher.viewKey).not.toBe(base);
+    expect(w.watch(50, { handles: new Set([5]) }).watcher.viewKey).not.toBe(base);
+    expect(w.watch(50, { nodes: new Set([1]) }).watcher.viewKey).not.toBe(base);
+  });
+
+  test("progress: an idle batched watcher gets a notice once the interval passes", async () => {
+    const { items } = w.watch(10, { handles: new Set([42]), progressIntervalMs: 50 });
+    const next = items.next();
+    w.log.append([keyEvent(6, 0), nodeEvent(1)]);
+    await turns();
+    w.time.advance(50);
+    w.log.append([keyEvent(7, 0)]);
+    await turns();
+    w.time.advance(TICK);
+    expect((await next).value).toEqual({ kind: "progress", revision: 3 });
+  });
+
+  test("aborting ends a batched watcher that waits for a tick", async () => {
+    const abort = new AbortController();
+    const watcher = new SyncWatcher(w.log, {
+      startRevision: 0,
+      handles: new Set(),
+      nodes: new Set(),
+      canSee: seenBy(ALICE),
+      progressIntervalMs: 600_000,
+      maxLag: 10_000,
+      now: () => w.time.now(),
+      viewer: "alice",
+      batching: { maxEvents: 10, ticker: w.ticker, scans: w.scans },
+    });
+    const next = watcher.items(abort.signal).next();
+    await turns();
+    abort.abort();
+    expect((await next).done).toBe(true);
+  });
+
+  test("property: batched delivery is exactly the one-by-one delivery, cut into batches of at most max", async () => {
+    const event = fc.oneof(
+      fc.record({ handle: fc.integer({ min: 1, max: 6 }), node: fc.integer({ min: 0, max: 2 }), owner: fc.constantFrom(ALICE, BOB) }).map((e) => keyEvent(e.handle, e.node, e.owner)),
+      fc.integer({ min: 0, max: 2 }).map(nodeEvent),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(event, { minLength: 1, maxLength: 20 }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 2, max: 9 }),
+        fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+        fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
+        async (appends, maxEvents, handle, node) => {
+          const world = new World();
+          const filters: Partial<WatchOptions> = {
+            ...(handle !== undefined ? { handles: new Set([handle]) } : {}),
+            ...(node !== undefined ? { nodes: new Set([node]) } : {}),
+          };
+          try {
+            const oneByOne = new SyncWatcher(world.log, {
+              startRevision: 1,
+              handles: filters.handles ?? new Set(),
+              nodes: filters.nodes ?? new Set(),
+              canSee: seenBy(ALICE),
+              progressIntervalMs: 600_000,
+              maxLag: 10_000,
+              now: () => world.time.now(),
+              viewer: "alice",
+            });
+            const batched = world.watch(maxEvents, filters);
+            for (const events of appends) world.log.append(events);
+            // Expected: what an unbatched watcher delivers, read until the head.
+            const expected: number[] = [];
+            const stop = new AbortController();
+            const unbatched = oneByOne.items(stop.signal);
+            const head = world.log.currentRevision;
+            const wanted = world.log.readFrom(1, head).filter((e) => (node === undefined || e.nodeId === node) && (e.audience ? handle === undefined || e.handle === handle : handle === undefined) && seenBy(ALICE)(e)).length;
+            while (expected.length < wanted) {
+              const item = (await unbatched.next()).value as WatchItem;
+              if (item.kind === "event") expected.push(item.event.revision);
+            }
+            stop.abort();
+            await unbatched.return(undefined);
+
+            const got: number[] = [];
+            while (got.length < expected.length) {
+              const pending = batched.items.next();
+              await turns(2);
+              world.time.advance(TICK);
+              const events = batchOf((await pending).value as WatchItem);
+              expect(events.length).toBeGreaterThan(0);
+              expect(events.length).toBeLessThanOrEqual(maxEvents);
+              got.push(...events.map((e) => e.revision));
+            }
+            expect(got).toEqual(expected);
+          } finally {
+            await world.stop();
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
