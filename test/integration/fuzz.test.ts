@@ -386,12 +386,13 @@ const FIND_KEY = message(
 const WATCH = message(
   mixed(
     fc
-      .tuple(fc.integer({ min: -10, max: 1 }), fc.array(handleSpec(2, "visible"), { maxLength: 3 }), fc.subarray([0, 1, 2]), fc.constantFrom(0, 10, 25))
-      .map(([offset, handles, nodes, progress]) => ({
+      .tuple(fc.integer({ min: -10, max: 1 }), fc.array(handleSpec(2, "visible"), { maxLength: 3 }), fc.subarray([0, 1, 2]), fc.constantFrom(0, 10, 25), fc.constantFrom(0, 1, 2, 64, 4096))
+      .map(([offset, handles, nodes, progress, batch]) => ({
         1: one({ no: 1, wire: "revision", offset }),
         2: handles.flat(),
         3: nodes.flatMap((n) => varintSpec(3, n)),
         4: varintSpec(4, progress),
+        5: varintSpec(5, batch),
       })),
     {
       1: fc.oneof(
@@ -401,6 +402,7 @@ const WATCH = message(
       2: repeated(2, handleItem),
       3: repeated(3, nodeItem),
       4: varint(4, fc.constantFrom(0n, 1n, 9n, 10n, 25n, 1000n, 0x80000000n, 0xffffffffn)),
+      5: varint(5, fc.constantFrom(0n, 1n, 2n, 4096n, 4097n, 0xffffffffn)),
     },
   ),
 );
@@ -808,7 +810,8 @@ function checkAnswer(s: Sent, problems: string[]): void {
   }
   for (const bytes of o.messages) {
     const r = WatchSyncStatusResponse.decode(bytes);
-    if (r.message?.$case === "event" && hidden.has(r.message.value.keyHandle)) fail("the watch delivered an event of a key the caller cannot see");
+    const events = r.message?.$case === "event" ? [r.message.value] : r.message?.$case === "batch" ? r.message.value.events : [];
+    if (events.some((e) => hidden.has(e.keyHandle))) fail("the watch delivered an event of a key the caller cannot see");
   }
 }
 
@@ -1089,7 +1092,7 @@ describe(`fuzz: ${FUZZ_RUNS} cases per RPC`, () => {
     const md = bearerMetadata(tokenOf(w.mallory));
     const watch = method("HsmService", "WatchSyncStatus");
     const overflowing = await overflowingTimers(async () => {
-      const call = w.raw.makeServerStreamRequest(watch.path, (b: Buffer) => b, (b: Buffer) => b, watch.encode({ startRevision: "0", keyHandles: [], nodeIds: [], progressIntervalMs: 4294967295 }), md, {});
+      const call = w.raw.makeServerStreamRequest(watch.path, (b: Buffer) => b, (b: Buffer) => b, watch.encode({ startRevision: "0", keyHandles: [], nodeIds: [], progressIntervalMs: 4294967295, maxEventsPerResponse: 0 }), md, {});
       call.on("error", () => undefined);
       call.on("data", () => undefined);
       // A call on the same connection after it: once answered, the watch's handler has run.
