@@ -147,6 +147,8 @@ export class HsmCluster {
   readonly events: RevisionLog;
   private readonly watchTicker: WatchTicker;
   private readonly watchScans = new SharedScans();
+  /** Streams to end when their session ends, by session id. */
+  private readonly sessionEndListeners = new Map<string, Set<(reason: HsmError) => void>>();
   readonly nodes: NodeTable;
   private readonly replication: ReplicationQueues;
   private loginCount = 0;
@@ -240,11 +242,39 @@ export class HsmCluster {
     }
   }
 
+  /**
+   * Holds a session open while a stream (a watch) uses it: it does not idle out meanwhile. `onEnd`
+   * is called if the session is logged out or reaches its absolute lifetime first. Call the returned
+   * function when the stream ends.
+   */
+  useSession(session: LoginSession, onEnd: (reason: HsmError) => void): () => void {
+    this.sessions.hold(session.sessionId);
+    let listeners = this.sessionEndListeners.get(session.sessionId);
+    if (!listeners) this.sessionEndListeners.set(session.sessionId, (listeners = new Set()));
+    listeners.add(onEnd);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      listeners.delete(onEnd);
+      if (listeners.size === 0 && this.sessionEndListeners.get(session.sessionId) === listeners) this.sessionEndListeners.delete(session.sessionId);
+      this.sessions.release(session.sessionId, this.clock.now());
+      this.scheduleSweep();
+    };
+  }
+
+  private endSessionStreams(session: LoginSession, reason: HsmError): void {
+    const listeners = this.sessionEndListeners.get(session.sessionId);
+    this.sessionEndListeners.delete(session.sessionId);
+    for (const onEnd of listeners ?? []) onEnd(reason);
+  }
+
   /** Ends every expired session; their session keys vanish, visibly in the event log. */
   expireSessions(): void {
     for (const session of this.sessions.expire(this.clock.now())) {
       this.record({ opcode: "CN_SESSION_EXPIRED", node: session.nodeId, user: session.userId, result: "SUCCESS" });
       for (const key of this.keys.sessionKeys(session.sessionId)) this.discard(key, "KEY_DELETED");
+      this.endSessionStreams(session, new HsmError("SESSION_EXPIRED", "the session has expired; log in again"));
     }
   }
 
@@ -267,6 +297,7 @@ export class HsmCluster {
     if (!session) throw new HsmError("UNAUTHENTICATED", "no valid session token; log in first");
     this.record({ opcode: "CN_LOGOUT", node: session.nodeId, user: session.userId, result: "SUCCESS" });
     for (const key of this.keys.sessionKeys(session.sessionId)) this.discard(key, "KEY_DELETED");
+    this.endSessionStreams(session, new HsmError("UNAUTHENTICATED", "the session was logged out; log in again"));
     return this.nodeResults();
   }
 

@@ -29,6 +29,8 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = { idleMs: 15 * 60_000, maxL
 interface Entry {
   readonly session: LoginSession;
   lastUsedAt: number;
+  /** Open streams using the session (watches): while any is open the session is in use and does not idle out. */
+  holds: number;
 }
 
 /**
@@ -37,7 +39,8 @@ interface Entry {
  */
 export class SessionRegistry {
   private readonly byTokenHash = new Map<string, Entry>();
-  /** Tokens of expired sessions, remembered until their absolute lifetime would have ended, so they keep answering SESSION_EXPIRED. */
+  private readonly bySessionId = new Map<string, Entry>();
+  /** Tokens of expired sessions, remembered until their absolute lifetime would have ended (at least one idle period), so they keep answering SESSION_EXPIRED. */
   private readonly expiredTokens = new Map<string, number>();
   private sequence = 0;
 
@@ -60,7 +63,9 @@ export class SessionRegistry {
       createdAt: now,
       nodeId,
     };
-    this.byTokenHash.set(tokenHash(token), { session, lastUsedAt: now });
+    const entry: Entry = { session, lastUsedAt: now, holds: 0 };
+    this.byTokenHash.set(tokenHash(token), entry);
+    this.bySessionId.set(session.sessionId, entry);
     return { token, session };
   }
 
@@ -81,6 +86,7 @@ export class SessionRegistry {
     const key = tokenHash(token);
     const entry = this.byTokenHash.get(key);
     this.byTokenHash.delete(key);
+    if (entry) this.bySessionId.delete(entry.session.sessionId);
     return entry?.session;
   }
 
@@ -91,18 +97,35 @@ export class SessionRegistry {
     for (const [key, entry] of this.byTokenHash) {
       if (this.isExpired(entry, now)) {
         this.byTokenHash.delete(key);
-        this.expiredTokens.set(key, Math.max(now, entry.session.createdAt + this.limits.maxLifetimeMs));
+        this.bySessionId.delete(entry.session.sessionId);
+        // Remembered at least an idle period, so a session that reached its lifetime also says SESSION_EXPIRED for a while.
+        this.expiredTokens.set(key, Math.max(now + this.limits.idleMs, entry.session.createdAt + this.limits.maxLifetimeMs));
         expired.push(entry.session);
       }
     }
     return expired;
   }
 
+  /** Marks a live session in use until `release` (a watch stream): it does not idle out meanwhile. */
+  hold(sessionId: string): void {
+    const entry = this.bySessionId.get(sessionId);
+    if (entry) entry.holds += 1;
+  }
+
+  /** Ends a hold; idle time counts from now. */
+  release(sessionId: string, now: number): void {
+    const entry = this.bySessionId.get(sessionId);
+    if (!entry || entry.holds === 0) return;
+    entry.holds -= 1;
+    entry.lastUsedAt = now;
+  }
+
   /** When the next session may expire, for scheduling the sweep; undefined if none are open. */
   nextExpiry(): number | undefined {
     let next: number | undefined;
     for (const entry of this.byTokenHash.values()) {
-      const at = Math.min(entry.lastUsedAt + this.limits.idleMs, entry.session.createdAt + this.limits.maxLifetimeMs);
+      const absolute = entry.session.createdAt + this.limits.maxLifetimeMs;
+      const at = entry.holds > 0 ? absolute : Math.min(entry.lastUsedAt + this.limits.idleMs, absolute);
       if (next === undefined || at < next) next = at;
     }
     return next;
@@ -113,7 +136,8 @@ export class SessionRegistry {
   }
 
   private isExpired(entry: Entry, now: number): boolean {
-    return now - entry.lastUsedAt >= this.limits.idleMs || now - entry.session.createdAt >= this.limits.maxLifetimeMs;
+    const idle = entry.holds === 0 && now - entry.lastUsedAt >= this.limits.idleMs;
+    return idle || now - entry.session.createdAt >= this.limits.maxLifetimeMs;
   }
 }
 

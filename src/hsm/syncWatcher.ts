@@ -48,6 +48,10 @@ const BATCH_SCAN_LIMIT = 4096;
 export class SyncWatcher {
   /** The next revision this watcher will look at. */
   private cursor: number;
+  /** Set by finishAt: deliver up to this revision, then end with this error. */
+  private final: { readonly revision: number; readonly reason: HsmError } | undefined;
+  /** Ends the current wait early (abort, finishAt). */
+  private wakeNow: (() => void) | undefined;
 
   constructor(
     private readonly log: RevisionLog,
@@ -84,6 +88,15 @@ export class SyncWatcher {
     this.checkNotOvertaken();
   }
 
+  /**
+   * Ends the watch once it has delivered what matches up to `revision`, with `reason`: its session
+   * ended at that revision, so it still sees its own session keys go (KEY_DELETED) and nothing after.
+   */
+  finishAt(revision: number, reason: HsmError): void {
+    this.final ??= { revision, reason };
+    this.wakeNow?.();
+  }
+
   /** WATCHER_TOO_SLOW when compaction passed the cursor: those events are gone. */
   checkNotOvertaken(): void {
     if (this.cursor <= this.log.compactRevision) throw this.tooSlow();
@@ -106,8 +119,9 @@ export class SyncWatcher {
     const { now, progressIntervalMs } = this.options;
     let lastSent = now();
     while (!signal.aborted) {
+      this.checkFinished();
       this.checkNotOvertaken();
-      const batch = this.log.readFrom(this.cursor, BATCH);
+      const batch = this.log.readFrom(this.cursor, this.readable(BATCH));
       for (const event of batch) {
         this.cursor = event.revision + 1;
         if (this.matches(event)) {
@@ -137,8 +151,7 @@ export class SyncWatcher {
     const { now, progressIntervalMs } = this.options;
     const viewKey = this.viewKey;
     // One abort listener for the stream's life, not one per wait: a tick costs a watcher no listener churn.
-    let wake: (() => void) | undefined;
-    const onAbort = (): void => wake?.();
+    const onAbort = (): void => this.wakeNow?.();
     signal.addEventListener("abort", onAbort, { once: true });
     /** Until a tick brings revisions past the cursor, `timeoutMs` passes (for progress; none: no timer), or abort. */
     const nextTick = (timeoutMs: number | undefined): Promise<void> =>
@@ -148,7 +161,7 @@ export class SyncWatcher {
           if (timer) clearTimeout(timer);
           resolve();
         };
-        wake = done;
+        this.wakeNow = done;
         ticker.onTickAfter(this.cursor - 1, done);
         // The loop re-checks, so a long interval is waited for in steps setTimeout can hold.
         if (timeoutMs !== undefined) timer = setTimeout(done, Math.min(MAX_TIMER_MS, Math.max(1, timeoutMs)));
@@ -157,15 +170,16 @@ export class SyncWatcher {
       let lastSent = now();
       const untilProgress = (): number => progressIntervalMs - (now() - lastSent);
       while (!signal.aborted) {
+        this.checkFinished();
         this.checkNotOvertaken();
-        const scan = scans.scan(viewKey, this.cursor, this.log.currentRevision, () => this.scan(maxEvents));
+        const scan = scans.scan(viewKey, this.cursor, this.readLimit(), () => this.scan(maxEvents));
         this.cursor = scan.scannedTo + 1;
         if (scan.events.length > 0) {
           yield { kind: "batch", events: scan.events, scannedFrom: scan.scannedFrom, scannedTo: scan.scannedTo };
           lastSent = now();
-          if (scan.events.length === maxEvents || signal.aborted) continue;
+          if (scan.events.length === maxEvents || signal.aborted || this.final) continue;
           // More is already in the log: the tick is certain, no progress timer needed (the common case under load).
-          const moreWaiting = this.log.currentRevision >= this.cursor;
+          const moreWaiting = this.readLimit() >= this.cursor;
           await nextTick(moreWaiting ? undefined : untilProgress());
           continue;
         }
@@ -188,7 +202,7 @@ export class SyncWatcher {
   /** Up to maxEvents matching events from the cursor, looking at no more than BATCH_SCAN_LIMIT revisions. Does not move the cursor. */
   private scan(maxEvents: number): Scan {
     const scannedFrom = this.cursor;
-    const read = this.log.readFrom(scannedFrom, BATCH_SCAN_LIMIT);
+    const read = this.log.readFrom(scannedFrom, this.readable(BATCH_SCAN_LIMIT));
     const events: ClusterEvent[] = [];
     let scannedTo = scannedFrom - 1;
     for (const event of read) {
@@ -198,34 +212,40 @@ export class SyncWatcher {
     return { events, scannedFrom, scannedTo, scannedCount: scannedTo - scannedFrom + 1 };
   }
 
-  /** Waits for the next append, `waitMs`, or abort; true when an append woke it. */
+  /** Waits for the next append, `waitMs`, abort or finishAt; true when an append woke it. One promise per wait, its timer and listener removed after. */
   private async waitForAppend(signal: AbortSignal, waitMs: number): Promise<boolean> {
     // The loop re-checks, so a long interval is waited for in steps setTimeout can hold.
     const ms = Math.min(MAX_TIMER_MS, Math.max(1, waitMs));
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    let onAbort: (() => void) | undefined;
     try {
-      return (await this.waitFor(Promise.race([this.log.nextAppend().then(() => true), timedOut]), signal)) ?? false;
+      return await new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+        onAbort = () => resolve(false);
+        signal.addEventListener("abort", onAbort, { once: true });
+        this.wakeNow = onAbort;
+        void this.log.nextAppend().then(() => resolve(true));
+      });
     } finally {
       clearTimeout(timer);
+      if (onAbort) signal.removeEventListener("abort", onAbort);
+      this.wakeNow = undefined;
     }
   }
 
-  /**
-   * Waits for `wake` or abort (then undefined). One promise per wait, its abort listener removed
-   * after: nothing accumulates on long-lived promises or on the signal.
-   */
-  private async waitFor<T>(wake: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<undefined>((resolve) => {
-      onAbort = () => resolve(undefined);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-    try {
-      return await Promise.race([wake, aborted]);
-    } finally {
-      if (onAbort) signal.removeEventListener("abort", onAbort);
-    }
+  /** The newest revision this watcher may read: the head, or where its session ended. */
+  private readLimit(): number {
+    return this.final ? Math.min(this.log.currentRevision, this.final.revision) : this.log.currentRevision;
+  }
+
+  /** How many revisions from the cursor a read may take, at most `max`. */
+  private readable(max: number): number {
+    return Math.max(0, Math.min(max, this.readLimit() - this.cursor + 1));
+  }
+
+  /** Throws the finishing reason once everything up to the final revision was delivered. */
+  private checkFinished(): void {
+    if (this.final && this.cursor > this.final.revision) throw this.final.reason;
   }
 
   private matches(event: ClusterEvent): boolean {

@@ -180,6 +180,10 @@ export function hsmServiceHandlers(
       const session = authenticate(context);
       const query = validateWatch(request, watchSettings.defaultProgressIntervalMs);
       const watcher = cluster.watch(session, { ...query, maxLag: watchSettings.maxLag });
+      // The watch keeps its session in use, and ends when the session is logged out or expires.
+      const release = cluster.useSession(session, (reason) => watcher.finishAt(cluster.events.currentRevision, reason));
+      if (context.signal.aborted) release();
+      else context.signal.addEventListener("abort", release, { once: true });
       return {
         items: watcher.items(context.signal),
         toMessage: (item: WatchItem) => encoder.encode(item),

@@ -10,7 +10,7 @@ import { RejectedRequest, rejection } from "./requestGate";
 export interface StreamContext {
   readonly metadata: grpc.Metadata;
   readonly log: CallLogFields;
-  /** Aborted when the client cancels, the deadline passes, or the daemon shuts down. */
+  /** Aborted when the client cancels, the deadline passes, the daemon shuts down, or the stream ends. */
   readonly signal: AbortSignal;
 }
 
@@ -71,6 +71,8 @@ export function serverStreamingCall<Req, Res, Item>(
     const finish = (code: grpc.status, reason?: string): void => {
       call.off("cancelled", onCancelled);
       streams.release(controller);
+      // Whatever the handler tied to the stream's signal (a session hold) is let go.
+      controller.abort(new Error("the stream has ended"));
       logger.info("call", {
         method,
         status: grpc.status[code],

@@ -193,8 +193,8 @@ describe("access table", () => {
     for (const name of ["alice", "bob", "carol", "eve", "lou"]) await t.admin.createUser(name, TEST_PASSWORD);
     await t.admin.createUser("officer", TEST_PASSWORD, UserType.USER_TYPE_CO);
 
-    // Eve's session expires: idle for IDLE_MS of fake time. Her session key vanishes with it (KEY_DELETED), seen on her
-    // own watch stream, which was open before the clock moved.
+    // Eve's session expires: its whole lifetime of fake time passes (an open watch keeps a session from idling out).
+    // Her session key vanishes with it (KEY_DELETED), the last event her own watch stream delivers before it ends.
     const eve = await login("eve");
     expiredToken = tokenOf(eve);
     const eveKey = await eve.genSymKey({ keyType: KEY_TYPE.AES, keySize: 16, label: "eve-session", session: true });
@@ -202,7 +202,7 @@ describe("access table", () => {
     for await (const m of eve.watch({ startRevision: Number(eveKey.revision), keyHandles: [eveKey.keyHandle] })) {
       if (m.message?.$case !== "event") continue;
       seen.push(m.message.value.type);
-      if (m.message.value.type === SyncEventType.SYNC_EVENT_TYPE_KEY_CREATED) time.advance(IDLE_MS);
+      if (m.message.value.type === SyncEventType.SYNC_EVENT_TYPE_KEY_CREATED) time.advance(SESSION_LIMITS.maxLifetimeMs);
       if (m.message.value.type === SyncEventType.SYNC_EVENT_TYPE_KEY_DELETED) break;
     }
     expect(seen).toEqual([SyncEventType.SYNC_EVENT_TYPE_KEY_CREATED, SyncEventType.SYNC_EVENT_TYPE_KEY_DELETED]);

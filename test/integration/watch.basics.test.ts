@@ -224,7 +224,7 @@ describe("visibility", () => {
     expect(bobs.events.some((e) => e.keyHandle === secret.keyHandle)).toBe(false);
   });
 
-  test("session keys are seen only by their own session, also at logout (KEY_DELETED)", async () => {
+  test("session keys are seen only by their own session, also at logout (KEY_DELETED, the last thing its watch delivers)", async () => {
     const other = t.client();
     await other.login("alice", "password1");
     const { watch: own } = await watchFromNow(alice);
@@ -236,7 +236,10 @@ describe("visibility", () => {
     await alice.logout();
     const marker = await control.nodeDown(1);
     await control.nodeUp(1);
-    await own.untilRevision(marker);
+    // The logged-out session's watch delivers its session key's removal, then ends; the other session goes on.
+    const ownEnd = await own.ended;
+    expect({ code: ownEnd.error && grpc.status[ownEnd.error.code], reason: ownEnd.error?.reason }).toEqual({ code: "UNAUTHENTICATED", reason: "UNAUTHENTICATED" });
+    expect(own.revisions.every((r) => r < marker)).toBe(true);
     await sibling.untilRevision(marker);
     const sessionEvents = (w: WatchRecorder) => w.events.filter((e) => e.keyHandle === sessionKey.keyHandle).map((e) => [e.type, e.nodesHolding]);
     expect(sessionEvents(own)).toEqual([

@@ -1,6 +1,7 @@
 // Batched watching (max_events_per_response > 1) without gRPC: the same events as one-by-one, in batches no larger
 // than asked, at most one batch per tick once caught up, scans shared by watchers with one view. Fake time; no sleeps.
 import fc from "fast-check";
+import { HsmError } from "../../src/hsm/errors";
 import { ClusterEvent, EventAudience, NewEvent, RevisionLog } from "../../src/hsm/revisionLog";
 import { SharedScans } from "../../src/hsm/sharedScans";
 import { SyncWatcher, WatchItem, WatchOptions } from "../../src/hsm/syncWatcher";
@@ -219,5 +220,81 @@ describe("SyncWatcher with batching", () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe("finishAt (the watch's session ended)", () => {
+  let w: World;
+  beforeEach(() => (w = new World()));
+  afterEach(() => w.stop());
+
+  test.each([1, 50])("max %i: delivers what matched up to the final revision, nothing after, then throws the reason", async (maxEvents) => {
+    const world = w;
+    const reason = new HsmError("UNAUTHENTICATED", "logged out");
+    const { watcher, items } =
+      maxEvents === 1
+        ? (() => {
+            const abort = new AbortController();
+            const watcher = new SyncWatcher(world.log, {
+              startRevision: 1,
+              handles: new Set(),
+              nodes: new Set(),
+              canSee: seenBy(ALICE),
+              progressIntervalMs: 600_000,
+              maxLag: 10_000,
+              now: () => world.time.now(),
+              viewer: "alice",
+            });
+            return { watcher, items: watcher.items(abort.signal) };
+          })()
+        : world.watch(maxEvents);
+    world.log.append([keyEvent(1, 0), keyEvent(1, 1)]);
+    const got: number[] = [];
+    const first = items.next();
+    await turns();
+    world.time.advance(TICK);
+    const item = (await first).value as WatchItem;
+    got.push(...(item.kind === "event" ? [item.event.revision] : batchOf(item).map((e) => e.revision)));
+    // The session ends at revision 3 (its session key deleted); revision 4 comes after.
+    world.log.append([keyEvent(9, 0)]);
+    watcher.finishAt(3, reason);
+    world.log.append([keyEvent(1, 2)]);
+    let thrown: unknown;
+    for (;;) {
+      // Settled at once into a value, so a rejection is never unhandled while time moves.
+      const next = items.next().then(
+        (r) => ({ r, err: undefined }),
+        (err: unknown) => ({ r: undefined, err }),
+      );
+      await turns();
+      world.time.advance(TICK);
+      const { r, err } = await next;
+      if (!r) {
+        thrown = err;
+        break;
+      }
+      if (r.done) break;
+      const i = r.value;
+      got.push(...(i.kind === "event" ? [i.event.revision] : i.kind === "batch" ? i.events.map((e) => e.revision) : []));
+    }
+    expect(thrown).toBe(reason);
+    expect(got).toEqual([1, 2, 3]);
+  });
+
+  test("a caught-up watcher waiting for events ends at once", async () => {
+    const { watcher, items } = w.watch(10);
+    w.log.append([keyEvent(1, 0)]);
+    const first = items.next();
+    await turns();
+    w.time.advance(TICK);
+    await first;
+    const waiting = items.next().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    await turns();
+    const reason = new HsmError("SESSION_EXPIRED", "expired");
+    watcher.finishAt(w.log.currentRevision, reason);
+    expect(await waiting).toBe(reason);
   });
 });
