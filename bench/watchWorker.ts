@@ -64,7 +64,7 @@ class Fleet {
     const started = performance.now();
     await Promise.all(this.clients.map((c) => new Promise<void>((resolve, reject) => c.waitForReady(Date.now() + CONNECT_TIMEOUT_MS, (err) => (err ? reject(err) : resolve())))));
     const allStarted = new Promise<void>((resolve) => (this.onStarted = resolve));
-    const request: WatchSyncStatusRequest = { startRevision: String(this.spec.startRevision), keyHandles: [], nodeIds: [], progressIntervalMs: 0, maxEventsPerResponse: this.spec.maxEventsPerResponse };
+    const request: WatchSyncStatusRequest = { startRevision: String(this.spec.startRevision), keyHandles: [], nodeIds: [], progressIntervalMs: 0, maxEventsPerResponse: this.spec.maxEventsPerResponse, untilNodesHolding: 0 };
     for (let i = 0; i < this.spec.watchers; i++) {
       const w: Watcher = { call: undefined, expected: this.spec.startRevision, received: 0, ended: undefined, complete: false };
       this.watchers.push(w);

@@ -15,6 +15,11 @@ export interface WatchOptions {
    * interval (--watch-batch-ms, default 20 ms). Use `eventsIn` to read either shape.
    */
   readonly maxEventsPerResponse?: number;
+  /**
+   * With exactly one key handle: the daemon ends the stream after the first event showing that key on
+   * this many nodes (above the node count: all), or after it is tombstoned or deleted.
+   */
+  readonly untilNodesHolding?: number;
   /** Ends the watch when aborted. */
   readonly signal?: AbortSignal;
 }
@@ -27,6 +32,7 @@ export async function* watchSyncStatus(raw: HsmServiceClient, metadata: grpc.Met
     nodeIds: [...(options.nodeIds ?? [])],
     progressIntervalMs: options.progressIntervalMs ?? 0,
     maxEventsPerResponse: options.maxEventsPerResponse ?? 0,
+    untilNodesHolding: options.untilNodesHolding ?? 0,
   };
   if (options.signal?.aborted) return;
   const call = raw.watchSyncStatus(request, metadata);
@@ -66,10 +72,18 @@ export class KeyGoneError extends Error {
   }
 }
 
+/** `untilNodesHolding` for "every node": more than any cluster has. */
+const ALL_NODES = 0xffff_ffff;
+
 /**
  * Resolves with the event at which `keyHandle` is held by at least `nodes` nodes (or by every node
  * when `nodes` is "all"). Watch from the revision the create call returned so no step is missed.
  * Fails with DEADLINE_EXCEEDED (as HsmClientError) after `deadlineMs`, or KeyGoneError.
+ *
+ * The daemon ends the stream itself right after that event (until_nodes_holding), and this reads it to
+ * its end: the call never has to be cancelled. (Cancelling costs an HTTP/2 RST_STREAM, and a server
+ * closes a connection that sends about a thousand of those in quick succession, as rapid-reset
+ * protection; a test suite waiting for thousands of keys on one client would trip it.)
  */
 export async function waitForSync(
   raw: HsmServiceClient,
@@ -80,17 +94,25 @@ export async function waitForSync(
 ): Promise<SyncEvent> {
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), options.deadlineMs ?? 30_000);
+  const wanted = nodes === "all" ? ALL_NODES : nodes;
+  let synced: SyncEvent | undefined;
+  let gone: SyncEvent | undefined;
   try {
-    for await (const message of watchSyncStatus(raw, metadata, { startRevision: options.fromRevision, keyHandles: [keyHandle], signal: deadline.signal })) {
+    const stream = watchSyncStatus(raw, metadata, {
+      startRevision: options.fromRevision,
+      keyHandles: [keyHandle],
+      untilNodesHolding: wanted,
+      signal: deadline.signal,
+    });
+    for await (const message of stream) {
       for (const event of eventsIn(message)) {
-        if (!PLACEMENT_EVENTS.has(event.type)) continue;
-        if (event.type === SyncEventType.SYNC_EVENT_TYPE_KEY_TOMBSTONED || event.type === SyncEventType.SYNC_EVENT_TYPE_KEY_DELETED) {
-          throw new KeyGoneError(keyHandle, event);
-        }
-        const wanted = nodes === "all" ? event.nodeCount : nodes;
-        if (event.nodesHolding >= wanted) return event;
+        if (!PLACEMENT_EVENTS.has(event.type) || synced || gone) continue;
+        if (event.type === SyncEventType.SYNC_EVENT_TYPE_KEY_TOMBSTONED || event.type === SyncEventType.SYNC_EVENT_TYPE_KEY_DELETED) gone = event;
+        else if (event.nodesHolding >= Math.min(wanted, event.nodeCount)) synced = event;
       }
     }
+    if (gone) throw new KeyGoneError(keyHandle, gone);
+    if (synced) return synced;
     throw toClientError(Object.assign(new Error("deadline exceeded waiting for sync"), { code: grpc.status.DEADLINE_EXCEEDED, details: "deadline exceeded waiting for sync", metadata: new grpc.Metadata() }));
   } finally {
     clearTimeout(timer);

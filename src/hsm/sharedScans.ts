@@ -9,6 +9,8 @@ export interface Scan {
   readonly scannedTo: number;
   /** How many revisions were looked at. */
   readonly scannedCount: number;
+  /** The last event ends the watch (untilNodesHolding). */
+  readonly final: boolean;
 }
 
 /** Views remembered; beyond this the oldest is forgotten (it is only a cache). */

@@ -39,6 +39,11 @@ export interface WatchOptions {
   readonly batching?: WatchBatching;
   /** Identifies who is watching (what `canSee` depends on), for the view key. */
   readonly viewer: string;
+  /**
+   * End (return) after the first event of the one watched key showing it on at least this many nodes,
+   * or after its first tombstone or deletion; 0 or absent: never. Above the node count: every node.
+   */
+  readonly untilNodesHolding?: number;
 }
 
 const BATCH = 256;
@@ -70,7 +75,7 @@ export class SyncWatcher {
   get viewKey(): string {
     const { viewer, handles, nodes, batching } = this.options;
     const sorted = (set: ReadonlySet<number>): string => [...set].sort((a, b) => a - b).join(",");
-    return `${viewer}|h${sorted(handles)}|n${sorted(nodes)}|m${batching?.maxEvents ?? 1}`;
+    return `${viewer}|h${sorted(handles)}|n${sorted(nodes)}|m${batching?.maxEvents ?? 1}|u${this.options.untilNodesHolding ?? 0}`;
   }
 
   /** How far behind the head of the log this watcher is, in revisions. */
@@ -127,7 +132,7 @@ export class SyncWatcher {
         if (this.matches(event)) {
           yield { kind: "event", event };
           lastSent = now();
-          if (signal.aborted) return;
+          if (signal.aborted || this.endsWith(event)) return;
         }
       }
       if (now() - lastSent >= progressIntervalMs) {
@@ -177,6 +182,7 @@ export class SyncWatcher {
         if (scan.events.length > 0) {
           yield { kind: "batch", events: scan.events, scannedFrom: scan.scannedFrom, scannedTo: scan.scannedTo };
           lastSent = now();
+          if (scan.final) return;
           if (scan.events.length === maxEvents || signal.aborted || this.final) continue;
           // More is already in the log: the tick is certain, no progress timer needed (the common case under load).
           const moreWaiting = this.readLimit() >= this.cursor;
@@ -205,11 +211,15 @@ export class SyncWatcher {
     const read = this.log.readFrom(scannedFrom, this.readable(BATCH_SCAN_LIMIT));
     const events: ClusterEvent[] = [];
     let scannedTo = scannedFrom - 1;
+    let final = false;
     for (const event of read) {
       scannedTo = event.revision;
-      if (this.matches(event) && events.push(event) === maxEvents) break;
+      if (!this.matches(event)) continue;
+      events.push(event);
+      final = this.endsWith(event);
+      if (final || events.length === maxEvents) break;
     }
-    return { events, scannedFrom, scannedTo, scannedCount: scannedTo - scannedFrom + 1 };
+    return { events, scannedFrom, scannedTo, scannedCount: scannedTo - scannedFrom + 1, final };
   }
 
   /** Waits for the next append, `waitMs`, abort or finishAt; true when an append woke it. One promise per wait, its timer and listener removed after. */
@@ -246,6 +256,14 @@ export class SyncWatcher {
   /** Throws the finishing reason once everything up to the final revision was delivered. */
   private checkFinished(): void {
     if (this.final && this.cursor > this.final.revision) throw this.final.reason;
+  }
+
+  /** Whether the watch ends with this (matching) event: see untilNodesHolding. */
+  private endsWith(event: ClusterEvent): boolean {
+    const until = this.options.untilNodesHolding ?? 0;
+    if (until === 0 || event.audience === undefined) return false;
+    if (event.kind === "KEY_TOMBSTONED" || event.kind === "KEY_DELETED") return true;
+    return (event.kind === "KEY_CREATED" || event.kind === "KEY_REPLICATED") && event.nodesHolding >= Math.min(until, event.nodeCount);
   }
 
   private matches(event: ClusterEvent): boolean {

@@ -139,6 +139,8 @@ export interface WatchQuery {
   readonly progressIntervalMs: number;
   /** 1: one event per response; more: batches of up to this many. */
   readonly maxEventsPerResponse: number;
+  /** 0: never ends; else ends once the one watched key is on this many nodes (or gone). */
+  readonly untilNodesHolding: number;
 }
 
 /** Batches stay far below the 4 MiB default message limit of gRPC clients (an event is about 30 bytes). */
@@ -162,11 +164,18 @@ export function validateWatch(request: WatchSyncStatusRequest, defaultProgressMs
       max: MAX_EVENTS_PER_RESPONSE,
     });
   }
+  if (request.untilNodesHolding > 0 && request.keyHandles.length !== 1) {
+    throw new HsmError("REQUEST_INVALID", "until_nodes_holding needs exactly one handle in key_handles", {
+      field: "until_nodes_holding",
+      key_handles: request.keyHandles.length,
+    });
+  }
   return {
     startRevision: start,
     handles: new Set(request.keyHandles),
     nodes: new Set(request.nodeIds),
     progressIntervalMs: interval,
     maxEventsPerResponse: Math.max(1, request.maxEventsPerResponse),
+    untilNodesHolding: request.untilNodesHolding,
   };
 }

@@ -68,7 +68,7 @@ const importRequest = (wrappingKeyHandle: number, label: string) => ({
   shareWithUserIds: [],
   attestNonce: Buffer.alloc(0),
 });
-const watchRequest = (startRevision: number, keyHandles: number[]) => ({ startRevision: String(startRevision), keyHandles, nodeIds: [], progressIntervalMs: 0, maxEventsPerResponse: 0 });
+const watchRequest = (startRevision: number, keyHandles: number[]) => ({ startRevision: String(startRevision), keyHandles, nodeIds: [], progressIntervalMs: 0, maxEventsPerResponse: 0, untilNodesHolding: 0 });
 
 /** One row per HsmService RPC; the test fails if an RPC is missing here. */
 const HSM_TABLE: Record<string, Row> = {

@@ -386,13 +386,14 @@ const FIND_KEY = message(
 const WATCH = message(
   mixed(
     fc
-      .tuple(fc.integer({ min: -10, max: 1 }), fc.array(handleSpec(2, "visible"), { maxLength: 3 }), fc.subarray([0, 1, 2]), fc.constantFrom(0, 10, 25), fc.constantFrom(0, 1, 2, 64, 4096))
-      .map(([offset, handles, nodes, progress, batch]) => ({
+      .tuple(fc.integer({ min: -10, max: 1 }), fc.array(handleSpec(2, "visible"), { maxLength: 3 }), fc.subarray([0, 1, 2]), fc.constantFrom(0, 10, 25), fc.constantFrom(0, 1, 2, 64, 4096), fc.constantFrom(0, 0, 1, 3, 0xffffffff))
+      .map(([offset, handles, nodes, progress, batch, until]) => ({
         1: one({ no: 1, wire: "revision", offset }),
         2: handles.flat(),
         3: nodes.flatMap((n) => varintSpec(3, n)),
         4: varintSpec(4, progress),
         5: varintSpec(5, batch),
+        6: varintSpec(6, until),
       })),
     {
       1: fc.oneof(
@@ -403,6 +404,7 @@ const WATCH = message(
       3: repeated(3, nodeItem),
       4: varint(4, fc.constantFrom(0n, 1n, 9n, 10n, 25n, 1000n, 0x80000000n, 0xffffffffn)),
       5: varint(5, fc.constantFrom(0n, 1n, 2n, 4096n, 4097n, 0xffffffffn)),
+      6: varint(6, fc.constantFrom(0n, 1n, 3n, 0xffffffffn)),
     },
   ),
 );
@@ -1092,7 +1094,7 @@ describe(`fuzz: ${FUZZ_RUNS} cases per RPC`, () => {
     const md = bearerMetadata(tokenOf(w.mallory));
     const watch = method("HsmService", "WatchSyncStatus");
     const overflowing = await overflowingTimers(async () => {
-      const call = w.raw.makeServerStreamRequest(watch.path, (b: Buffer) => b, (b: Buffer) => b, watch.encode({ startRevision: "0", keyHandles: [], nodeIds: [], progressIntervalMs: 4294967295, maxEventsPerResponse: 0 }), md, {});
+      const call = w.raw.makeServerStreamRequest(watch.path, (b: Buffer) => b, (b: Buffer) => b, watch.encode({ startRevision: "0", keyHandles: [], nodeIds: [], progressIntervalMs: 4294967295, maxEventsPerResponse: 0, untilNodesHolding: 0 }), md, {});
       call.on("error", () => undefined);
       call.on("data", () => undefined);
       // A call on the same connection after it: once answered, the watch's handler has run.

@@ -12,6 +12,7 @@ export interface WatchRequest {
   readonly nodeIds?: readonly number[];
   readonly progressIntervalMs?: number;
   readonly maxEventsPerResponse?: number;
+  readonly untilNodesHolding?: number;
 }
 
 /** How a stream ended: OK (undefined error), or with a status (as HsmClientError, so reason and metadata are there). */
@@ -48,6 +49,7 @@ export class WatchRecorder {
         nodeIds: [...(request.nodeIds ?? [])],
         progressIntervalMs: request.progressIntervalMs ?? 0,
         maxEventsPerResponse: request.maxEventsPerResponse ?? 0,
+        untilNodesHolding: request.untilNodesHolding ?? 0,
       },
       metadata,
     );

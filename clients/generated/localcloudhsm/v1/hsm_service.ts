@@ -409,6 +409,14 @@ export interface WatchSyncStatusRequest {
    * instead of one per event.
    */
   maxEventsPerResponse: number;
+  /**
+   * With exactly one handle in key_handles: the daemon ends the stream (OK)
+   * right after the first event of that key showing it on at least this many
+   * nodes (KEY_CREATED or KEY_REPLICATED), or after its first KEY_TOMBSTONED or
+   * KEY_DELETED. A number above the node count means every node. 0: the stream
+   * does not end on its own. Waiting this way needs no client cancellation.
+   */
+  untilNodesHolding: number;
 }
 
 /** WatchSyncStatusResponse is one event or one progress message. */
@@ -2862,7 +2870,14 @@ export const ShareKeyResponse: MessageFns<ShareKeyResponse> = {
 };
 
 function createBaseWatchSyncStatusRequest(): WatchSyncStatusRequest {
-  return { startRevision: "0", keyHandles: [], nodeIds: [], progressIntervalMs: 0, maxEventsPerResponse: 0 };
+  return {
+    startRevision: "0",
+    keyHandles: [],
+    nodeIds: [],
+    progressIntervalMs: 0,
+    maxEventsPerResponse: 0,
+    untilNodesHolding: 0,
+  };
 }
 
 export const WatchSyncStatusRequest: MessageFns<WatchSyncStatusRequest> = {
@@ -2889,6 +2904,9 @@ export const WatchSyncStatusRequest: MessageFns<WatchSyncStatusRequest> = {
     }
     if (message.maxEventsPerResponse !== 0) {
       writer.uint32(40).uint32(message.maxEventsPerResponse);
+    }
+    if (message.untilNodesHolding !== 0) {
+      writer.uint32(48).uint32(message.untilNodesHolding);
     }
     return writer;
   },
@@ -2966,6 +2984,14 @@ export const WatchSyncStatusRequest: MessageFns<WatchSyncStatusRequest> = {
             message.maxEventsPerResponse = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.untilNodesHolding = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3005,6 +3031,11 @@ export const WatchSyncStatusRequest: MessageFns<WatchSyncStatusRequest> = {
         : isSet(object.max_events_per_response)
         ? globalThis.Number(object.max_events_per_response)
         : 0,
+      untilNodesHolding: isSet(object.untilNodesHolding)
+        ? globalThis.Number(object.untilNodesHolding)
+        : isSet(object.until_nodes_holding)
+        ? globalThis.Number(object.until_nodes_holding)
+        : 0,
     };
   },
 
@@ -3025,6 +3056,9 @@ export const WatchSyncStatusRequest: MessageFns<WatchSyncStatusRequest> = {
     if (message.maxEventsPerResponse !== 0) {
       obj.maxEventsPerResponse = Math.round(message.maxEventsPerResponse);
     }
+    if (message.untilNodesHolding !== 0) {
+      obj.untilNodesHolding = Math.round(message.untilNodesHolding);
+    }
     return obj;
   },
 
@@ -3038,6 +3072,7 @@ export const WatchSyncStatusRequest: MessageFns<WatchSyncStatusRequest> = {
     message.nodeIds = object.nodeIds?.map((e) => e) || [];
     message.progressIntervalMs = object.progressIntervalMs ?? 0;
     message.maxEventsPerResponse = object.maxEventsPerResponse ?? 0;
+    message.untilNodesHolding = object.untilNodesHolding ?? 0;
     return message;
   },
 };

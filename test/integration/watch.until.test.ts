@@ -1,0 +1,86 @@
+// until_nodes_holding: a watch of one key that the daemon ends itself once the key is on enough nodes (or gone), so
+// waiting for sync never needs a client cancellation, and thousands of waits on one connection stay healthy.
+import * as grpc from "@grpc/grpc-js";
+import { ClusterControlClient, HsmClient, KEY_TYPE } from "../../clients";
+import { burst, T } from "../support/clusterScript";
+import { startTestDaemon, TEST_ADMIN_SECRET, TestDaemon } from "../support/testDaemon";
+import { WatchRecorder } from "../support/watchRecorder";
+
+let t: TestDaemon;
+let alice: HsmClient;
+let control: ClusterControlClient;
+const open: WatchRecorder[] = [];
+
+function watch(request: Parameters<typeof WatchRecorder.open>[1]): WatchRecorder {
+  const w = WatchRecorder.open(alice, request);
+  open.push(w);
+  return w;
+}
+
+beforeEach(async () => {
+  t = await startTestDaemon();
+  alice = await t.loggedInCu("alice");
+  control = new ClusterControlClient(t.address, TEST_ADMIN_SECRET);
+});
+
+afterEach(async () => {
+  for (const w of open.splice(0)) await w.cancel();
+  control.close();
+  await t.close();
+});
+
+const statusOf = (end: Awaited<WatchRecorder["ended"]>) => (end.error ? `${grpc.status[end.error.code]} ${end.error.reason}` : "OK");
+
+test.each([
+  ["one event per response", 0],
+  ["batched", 100],
+])("%s: the stream ends OK right after the event that shows the key on that many nodes", async (_name, maxEventsPerResponse) => {
+  const key = await alice.genSymKey({ keyType: KEY_TYPE.AES, keySize: 16, label: "until" });
+  await alice.waitForSync(key, "all");
+  burst(t.daemon.cluster, 2);
+  const two = watch({ startRevision: Number(key.revision), keyHandles: [key.keyHandle], untilNodesHolding: 2, maxEventsPerResponse });
+  const all = watch({ startRevision: Number(key.revision), keyHandles: [key.keyHandle], untilNodesHolding: 0xffffffff, maxEventsPerResponse });
+  const forever = watch({ startRevision: Number(key.revision), keyHandles: [key.keyHandle], maxEventsPerResponse });
+  expect(statusOf(await two.ended)).toBe("OK");
+  expect(two.events.map((e) => [e.type, e.nodesHolding])).toEqual([
+    [T.SYNC_EVENT_TYPE_KEY_CREATED, 1],
+    [T.SYNC_EVENT_TYPE_KEY_REPLICATED, 2],
+  ]);
+  expect(statusOf(await all.ended)).toBe("OK");
+  expect(all.events.map((e) => e.nodesHolding)).toEqual([1, 2, 3]);
+  // Without it the stream stays open.
+  await forever.until(() => forever.events.length === 3, "three events");
+  const share = await alice.shareKey(key.keyHandle, [(await t.admin.createUser("bob", "password1")).user!.userId]);
+  await forever.untilRevision(Number(share.revision));
+});
+
+test("a key that is tombstoned ends the wait: the stream ends OK after the tombstone, waitForSync rejects KeyGoneError", async () => {
+  await control.nodeDown(2);
+  const from = t.daemon.cluster.events.currentRevision + 1;
+  const failed = alice.genSymKey({ keyType: KEY_TYPE.AES, keySize: 16, label: "doomed", minSrv: 3, timeoutSeconds: 1 });
+  await expect(failed).rejects.toMatchObject({ reason: "MIN_SRV_UNMET" });
+  const created = t.daemon.cluster.events.readFrom(from, 100).find((e) => e.kind === "KEY_CREATED")!;
+  const w = watch({ startRevision: from, keyHandles: [created.handle], untilNodesHolding: 3 });
+  expect(statusOf(await w.ended)).toBe("OK");
+  expect(w.events[w.events.length - 1]!.type).toBe(T.SYNC_EVENT_TYPE_KEY_TOMBSTONED);
+  await expect(alice.waitForSync({ keyHandle: created.handle, revision: String(created.revision) }, 3)).rejects.toMatchObject({ name: "KeyGoneError" });
+});
+
+test("until_nodes_holding needs exactly one key handle: INVALID_ARGUMENT / REQUEST_INVALID naming the field", async () => {
+  for (const keyHandles of [[], [1, 2]]) {
+    const end = await watch({ keyHandles, untilNodesHolding: 1 }).ended;
+    expect({ code: end.error && grpc.status[end.error.code], reason: end.error?.reason, field: end.error?.metadata["field"] }).toEqual({
+      code: "INVALID_ARGUMENT",
+      reason: "REQUEST_INVALID",
+      field: "until_nodes_holding",
+    });
+  }
+});
+
+test("2,000 waitForSync calls in a row on one client: the connection is never reset", async () => {
+  const key = await alice.genSymKey({ keyType: KEY_TYPE.AES, keySize: 16, label: "many waits" });
+  for (let i = 0; i < 2000; i++) {
+    const event = await alice.waitForSync(key, "all");
+    expect(event.nodesHolding).toBe(3);
+  }
+});
