@@ -4,6 +4,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import { protoRoot, serviceProtoFiles } from "./protoFiles";
+import { withLinkedFiles } from "./reflectionDescriptors";
 
 export const SERVICE_NAMES = ["localcloudhsm.v1.HsmService", "localcloudhsm.v1.AdminService", "localcloudhsm.v1.ClusterControlService"] as const;
 
@@ -25,5 +26,5 @@ export function setAllNotServing(health: HealthImplementation): void {
 export function addReflection(server: grpc.Server): void {
   const root = protoRoot();
   const definition = protoLoader.loadSync(serviceProtoFiles(root), { includeDirs: [root] });
-  new ReflectionService(definition).addToServer(server);
+  new ReflectionService(withLinkedFiles(definition)).addToServer(server);
 }

@@ -73,6 +73,44 @@ describe("health and reflection", () => {
       expect(methods).toEqual(expect.arrayContaining(["Login", "Logout", "GenSymKey", "ImportSymKey", "GetAttribute", "FindKey"]));
     });
 
+    test("every served file lists the files its types come from, and those are served too (as protoc would require)", async () => {
+      type File = {
+        name: string;
+        package: string;
+        dependency: string[];
+        messageType: { name: string; field: { typeName: string }[] }[];
+        enumType: { name: string }[];
+        service: { method: { inputType: string; outputType: string }[] }[];
+      };
+      const type = fileDescriptorType();
+      const decode = (bytes: Buffer): File => type.toObject(type.decode(bytes), { defaults: true, arrays: true }) as File;
+      const res = await reflect<FileDescriptorResponse>(reflectionV1, { file_containing_symbol: "localcloudhsm.v1.HsmService" });
+      const files = new Map(res.file_descriptor_response.file_descriptor_proto.map((bytes) => decode(bytes)).map((f) => [f.name, f]));
+      const declared = (f: File): string[] => [...f.messageType, ...f.enumType].map((t) => `${f.package}.${t.name}`);
+      const main = [...files.values()].find((f) => f.package === "localcloudhsm.v1")!;
+      expect(main.dependency).toEqual(["google_protobuf.proto"]);
+      for (const file of files.values()) {
+        const visible = new Set([...declared(file), ...file.dependency.flatMap((d) => declared(files.get(d)!))]);
+        const used = [
+          ...file.messageType.flatMap((m) => m.field.map((f) => f.typeName)),
+          ...file.service.flatMap((s) => s.method.flatMap((m) => [m.inputType, m.outputType])),
+        ].filter((name) => name !== "");
+        // A name is absolute (leading dot) or relative to the file's package and its parents, as protoc resolves it.
+        const resolves = (name: string): boolean => {
+          if (name.startsWith(".")) return visible.has(name.slice(1));
+          const parts = file.package.split(".");
+          for (let n = parts.length; n >= 0; n--) if (visible.has([...parts.slice(0, n), name].filter((p) => p !== "").join("."))) return true;
+          return false;
+        };
+        for (const name of used) expect({ file: file.name, type: name, resolves: resolves(name) }).toEqual({ file: file.name, type: name, resolves: true });
+      }
+      for (const dependency of main.dependency) {
+        const byName = await reflect<FileDescriptorResponse>(reflectionV1, { file_by_filename: dependency });
+        expect(byName.message_response).toBe("file_descriptor_response");
+        expect(decode(byName.file_descriptor_response.file_descriptor_proto[0]!).messageType.map((m) => m.name)).toContain("Timestamp");
+      }
+    });
+
     test("an unknown symbol -> an error_response with NOT_FOUND", async () => {
       const res = await reflect<FileDescriptorResponse>(reflectionV1, { file_containing_symbol: "no.such.Symbol" });
       expect(res.message_response).toBe("error_response");
