@@ -39,7 +39,8 @@ class World {
   private readonly aborts: AbortController[] = [];
   private readonly generators: AsyncGenerator<WatchItem>[] = [];
 
-  watch(maxEvents: number, options: Partial<WatchOptions> = {}): { watcher: SyncWatcher; items: AsyncGenerator<WatchItem> } {
+  /** A watcher from revision 1 for alice; maxEvents 1 watches one event at a time (no batching). */
+  watch(maxEvents: number, options: Partial<WatchOptions> = {}): { watcher: SyncWatcher; items: AsyncGenerator<WatchItem>; abort: AbortController } {
     const watcher = new SyncWatcher(this.log, {
       startRevision: 1,
       handles: new Set(),
@@ -49,14 +50,14 @@ class World {
       maxLag: 10_000,
       now: () => this.time.now(),
       viewer: "alice",
-      batching: { maxEvents, ticker: this.ticker, scans: this.scans },
+      ...(maxEvents > 1 ? { batching: { maxEvents, ticker: this.ticker, scans: this.scans } } : {}),
       ...options,
     });
     const abort = new AbortController();
     const items = watcher.items(abort.signal);
     this.aborts.push(abort);
     this.generators.push(items);
-    return { watcher, items };
+    return { watcher, items, abort };
   }
 
   async stop(): Promise<void> {
@@ -141,19 +142,8 @@ describe("SyncWatcher with batching", () => {
   });
 
   test("aborting ends a batched watcher that waits for a tick", async () => {
-    const abort = new AbortController();
-    const watcher = new SyncWatcher(w.log, {
-      startRevision: 0,
-      handles: new Set(),
-      nodes: new Set(),
-      canSee: seenBy(ALICE),
-      progressIntervalMs: 600_000,
-      maxLag: 10_000,
-      now: () => w.time.now(),
-      viewer: "alice",
-      batching: { maxEvents: 10, ticker: w.ticker, scans: w.scans },
-    });
-    const next = watcher.items(abort.signal).next();
+    const { items, abort } = w.watch(10, { startRevision: 0 });
+    const next = items.next();
     await turns();
     abort.abort();
     expect((await next).done).toBe(true);
@@ -177,30 +167,18 @@ describe("SyncWatcher with batching", () => {
             ...(node !== undefined ? { nodes: new Set([node]) } : {}),
           };
           try {
-            const oneByOne = new SyncWatcher(world.log, {
-              startRevision: 1,
-              handles: filters.handles ?? new Set(),
-              nodes: filters.nodes ?? new Set(),
-              canSee: seenBy(ALICE),
-              progressIntervalMs: 600_000,
-              maxLag: 10_000,
-              now: () => world.time.now(),
-              viewer: "alice",
-            });
+            const oneByOne = world.watch(1, filters);
             const batched = world.watch(maxEvents, filters);
             for (const events of appends) world.log.append(events);
             // Expected: what an unbatched watcher delivers, read until the head.
             const expected: number[] = [];
-            const stop = new AbortController();
-            const unbatched = oneByOne.items(stop.signal);
+            const unbatched = oneByOne.items;
             const head = world.log.currentRevision;
             const wanted = world.log.readFrom(1, head).filter((e) => (node === undefined || e.nodeId === node) && (e.audience ? handle === undefined || e.handle === handle : handle === undefined) && seenBy(ALICE)(e)).length;
             while (expected.length < wanted) {
               const item = (await unbatched.next()).value as WatchItem;
               if (item.kind === "event") expected.push(item.event.revision);
             }
-            stop.abort();
-            await unbatched.return(undefined);
 
             const got: number[] = [];
             while (got.length < expected.length) {
@@ -229,36 +207,19 @@ describe("finishAt (the watch's session ended)", () => {
   afterEach(() => w.stop());
 
   test.each([1, 50])("max %i: delivers what matched up to the final revision, nothing after, then throws the reason", async (maxEvents) => {
-    const world = w;
     const reason = new HsmError("UNAUTHENTICATED", "logged out");
-    const { watcher, items } =
-      maxEvents === 1
-        ? (() => {
-            const abort = new AbortController();
-            const watcher = new SyncWatcher(world.log, {
-              startRevision: 1,
-              handles: new Set(),
-              nodes: new Set(),
-              canSee: seenBy(ALICE),
-              progressIntervalMs: 600_000,
-              maxLag: 10_000,
-              now: () => world.time.now(),
-              viewer: "alice",
-            });
-            return { watcher, items: watcher.items(abort.signal) };
-          })()
-        : world.watch(maxEvents);
-    world.log.append([keyEvent(1, 0), keyEvent(1, 1)]);
+    const { watcher, items } = w.watch(maxEvents);
+    w.log.append([keyEvent(1, 0), keyEvent(1, 1)]);
     const got: number[] = [];
     const first = items.next();
     await turns();
-    world.time.advance(TICK);
+    w.time.advance(TICK);
     const item = (await first).value as WatchItem;
     got.push(...(item.kind === "event" ? [item.event.revision] : batchOf(item).map((e) => e.revision)));
     // The session ends at revision 3 (its session key deleted); revision 4 comes after.
-    world.log.append([keyEvent(9, 0)]);
+    w.log.append([keyEvent(9, 0)]);
     watcher.finishAt(3, reason);
-    world.log.append([keyEvent(1, 2)]);
+    w.log.append([keyEvent(1, 2)]);
     let thrown: unknown;
     for (;;) {
       // Settled at once into a value, so a rejection is never unhandled while time moves.
@@ -267,7 +228,7 @@ describe("finishAt (the watch's session ended)", () => {
         (err: unknown) => ({ r: undefined, err }),
       );
       await turns();
-      world.time.advance(TICK);
+      w.time.advance(TICK);
       const { r, err } = await next;
       if (!r) {
         thrown = err;
