@@ -57,9 +57,12 @@ export function eventsIn(response: WatchSyncStatusResponse): SyncEvent[] {
   return [];
 }
 
-const PLACEMENT_EVENTS = new Set([
+/** Events that say how many nodes hold a key (or that it is gone), as the daemon's until_nodes_holding reads them. */
+const COVERAGE_EVENTS = new Set([
   SyncEventType.SYNC_EVENT_TYPE_KEY_CREATED,
   SyncEventType.SYNC_EVENT_TYPE_KEY_REPLICATED,
+  SyncEventType.SYNC_EVENT_TYPE_SHARING_CHANGED,
+  SyncEventType.SYNC_EVENT_TYPE_KEY_MADE_TOKEN,
   SyncEventType.SYNC_EVENT_TYPE_KEY_TOMBSTONED,
   SyncEventType.SYNC_EVENT_TYPE_KEY_DELETED,
 ]);
@@ -92,6 +95,7 @@ export async function waitForSync(
   nodes: number | "all",
   options: { fromRevision: number; deadlineMs?: number },
 ): Promise<SyncEvent> {
+  if (nodes !== "all" && (!Number.isInteger(nodes) || nodes < 1)) throw new RangeError(`nodes must be "all" or a whole number of at least 1, not ${nodes}`);
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), options.deadlineMs ?? 30_000);
   const wanted = nodes === "all" ? ALL_NODES : nodes;
@@ -106,7 +110,7 @@ export async function waitForSync(
     });
     for await (const message of stream) {
       for (const event of eventsIn(message)) {
-        if (!PLACEMENT_EVENTS.has(event.type) || synced || gone) continue;
+        if (!COVERAGE_EVENTS.has(event.type) || synced || gone) continue;
         if (event.type === SyncEventType.SYNC_EVENT_TYPE_KEY_TOMBSTONED || event.type === SyncEventType.SYNC_EVENT_TYPE_KEY_DELETED) gone = event;
         else if (event.nodesHolding >= Math.min(wanted, event.nodeCount)) synced = event;
       }

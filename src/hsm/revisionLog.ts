@@ -53,6 +53,8 @@ export class RevisionLog {
   private ceiling: number;
   private wake!: () => void;
   private appended!: Promise<void>;
+  /** Callbacks for the next append, removable (a promise reaction is not): see onNextAppend. */
+  private appendListeners = new Set<() => void>();
 
   /**
    * @param reservedCeiling revisions below this may have been used before; the log starts here.
@@ -97,6 +99,9 @@ export class RevisionLog {
     const wake = this.wake;
     this.arm();
     wake();
+    const listeners = this.appendListeners;
+    this.appendListeners = new Set();
+    for (const listener of listeners) listener();
     return out;
   }
 
@@ -120,6 +125,16 @@ export class RevisionLog {
   /** Resolves at the next append. */
   nextAppend(): Promise<void> {
     return this.appended;
+  }
+
+  /**
+   * Calls `listener` once at the next append; the returned function removes it. For waits that may
+   * end otherwise (a timer, abort): unlike a reaction on nextAppend(), nothing stays behind.
+   */
+  onNextAppend(listener: () => void): () => void {
+    const listeners = this.appendListeners;
+    listeners.add(listener);
+    return () => void listeners.delete(listener);
   }
 
   private arm(): void {

@@ -13,8 +13,8 @@ export interface Scan {
   readonly final: boolean;
 }
 
-/** Views remembered; beyond this the oldest is forgotten (it is only a cache). */
-const VIEWS_KEPT = 1024;
+/** Views remembered; beyond this the least recently used is forgotten (it is only a cache, and a kept scan may pin up to 4,096 events). */
+const VIEWS_KEPT = 256;
 
 /**
  * A scan is a pure function of the view (who watches, filters, batch size), the start revision and
@@ -29,7 +29,9 @@ export class SharedScans {
     const kept = this.latest.get(viewKey);
     if (kept && kept.from === from && kept.head === head) return kept.scan;
     const scan = compute();
-    if (!kept && this.latest.size >= VIEWS_KEPT) this.latest.delete(this.latest.keys().next().value as string);
+    // Re-inserted, so the Map's order is least recently used first.
+    this.latest.delete(viewKey);
+    if (this.latest.size >= VIEWS_KEPT) this.latest.delete(this.latest.keys().next().value as string);
     this.latest.set(viewKey, { from, head, scan });
     return scan;
   }

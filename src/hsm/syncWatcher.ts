@@ -47,6 +47,8 @@ export interface WatchOptions {
 }
 
 const BATCH = 256;
+/** Key events whose nodes_holding says where the key is now. */
+const COVERAGE_EVENTS: ReadonlySet<ClusterEvent["kind"]> = new Set(["KEY_CREATED", "KEY_REPLICATED", "SHARING_CHANGED", "KEY_MADE_TOKEN"]);
 /** A batched watcher scans at most this many revisions per item, so a long filtered-out run still yields the loop. */
 const BATCH_SCAN_LIMIT = 4096;
 
@@ -150,7 +152,8 @@ export class SyncWatcher {
   /**
    * Batched delivery: everything matching from the cursor (up to maxEvents) in one item. A watcher
    * that is caught up waits for the shared tick before it sends again, so under steady writes it
-   * sends once per tick, not once per append; one with a backlog of full batches sends at once.
+   * sends once per tick, not once per append; one with a backlog (full batches, or a scan that
+   * stopped at BATCH_SCAN_LIMIT before the head) goes on at once.
    */
   private async *batches(signal: AbortSignal, { maxEvents, ticker, scans }: WatchBatching): AsyncGenerator<WatchItem> {
     const { now, progressIntervalMs } = this.options;
@@ -158,19 +161,26 @@ export class SyncWatcher {
     // One abort listener for the stream's life, not one per wait: a tick costs a watcher no listener churn.
     const onAbort = (): void => this.wakeNow?.();
     signal.addEventListener("abort", onAbort, { once: true });
-    /** Until a tick brings revisions past the cursor, `timeoutMs` passes (for progress; none: no timer), or abort. */
+    /**
+     * Until a tick brings revisions past the cursor, `timeoutMs` passes (for progress; none: no timer),
+     * abort, or finishAt. Whatever wakes it, the timer and the ticker waiter are withdrawn.
+     */
     const nextTick = (timeoutMs: number | undefined): Promise<void> =>
       new Promise<void>((resolve) => {
         let timer: NodeJS.Timeout | undefined;
+        let withdraw: (() => void) | undefined;
         const done = (): void => {
           if (timer) clearTimeout(timer);
+          withdraw?.();
+          this.wakeNow = undefined;
           resolve();
         };
         this.wakeNow = done;
-        ticker.onTickAfter(this.cursor - 1, done);
+        withdraw = ticker.onTickAfter(this.cursor - 1, done);
         // The loop re-checks, so a long interval is waited for in steps setTimeout can hold.
         if (timeoutMs !== undefined) timer = setTimeout(done, Math.min(MAX_TIMER_MS, Math.max(1, timeoutMs)));
       });
+    const stoppedBeforeHead = (scan: Scan): boolean => scan.scannedCount === BATCH_SCAN_LIMIT && scan.scannedTo < this.readLimit();
     try {
       let lastSent = now();
       const untilProgress = (): number => progressIntervalMs - (now() - lastSent);
@@ -184,6 +194,10 @@ export class SyncWatcher {
           lastSent = now();
           if (scan.final) return;
           if (scan.events.length === maxEvents || signal.aborted || this.final) continue;
+          if (stoppedBeforeHead(scan)) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            continue;
+          }
           // More is already in the log: the tick is certain, no progress timer needed (the common case under load).
           const moreWaiting = this.readLimit() >= this.cursor;
           await nextTick(moreWaiting ? undefined : untilProgress());
@@ -194,14 +208,17 @@ export class SyncWatcher {
           lastSent = now();
           continue;
         }
-        if (scan.scannedCount === BATCH_SCAN_LIMIT) {
+        if (stoppedBeforeHead(scan)) {
           await new Promise<void>((resolve) => setImmediate(resolve));
           continue;
         }
+        // Past the revision its session ended at: the loop's first check ends the watch.
+        if (this.final) continue;
         if (!signal.aborted) await nextTick(untilProgress());
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
+      this.wakeNow?.();
     }
   }
 
@@ -222,23 +239,29 @@ export class SyncWatcher {
     return { events, scannedFrom, scannedTo, scannedCount: scannedTo - scannedFrom + 1, final };
   }
 
-  /** Waits for the next append, `waitMs`, abort or finishAt; true when an append woke it. One promise per wait, its timer and listener removed after. */
-  private async waitForAppend(signal: AbortSignal, waitMs: number): Promise<boolean> {
+  /**
+   * Waits for the next append, `waitMs`, abort or finishAt. One promise per wait; its timer, abort
+   * listener and append listener are all removed after, so an idle log accumulates nothing.
+   */
+  private async waitForAppend(signal: AbortSignal, waitMs: number): Promise<void> {
     // The loop re-checks, so a long interval is waited for in steps setTimeout can hold.
     const ms = Math.min(MAX_TIMER_MS, Math.max(1, waitMs));
     let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
+    let wake: (() => void) | undefined;
+    let stopListening: (() => void) | undefined;
     try {
-      return await new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), ms);
-        onAbort = () => resolve(false);
-        signal.addEventListener("abort", onAbort, { once: true });
-        this.wakeNow = onAbort;
-        void this.log.nextAppend().then(() => resolve(true));
+      await new Promise<void>((resolve) => {
+        const done = (): void => resolve();
+        wake = done;
+        timer = setTimeout(done, ms);
+        signal.addEventListener("abort", done, { once: true });
+        this.wakeNow = done;
+        stopListening = this.log.onNextAppend(done);
       });
     } finally {
       clearTimeout(timer);
-      if (onAbort) signal.removeEventListener("abort", onAbort);
+      if (wake) signal.removeEventListener("abort", wake);
+      stopListening?.();
       this.wakeNow = undefined;
     }
   }
@@ -263,7 +286,9 @@ export class SyncWatcher {
     const until = this.options.untilNodesHolding ?? 0;
     if (until === 0 || event.audience === undefined) return false;
     if (event.kind === "KEY_TOMBSTONED" || event.kind === "KEY_DELETED") return true;
-    return (event.kind === "KEY_CREATED" || event.kind === "KEY_REPLICATED") && event.nodesHolding >= Math.min(until, event.nodeCount);
+    // Sharing and token events carry the key's coverage too: a user the key was shared with after it
+    // synced sees no placement events, only SHARING_CHANGED.
+    return COVERAGE_EVENTS.has(event.kind) && event.nodesHolding >= Math.min(until, event.nodeCount);
   }
 
   private matches(event: ClusterEvent): boolean {

@@ -164,11 +164,15 @@ export function validateWatch(request: WatchSyncStatusRequest, defaultProgressMs
       max: MAX_EVENTS_PER_RESPONSE,
     });
   }
-  if (request.untilNodesHolding > 0 && request.keyHandles.length !== 1) {
+  if (request.untilNodesHolding > 0 && new Set(request.keyHandles).size !== 1) {
     throw new HsmError("REQUEST_INVALID", "until_nodes_holding needs exactly one handle in key_handles", {
       field: "until_nodes_holding",
       key_handles: request.keyHandles.length,
     });
+  }
+  // A node filter would hide the replications that reach the count, so the stream could never end.
+  if (request.untilNodesHolding > 0 && request.nodeIds.length > 0) {
+    throw new HsmError("REQUEST_INVALID", "until_nodes_holding cannot be combined with node_ids", { field: "until_nodes_holding" });
   }
   return {
     startRevision: start,

@@ -66,9 +66,24 @@ test("a key that is tombstoned ends the wait: the stream ends OK after the tombs
   await expect(alice.waitForSync({ keyHandle: created.handle, revision: String(created.revision) }, 3)).rejects.toMatchObject({ name: "KeyGoneError" });
 });
 
-test("until_nodes_holding needs exactly one key handle: INVALID_ARGUMENT / REQUEST_INVALID naming the field", async () => {
-  for (const keyHandles of [[], [1, 2]]) {
-    const end = await watch({ keyHandles, untilNodesHolding: 1 }).ended;
+test("a user the key is shared with after it synced learns its coverage from SHARING_CHANGED: the wait ends there", async () => {
+  const bob = await t.loggedInCu("bob");
+  const key = await alice.genSymKey({ keyType: KEY_TYPE.AES, keySize: 16, label: "shared later" });
+  await alice.waitForSync(key, "all");
+  const shared = await alice.shareKey(key.keyHandle, [bob.userId!]);
+  const event = await bob.waitForSync(key, "all");
+  expect([event.type, event.nodesHolding, event.revision]).toEqual([T.SYNC_EVENT_TYPE_SHARING_CHANGED, 3, shared.revision]);
+});
+
+test("waitForSync refuses a node count that is not a whole number of at least 1, before any call", async () => {
+  const key = await alice.genSymKey({ keyType: KEY_TYPE.AES, keySize: 16, label: "k" });
+  for (const nodes of [0, 1.5, -1]) await expect(alice.waitForSync(key, nodes)).rejects.toBeInstanceOf(RangeError);
+});
+
+test("until_nodes_holding needs exactly one key handle and no node filter: INVALID_ARGUMENT / REQUEST_INVALID naming the field", async () => {
+  const requests = [{ keyHandles: [] }, { keyHandles: [1, 2] }, { keyHandles: [1], nodeIds: [0] }];
+  for (const request of requests) {
+    const end = await watch({ ...request, untilNodesHolding: 1 }).ended;
     expect({ code: end.error && grpc.status[end.error.code], reason: end.error?.reason, field: end.error?.metadata["field"] }).toEqual({
       code: "INVALID_ARGUMENT",
       reason: "REQUEST_INVALID",

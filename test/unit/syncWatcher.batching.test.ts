@@ -141,12 +141,36 @@ describe("SyncWatcher with batching", () => {
     expect((await next).value).toEqual({ kind: "progress", revision: 3 });
   });
 
-  test("aborting ends a batched watcher that waits for a tick", async () => {
+  test("aborting ends a batched watcher that waits for a tick, and leaves no waiter on the ticker", async () => {
     const { items, abort } = w.watch(10, { startRevision: 0 });
     const next = items.next();
     await turns();
+    expect(w.ticker.waiterCount).toBe(1);
     abort.abort();
     expect((await next).done).toBe(true);
+    expect(w.ticker.waiterCount).toBe(0);
+  });
+
+  test("a watch from a future revision holds one ticker waiter however long the log grows toward it", async () => {
+    const { items } = w.watch(10, { startRevision: 10_000 });
+    const next = items.next();
+    for (let i = 0; i < 50; i++) {
+      w.log.append([nodeEvent(i % 3)]);
+      await turns(2);
+      w.time.advance(TICK);
+      await turns(2);
+    }
+    expect(w.ticker.waiterCount).toBe(1);
+    void next;
+  });
+
+  test("a backlog whose few matches are spread thinly is read to the head at once, not one scan per tick", async () => {
+    // 20,000 revisions, one in 100 alice's key 7: every scan of 4,096 revisions finds ~41.
+    w.log.append(Array.from({ length: 20_000 }, (_, i) => keyEvent(i % 100 === 0 ? 7 : 8, 0, i % 100 === 0 ? ALICE : BOB)));
+    const { items } = w.watch(4096, { handles: new Set([7]) });
+    const got: number[] = [];
+    while (got.length < 200) got.push(...batchOf((await items.next()).value as WatchItem).map((e) => e.revision));
+    expect(got).toEqual(Array.from({ length: 200 }, (_, i) => i * 100 + 1));
   });
 
   test("property: batched delivery is exactly the one-by-one delivery, cut into batches of at most max", async () => {
@@ -240,6 +264,25 @@ describe("finishAt (the watch's session ended)", () => {
     }
     expect(thrown).toBe(reason);
     expect(got).toEqual([1, 2, 3]);
+  });
+
+  test("a batched watcher whose filter matches nothing after its last batch still ends at once", async () => {
+    const { watcher, items } = w.watch(10, { handles: new Set([100]) });
+    w.log.append([keyEvent(100, 0)]);
+    const first = items.next();
+    await turns();
+    w.time.advance(TICK);
+    await first;
+    const waiting = items.next().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    await turns();
+    // The session's end appends what the watcher does not match (its session key 200 deleted).
+    w.log.append([keyEvent(200, 0)]);
+    const reason = new HsmError("UNAUTHENTICATED", "logged out");
+    watcher.finishAt(w.log.currentRevision, reason);
+    expect(await waiting).toBe(reason);
   });
 
   test("a caught-up watcher waiting for events ends at once", async () => {

@@ -96,3 +96,18 @@ describe("WatchTicker", () => {
     expect(() => new WatchTicker(log, timers, 2.5)).toThrow(RangeError);
   });
 });
+
+describe("WatchTicker withdrawal", () => {
+  test("a withdrawn waiter is not woken and does not stay behind", () => {
+    const time = new FakeTime();
+    const log = new RevisionLog(0, () => undefined, 100);
+    const ticker = new WatchTicker(log, time, INTERVAL);
+    log.append([nodeEvent()]);
+    let woken = 0;
+    const withdraw = ticker.onTickAfter(0, () => (woken += 1));
+    withdraw();
+    expect(ticker.waiterCount).toBe(0);
+    time.advance(INTERVAL);
+    expect(woken).toBe(0);
+  });
+});

@@ -410,11 +410,13 @@ export interface WatchSyncStatusRequest {
    */
   maxEventsPerResponse: number;
   /**
-   * With exactly one handle in key_handles: the daemon ends the stream (OK)
-   * right after the first event of that key showing it on at least this many
-   * nodes (KEY_CREATED or KEY_REPLICATED), or after its first KEY_TOMBSTONED or
-   * KEY_DELETED. A number above the node count means every node. 0: the stream
-   * does not end on its own. Waiting this way needs no client cancellation.
+   * With exactly one handle in key_handles and no node_ids: the daemon ends the
+   * stream (OK) right after the first event of that key showing it on at least
+   * this many nodes (KEY_CREATED, KEY_REPLICATED, or SHARING_CHANGED and
+   * KEY_MADE_TOKEN, which carry the coverage too), or after its first
+   * KEY_TOMBSTONED or KEY_DELETED. A number above the node count means every
+   * node. 0: the stream does not end on its own. Waiting this way needs no
+   * client cancellation.
    */
   untilNodesHolding: number;
 }
