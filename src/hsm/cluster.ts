@@ -774,23 +774,25 @@ export class HsmCluster {
 
   private async awaitCoverage(key: KeyObject, required: number, timeoutSeconds: number | undefined, signal: AbortSignal | undefined): Promise<boolean> {
     const deadline = timeoutSeconds !== undefined ? this.clock.now() + timeoutSeconds * 1000 : undefined;
-    const aborted = new Promise<void>((resolve) => {
-      if (!signal) return;
-      if (signal.aborted) resolve();
-      else signal.addEventListener("abort", () => resolve(), { once: true });
-    });
     while (key.nodes.size < required) {
       if (this.keys.get(key.handle) !== key || signal?.aborted) return false;
       const remaining = deadline === undefined ? undefined : deadline - this.clock.now();
       if (remaining !== undefined && remaining <= 0) return false;
+      // One wait per append; its listener, timer and abort handler are all removed after.
+      let done: () => void = () => undefined;
+      let stopListening: (() => void) | undefined;
       let timer: { cancel(): void } | undefined;
-      const expired = new Promise<void>((resolve) => {
-        if (remaining !== undefined) timer = this.timers.after(remaining, resolve);
-      });
       try {
-        await Promise.race([this.events.nextAppend(), expired, aborted]);
+        await new Promise<void>((resolve) => {
+          done = () => resolve();
+          stopListening = this.events.onNextAppend(done);
+          if (remaining !== undefined) timer = this.timers.after(remaining, done);
+          signal?.addEventListener("abort", done, { once: true });
+        });
       } finally {
+        stopListening?.();
         timer?.cancel();
+        signal?.removeEventListener("abort", done);
       }
     }
     return true;

@@ -51,9 +51,7 @@ export class RevisionLog {
   private current: number;
   private readonly startCompact: number;
   private ceiling: number;
-  private wake!: () => void;
-  private appended!: Promise<void>;
-  /** Callbacks for the next append, removable (a promise reaction is not): see onNextAppend. */
+  /** Callbacks for the next append; removable, unlike reactions on a shared promise (see onNextAppend). */
   private appendListeners = new Set<() => void>();
 
   /**
@@ -70,7 +68,6 @@ export class RevisionLog {
     this.current = reservedCeiling;
     this.startCompact = reservedCeiling;
     this.ceiling = reservedCeiling;
-    this.arm();
   }
 
   /** The newest revision handed out. */
@@ -96,9 +93,6 @@ export class RevisionLog {
       this.ring[this.current % this.capacity] = event;
       return event;
     });
-    const wake = this.wake;
-    this.arm();
-    wake();
     const listeners = this.appendListeners;
     this.appendListeners = new Set();
     for (const listener of listeners) listener();
@@ -122,24 +116,13 @@ export class RevisionLog {
     return out;
   }
 
-  /** Resolves at the next append. */
-  nextAppend(): Promise<void> {
-    return this.appended;
-  }
-
   /**
-   * Calls `listener` once at the next append; the returned function removes it. For waits that may
-   * end otherwise (a timer, abort): unlike a reaction on nextAppend(), nothing stays behind.
+   * Calls `listener` once at the next append; the returned function removes it. Waits that may end
+   * otherwise (a timer, abort) remove their listener, so an idle log accumulates nothing.
    */
   onNextAppend(listener: () => void): () => void {
     const listeners = this.appendListeners;
     listeners.add(listener);
     return () => void listeners.delete(listener);
-  }
-
-  private arm(): void {
-    this.appended = new Promise<void>((resolve) => {
-      this.wake = resolve;
-    });
   }
 }

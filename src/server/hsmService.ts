@@ -217,11 +217,20 @@ function attestations(cluster: HsmCluster, session: LoginSession, handle: number
 
 /** While the client is not reading, end the stream once writers get more than maxLag revisions ahead. */
 async function failWhenTooFarBehind(cluster: HsmCluster, watcher: SyncWatcher, signal: AbortSignal): Promise<void> {
-  const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
   const blockedAt = cluster.events.currentRevision;
-  while (!signal.aborted) {
-    watcher.checkKeepingUp(blockedAt);
-    await Promise.race([cluster.events.nextAppend(), aborted]);
+  let wake: () => void = () => undefined;
+  let stopListening: (() => void) | undefined;
+  signal.addEventListener("abort", () => wake(), { once: true });
+  try {
+    while (!signal.aborted) {
+      watcher.checkKeepingUp(blockedAt);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        stopListening = cluster.events.onNextAppend(resolve);
+      });
+    }
+  } finally {
+    stopListening?.();
   }
 }
 

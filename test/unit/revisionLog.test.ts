@@ -48,7 +48,7 @@ describe("RevisionLog", () => {
   test("an empty append hands out no revision, reserves nothing and wakes nobody", async () => {
     const { log, reserved } = recordingLog();
     let woken = false;
-    void log.nextAppend().then(() => (woken = true));
+    log.onNextAppend(() => (woken = true));
     expect(log.append([])).toEqual([]);
     await new Promise((r) => setImmediate(r));
     expect({ current: log.currentRevision, reserved, woken }).toEqual({ current: 0, reserved: [], woken: false });
@@ -136,27 +136,28 @@ describe("RevisionLog", () => {
     ]);
   });
 
-  test("nextAppend resolves at the next append, not before, and every append re-arms it", async () => {
+  test("onNextAppend calls its listener once, at the next append and not before; later appends need a new one", () => {
     const { log } = recordingLog();
     const seen: number[] = [];
-    const first = log.nextAppend().then(() => seen.push(log.currentRevision));
-    await new Promise((r) => setImmediate(r));
+    log.onNextAppend(() => seen.push(log.currentRevision));
     expect(seen).toEqual([]);
     log.append([nodeEvent()]);
-    await first;
     expect(seen).toEqual([1]);
-    const second = log.nextAppend();
-    expect(second).not.toBe(first);
     log.append([nodeEvent(), nodeEvent()]);
-    await second;
-    expect(log.currentRevision).toBe(3);
+    expect(seen).toEqual([1]);
+    log.onNextAppend(() => seen.push(log.currentRevision));
+    log.append([nodeEvent()]);
+    expect(seen).toEqual([1, 4]);
   });
 
-  test("many readers waiting at once are all woken by one append", async () => {
+  test("many listeners are all called by one append; a removed one is not", () => {
     const { log } = recordingLog();
-    const waits = Array.from({ length: 50 }, () => log.nextAppend());
+    let called = 0;
+    for (let i = 0; i < 50; i++) log.onNextAppend(() => (called += 1));
+    const remove = log.onNextAppend(() => (called += 1000));
+    remove();
     log.append([nodeEvent()]);
-    await expect(Promise.all(waits)).resolves.toHaveLength(50);
+    expect(called).toBe(50);
   });
 
   test("a capacity below 1 is refused", () => {
