@@ -21,7 +21,7 @@ import { checkKeyId, checkLabel } from "./keyNaming";
 import { KeyRegistry } from "./keyRegistry";
 import { FIPS_DISALLOWED_KEY_TYPES, isSymmetricKeyType, isValidKeySize, KeyClass, KeyType } from "./keyTypes";
 import { RETURN_CODES } from "./returnCodes";
-import { DEFAULT_SESSION_LIMITS, LoginSession, SessionLimits, SessionRegistry } from "./sessions";
+import { DEFAULT_SESSION_LIMITS, LoginSession, SessionEndListener, SessionLimits, SessionRegistry } from "./sessions";
 import { HsmStore } from "./store/hsmStore";
 import { UserDirectory } from "./userDirectory";
 import { DEFAULT_SCRYPT_COST, ScryptCost, UserInfo, UserRole } from "./users";
@@ -147,8 +147,6 @@ export class HsmCluster {
   readonly events: RevisionLog;
   private readonly watchTicker: WatchTicker;
   private readonly watchScans = new SharedScans();
-  /** Streams to end when their session ends, by session id. */
-  private readonly sessionEndListeners = new Map<string, Set<(reason: HsmError) => void>>();
   readonly nodes: NodeTable;
   private readonly replication: ReplicationQueues;
   private loginCount = 0;
@@ -247,34 +245,21 @@ export class HsmCluster {
    * is called if the session is logged out or reaches its absolute lifetime first. Call the returned
    * function when the stream ends.
    */
-  useSession(session: LoginSession, onEnd: (reason: HsmError) => void): () => void {
-    this.sessions.hold(session.sessionId);
-    let listeners = this.sessionEndListeners.get(session.sessionId);
-    if (!listeners) this.sessionEndListeners.set(session.sessionId, (listeners = new Set()));
-    listeners.add(onEnd);
-    let released = false;
+  useSession(session: LoginSession, onEnd: SessionEndListener): () => void {
+    const release = this.sessions.hold(session.sessionId, onEnd);
     return () => {
-      if (released) return;
-      released = true;
-      listeners.delete(onEnd);
-      if (listeners.size === 0 && this.sessionEndListeners.get(session.sessionId) === listeners) this.sessionEndListeners.delete(session.sessionId);
-      this.sessions.release(session.sessionId, this.clock.now());
+      release(this.clock.now());
       this.scheduleSweep();
     };
   }
 
-  private endSessionStreams(session: LoginSession, reason: HsmError): void {
-    const listeners = this.sessionEndListeners.get(session.sessionId);
-    this.sessionEndListeners.delete(session.sessionId);
-    for (const onEnd of listeners ?? []) onEnd(reason);
-  }
-
   /** Ends every expired session; their session keys vanish, visibly in the event log. */
   expireSessions(): void {
-    for (const session of this.sessions.expire(this.clock.now())) {
+    for (const { session, streams } of this.sessions.expire(this.clock.now())) {
       this.record({ opcode: "CN_SESSION_EXPIRED", node: session.nodeId, user: session.userId, result: "SUCCESS" });
       for (const key of this.keys.sessionKeys(session.sessionId)) this.discard(key, "KEY_DELETED");
-      this.endSessionStreams(session, new HsmError("SESSION_EXPIRED", "the session has expired; log in again"));
+      // After the discards, so a watch still delivers its session keys' removal before it ends.
+      for (const onEnd of streams) onEnd(new HsmError("SESSION_EXPIRED", "the session has expired; log in again"));
     }
   }
 
@@ -293,11 +278,12 @@ export class HsmCluster {
 
   /** Ends a session; its session keys vanish. */
   logout(token: string): NodeResult[] {
-    const session = this.sessions.close(token);
-    if (!session) throw new HsmError("UNAUTHENTICATED", "no valid session token; log in first");
+    const ended = this.sessions.close(token);
+    if (!ended) throw new HsmError("UNAUTHENTICATED", "no valid session token; log in first");
+    const { session, streams } = ended;
     this.record({ opcode: "CN_LOGOUT", node: session.nodeId, user: session.userId, result: "SUCCESS" });
     for (const key of this.keys.sessionKeys(session.sessionId)) this.discard(key, "KEY_DELETED");
-    this.endSessionStreams(session, new HsmError("UNAUTHENTICATED", "the session was logged out; log in again"));
+    for (const onEnd of streams) onEnd(new HsmError("UNAUTHENTICATED", "the session was logged out; log in again"));
     return this.nodeResults();
   }
 

@@ -26,11 +26,20 @@ export interface SessionLimits {
 
 export const DEFAULT_SESSION_LIMITS: SessionLimits = { idleMs: 15 * 60_000, maxLifetimeMs: 24 * 3_600_000, perUser: 64 };
 
+/** Told why the session ended; an open stream ends with that error. */
+export type SessionEndListener = (reason: HsmError) => void;
+
+/** A session that was closed or expired, with the streams that were still using it. */
+export interface EndedSession {
+  readonly session: LoginSession;
+  readonly streams: readonly SessionEndListener[];
+}
+
 interface Entry {
   readonly session: LoginSession;
   lastUsedAt: number;
   /** Open streams using the session (watches): while any is open the session is in use and does not idle out. */
-  holds: number;
+  readonly streams: Set<SessionEndListener>;
 }
 
 /**
@@ -63,7 +72,7 @@ export class SessionRegistry {
       createdAt: now,
       nodeId,
     };
-    const entry: Entry = { session, lastUsedAt: now, holds: 0 };
+    const entry: Entry = { session, lastUsedAt: now, streams: new Set() };
     this.byTokenHash.set(tokenHash(token), entry);
     this.bySessionId.set(session.sessionId, entry);
     return { token, session };
@@ -82,42 +91,43 @@ export class SessionRegistry {
     return entry.session;
   }
 
-  close(token: string): LoginSession | undefined {
+  close(token: string): EndedSession | undefined {
     const key = tokenHash(token);
     const entry = this.byTokenHash.get(key);
+    if (!entry) return undefined;
     this.byTokenHash.delete(key);
-    if (entry) this.bySessionId.delete(entry.session.sessionId);
-    return entry?.session;
+    this.bySessionId.delete(entry.session.sessionId);
+    return ended(entry);
   }
 
   /** Removes and returns every expired session; their tokens keep answering SESSION_EXPIRED for a while. */
-  expire(now: number): LoginSession[] {
+  expire(now: number): EndedSession[] {
     for (const [hash, forgetAt] of this.expiredTokens) if (forgetAt <= now) this.expiredTokens.delete(hash);
-    const expired: LoginSession[] = [];
+    const expired: EndedSession[] = [];
     for (const [key, entry] of this.byTokenHash) {
       if (this.isExpired(entry, now)) {
         this.byTokenHash.delete(key);
         this.bySessionId.delete(entry.session.sessionId);
         // Remembered at least an idle period, so a session that reached its lifetime also says SESSION_EXPIRED for a while.
         this.expiredTokens.set(key, Math.max(now + this.limits.idleMs, entry.session.createdAt + this.limits.maxLifetimeMs));
-        expired.push(entry.session);
+        expired.push(ended(entry));
       }
     }
     return expired;
   }
 
-  /** Marks a live session in use until `release` (a watch stream): it does not idle out meanwhile. */
-  hold(sessionId: string): void {
+  /**
+   * Marks a live session in use by a stream (a watch) until the returned release is called with the
+   * time: it does not idle out meanwhile, and if it is closed or expires first, `close`/`expire`
+   * hand `onEnd` back with it. Releasing twice, or after the session ended, does nothing.
+   */
+  hold(sessionId: string, onEnd: SessionEndListener): (now: number) => void {
     const entry = this.bySessionId.get(sessionId);
-    if (entry) entry.holds += 1;
-  }
-
-  /** Ends a hold; idle time counts from now. */
-  release(sessionId: string, now: number): void {
-    const entry = this.bySessionId.get(sessionId);
-    if (!entry || entry.holds === 0) return;
-    entry.holds -= 1;
-    entry.lastUsedAt = now;
+    if (!entry) return () => undefined;
+    entry.streams.add(onEnd);
+    return (now) => {
+      if (entry.streams.delete(onEnd)) entry.lastUsedAt = now;
+    };
   }
 
   /** When the next session may expire, for scheduling the sweep; undefined if none are open. */
@@ -125,7 +135,7 @@ export class SessionRegistry {
     let next: number | undefined;
     for (const entry of this.byTokenHash.values()) {
       const absolute = entry.session.createdAt + this.limits.maxLifetimeMs;
-      const at = entry.holds > 0 ? absolute : Math.min(entry.lastUsedAt + this.limits.idleMs, absolute);
+      const at = entry.streams.size > 0 ? absolute : Math.min(entry.lastUsedAt + this.limits.idleMs, absolute);
       if (next === undefined || at < next) next = at;
     }
     return next;
@@ -136,9 +146,13 @@ export class SessionRegistry {
   }
 
   private isExpired(entry: Entry, now: number): boolean {
-    const idle = entry.holds === 0 && now - entry.lastUsedAt >= this.limits.idleMs;
+    const idle = entry.streams.size === 0 && now - entry.lastUsedAt >= this.limits.idleMs;
     return idle || now - entry.session.createdAt >= this.limits.maxLifetimeMs;
   }
+}
+
+function ended(entry: Entry): EndedSession {
+  return { session: entry.session, streams: [...entry.streams] };
 }
 
 function tokenHash(token: string): string {

@@ -224,7 +224,9 @@ describe("SessionRegistry", () => {
     expect(session).toMatchObject({ userId: 7, role: UserRole.CU, username: "alice", createdAt: 1000, nodeId: 0 });
     expect(registry.size).toBe(1);
     expect(() => registry.resolve(token + "x", 1000)).toThrow(HsmError);
-    expect(registry.close(token)).toBe(session);
+    const closed = registry.close(token);
+    expect(closed?.session).toBe(session);
+    expect(closed?.streams).toEqual([]);
     expect(registry.close(token)).toBeUndefined();
     expect(registry.size).toBe(0);
     await expectHsmError(() => registry.resolve(token, 1000), "UNAUTHENTICATED");
@@ -238,9 +240,27 @@ describe("SessionRegistry", () => {
     registry.resolve(busy.token, 90);
     registry.resolve(busy.token, 180);
     await expectHsmError(() => registry.resolve(idle.token, 100), "SESSION_EXPIRED");
-    expect(registry.expire(100).map((s) => s.sessionId)).toEqual([idle.session.sessionId]);
+    expect(registry.expire(100).map((s) => s.session.sessionId)).toEqual([idle.session.sessionId]);
     expect(registry.resolve(busy.token, 249)).toBe(busy.session);
     await expectHsmError(() => registry.resolve(busy.token, 250), "SESSION_EXPIRED");
+  });
+
+  test("a held session does not idle out; closing hands back its streams; a release counts idle time from then", async () => {
+    const registry = new SessionRegistry({ idleMs: 100, maxLifetimeMs: 10_000, perUser: 10 });
+    const user = { userId: 7, role: UserRole.CU, username: "alice" };
+    const watched = registry.open(user, 0, 0);
+    const onEnd = (): void => undefined;
+    const release = registry.hold(watched.session.sessionId, onEnd);
+    expect(registry.expire(5_000)).toEqual([]);
+    expect(registry.resolve(watched.token, 5_000)).toBe(watched.session);
+    release(6_000);
+    release(9_000);
+    expect(registry.expire(6_099)).toEqual([]);
+    expect(registry.expire(6_100).map((e) => e.session)).toEqual([watched.session]);
+
+    const other = registry.open(user, 0, 0);
+    registry.hold(other.session.sessionId, onEnd);
+    expect(registry.close(other.token)?.streams).toEqual([onEnd]);
   });
 
   test("a user may hold at most perUser sessions", async () => {
