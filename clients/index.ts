@@ -8,7 +8,7 @@ export type { TlsFiles } from "./tls";
 export { loadPinnedKeys, savePinnedKeys, verifyAttestations } from "./attestation";
 export type { AttestationVerdict } from "./attestation";
 export { ClusterControlClient, NodeState } from "./controlClient";
-export { eventsIn, KeyGoneError, waitForSync, watchSyncStatus } from "./syncWatch";
+export { eventsIn, KeyGoneError, waitForSync, watchRequest, watchSyncStatus } from "./syncWatch";
 export type { WatchOptions } from "./syncWatch";
 export { UserType } from "./generated/localcloudhsm/v1/common";
 export * as hsmProto from "./generated/localcloudhsm/v1/hsm_service";

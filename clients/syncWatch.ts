@@ -25,8 +25,9 @@ export interface WatchOptions {
 }
 
 /** Streams WatchSyncStatus responses; errors arrive as HsmClientError. Breaking out of the loop cancels the call. */
-export async function* watchSyncStatus(raw: HsmServiceClient, metadata: grpc.Metadata, options: WatchOptions = {}): AsyncGenerator<WatchSyncStatusResponse> {
-  const request: WatchSyncStatusRequest = {
+/** The WatchSyncStatusRequest for these options (absent ones take the daemon's defaults). */
+export function watchRequest(options: WatchOptions): WatchSyncStatusRequest {
+  return {
     startRevision: String(options.startRevision ?? 0),
     keyHandles: [...(options.keyHandles ?? [])],
     nodeIds: [...(options.nodeIds ?? [])],
@@ -34,6 +35,10 @@ export async function* watchSyncStatus(raw: HsmServiceClient, metadata: grpc.Met
     maxEventsPerResponse: options.maxEventsPerResponse ?? 0,
     untilNodesHolding: options.untilNodesHolding ?? 0,
   };
+}
+
+export async function* watchSyncStatus(raw: HsmServiceClient, metadata: grpc.Metadata, options: WatchOptions = {}): AsyncGenerator<WatchSyncStatusResponse> {
+  const request = watchRequest(options);
   if (options.signal?.aborted) return;
   const call = raw.watchSyncStatus(request, metadata);
   const onAbort = (): void => call.cancel();

@@ -8,7 +8,7 @@
 // event of its session key on its own watch stream, never by sleeping.
 import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
-import { ClusterControlClient, HsmClient, hsmProto, KEY_TYPE, UserType } from "../../clients";
+import { ClusterControlClient, HsmClient, hsmProto, KEY_TYPE, UserType, watchRequest } from "../../clients";
 import { FakeTime } from "../support/fakeTime";
 import { bearerMetadata, metadataOf, RawOutcome, rawCall, rawStream, tokenOf } from "../support/rawCall";
 import { ADMIN_METHODS, CONTROL_METHODS, HSM_METHODS, method, MethodInfo } from "../support/serviceMethods";
@@ -68,7 +68,7 @@ const importRequest = (wrappingKeyHandle: number, label: string) => ({
   shareWithUserIds: [],
   attestNonce: Buffer.alloc(0),
 });
-const watchRequest = (startRevision: number, keyHandles: number[]) => ({ startRevision: String(startRevision), keyHandles, nodeIds: [], progressIntervalMs: 0, maxEventsPerResponse: 0, untilNodesHolding: 0 });
+const watchFrom = (startRevision: number, keyHandles: number[]) => watchRequest({ startRevision, keyHandles });
 
 /** One row per HsmService RPC; the test fails if an RPC is missing here. */
 const HSM_TABLE: Record<string, Row> = {
@@ -106,9 +106,9 @@ const HSM_TABLE: Record<string, Row> = {
     ],
   },
   WatchSyncStatus: {
-    request: (w) => watchRequest(w.kRevision, [w.K]),
+    request: (w) => watchFrom(w.kRevision, [w.K]),
     keyRpc: false,
-    foreign: [[(w) => watchRequest(w.kRevision, [w.K, w.BK]), (w) => watchRequest(w.kRevision, [w.missing, w.BK])]],
+    foreign: [[(w) => watchFrom(w.kRevision, [w.K, w.BK]), (w) => watchFrom(w.kRevision, [w.missing, w.BK])]],
   },
   WrapKey: {
     request: (w) => ({ keyHandle: w.K, wrappingKeyHandle: w.W }),
@@ -328,7 +328,7 @@ describe("access table", () => {
     await alice.shareKey(w.K, [w.carolId]);
     await control.setFirmwareTampered(0, true);
     await control.setFirmwareTampered(0, false);
-    const watched = await invoke(watch, watchRequest(from, []), bearerMetadata(tokenOf(co)));
+    const watched = await invoke(watch, watchFrom(from, []), bearerMetadata(tokenOf(co)));
     actual[watch.name] = verdict(watched.cancelledHere ? { ...watched, code: S.OK } : watched);
     const first = WatchSyncStatusResponse.decode(watched.messages[0]!);
     expect(first.message?.$case === "event" && first.message.value.type).toBe(SyncEventType.SYNC_EVENT_TYPE_NODE_FIRMWARE_CHANGED);

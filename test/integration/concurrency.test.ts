@@ -5,7 +5,7 @@
 // events tell the same story, revision by revision.
 import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
-import { ClusterControlClient, HsmClient, HsmClientError, hsmProto, KEY_TYPE } from "../../clients";
+import { ClusterControlClient, HsmClient, HsmClientError, hsmProto, KEY_TYPE, watchRequest } from "../../clients";
 import { aesKcv, des3Kcv } from "../support/kcv";
 import { bearerMetadata, rawCall, tokenOf } from "../support/rawCall";
 import { method } from "../support/serviceMethods";
@@ -305,7 +305,7 @@ describe("watchers catching up", () => {
       const bob = await t.loggedInCu("bob");
       const watch = method("HsmService", "WatchSyncStatus");
       // Progress at the daemon's default interval (5 s): nothing interrupts the scan.
-      const body = watch.encode({ startRevision: String(from), keyHandles: [], nodeIds: [], progressIntervalMs: 0, maxEventsPerResponse: 0, untilNodesHolding: 0 });
+      const body = watch.encode(watchRequest({ startRevision: from }));
       const identity = (b: Buffer): Buffer => b;
       const calls = Array.from({ length: 20 }, () => raw.makeServerStreamRequest(watch.path, identity, identity, body, bearerMetadata(tokenOf(mallory)), {}));
       const ended = calls.map((call) => new Promise<void>((resolve) => call.on("error", () => resolve()).on("status", () => resolve()).on("data", () => undefined)));

@@ -14,7 +14,7 @@
 import * as grpc from "@grpc/grpc-js";
 import fc from "fast-check";
 import { randomBytes } from "node:crypto";
-import { ClusterControlClient, HsmClient, hsmProto, KEY_TYPE, UserType, wrapOnHost } from "../../clients";
+import { ClusterControlClient, HsmClient, hsmProto, KEY_TYPE, UserType, watchRequest, wrapOnHost } from "../../clients";
 import { ERROR_DOMAIN } from "../../src/server/richStatus";
 import { dynamicUnary, healthClient } from "../support/grpcDynamic";
 import { aesKcv, des3Kcv } from "../support/kcv";
@@ -1094,7 +1094,7 @@ describe(`fuzz: ${FUZZ_RUNS} cases per RPC`, () => {
     const md = bearerMetadata(tokenOf(w.mallory));
     const watch = method("HsmService", "WatchSyncStatus");
     const overflowing = await overflowingTimers(async () => {
-      const call = w.raw.makeServerStreamRequest(watch.path, (b: Buffer) => b, (b: Buffer) => b, watch.encode({ startRevision: "0", keyHandles: [], nodeIds: [], progressIntervalMs: 4294967295, maxEventsPerResponse: 0, untilNodesHolding: 0 }), md, {});
+      const call = w.raw.makeServerStreamRequest(watch.path, (b: Buffer) => b, (b: Buffer) => b, watch.encode(watchRequest({ progressIntervalMs: 4294967295 })), md, {});
       call.on("error", () => undefined);
       call.on("data", () => undefined);
       // A call on the same connection after it: once answered, the watch's handler has run.

@@ -1,19 +1,13 @@
 // A raw WatchSyncStatus stream that records what arrives, for tests that need pause/cancel control:
 // await conditions on the received messages (never sleep), pause and resume reading, cancel, and see how it ended.
 import * as grpc from "@grpc/grpc-js";
-import { eventsIn, HsmClient, HsmClientError, hsmProto, toClientError } from "../../clients";
+import { eventsIn, HsmClient, HsmClientError, hsmProto, toClientError, WatchOptions, watchRequest } from "../../clients";
 
 type SyncEvent = hsmProto.SyncEvent;
 type WatchResponse = hsmProto.WatchSyncStatusResponse;
 
-export interface WatchRequest {
-  readonly startRevision?: number;
-  readonly keyHandles?: readonly number[];
-  readonly nodeIds?: readonly number[];
-  readonly progressIntervalMs?: number;
-  readonly maxEventsPerResponse?: number;
-  readonly untilNodesHolding?: number;
-}
+/** What to watch: the client facade's watch options (the recorder is ended by cancel, not by a signal). */
+export type WatchRequest = Omit<WatchOptions, "signal">;
 
 /** How a stream ended: OK (undefined error), or with a status (as HsmClientError, so reason and metadata are there). */
 export interface WatchEnd {
@@ -43,14 +37,7 @@ export class WatchRecorder {
 
   private constructor(client: HsmClient, request: WatchRequest, paused: boolean, metadata: grpc.Metadata) {
     this.call = client.raw.watchSyncStatus(
-      {
-        startRevision: String(request.startRevision ?? 0),
-        keyHandles: [...(request.keyHandles ?? [])],
-        nodeIds: [...(request.nodeIds ?? [])],
-        progressIntervalMs: request.progressIntervalMs ?? 0,
-        maxEventsPerResponse: request.maxEventsPerResponse ?? 0,
-        untilNodesHolding: request.untilNodesHolding ?? 0,
-      },
+      watchRequest(request),
       metadata,
     );
     if (paused) this.call.pause();

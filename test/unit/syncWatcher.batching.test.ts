@@ -266,7 +266,11 @@ describe("finishAt (the watch's session ended)", () => {
     expect(got).toEqual([1, 2, 3]);
   });
 
-  test("a batched watcher whose filter matches nothing after its last batch still ends at once", async () => {
+  test.each([
+    ["a caught-up watcher", false],
+    // The session's end appends what the watcher does not match (its session key 200 deleted).
+    ["a watcher whose filter matches nothing after its last batch", true],
+  ])("%s, waiting for events, ends at once", async (_name, unmatchedAtEnd) => {
     const { watcher, items } = w.watch(10, { handles: new Set([100]) });
     w.log.append([keyEvent(100, 0)]);
     const first = items.next();
@@ -278,25 +282,7 @@ describe("finishAt (the watch's session ended)", () => {
       (err: unknown) => err,
     );
     await turns();
-    // The session's end appends what the watcher does not match (its session key 200 deleted).
-    w.log.append([keyEvent(200, 0)]);
-    const reason = new HsmError("UNAUTHENTICATED", "logged out");
-    watcher.finishAt(w.log.currentRevision, reason);
-    expect(await waiting).toBe(reason);
-  });
-
-  test("a caught-up watcher waiting for events ends at once", async () => {
-    const { watcher, items } = w.watch(10);
-    w.log.append([keyEvent(1, 0)]);
-    const first = items.next();
-    await turns();
-    w.time.advance(TICK);
-    await first;
-    const waiting = items.next().then(
-      () => undefined,
-      (err: unknown) => err,
-    );
-    await turns();
+    if (unmatchedAtEnd) w.log.append([keyEvent(200, 0)]);
     const reason = new HsmError("SESSION_EXPIRED", "expired");
     watcher.finishAt(w.log.currentRevision, reason);
     expect(await waiting).toBe(reason);

@@ -85,12 +85,6 @@ describe("WatchTicker", () => {
     expect(timers.armed).toBe(2);
   });
 
-  test("an idle log runs no timer at all", () => {
-    expect(timers.armed).toBe(0);
-    time.advance(60_000);
-    expect(timers.armed).toBe(0);
-  });
-
   test("the interval is a positive whole number of milliseconds", () => {
     expect(() => new WatchTicker(log, timers, 0)).toThrow(RangeError);
     expect(() => new WatchTicker(log, timers, 2.5)).toThrow(RangeError);
