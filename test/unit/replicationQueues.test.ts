@@ -34,7 +34,8 @@ class Rig {
     );
   }
 
-  readonly start = Date.UTC(2024, 0, 1);
+  /** The fake clock's time when the rig was built; deliveries are recorded relative to it. */
+  readonly start = this.clock.now();
 
   /** Handles delivered to `nodeId`, in delivery order. */
   delivered(nodeId: number): number[] {

@@ -4,52 +4,19 @@ import { randomBytes } from "node:crypto";
 import { accessSync, constants, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Clock } from "../../../src/hsm/clock";
-import { TimerHandle, Timers } from "../../../src/hsm/timers";
 import { ClusterOptions, GenSymKeyParams, HsmCluster, ImportSymKeyParams, NewKeyOptions } from "../../../src/hsm/cluster";
 import { HsmError, Reason } from "../../../src/hsm/errors";
 import { KeyType } from "../../../src/hsm/keyTypes";
 import { LoginSession } from "../../../src/hsm/sessions";
 import { SqliteStore } from "../../../src/hsm/store/sqliteStore";
 import { ScryptCost, UserRole } from "../../../src/hsm/users";
+import { FakeTime as FakeClock } from "../../support/fakeTime";
 
 /** Low scrypt cost so the suite stays fast; the production default is N=16384. */
 export const FAST_SCRYPT: ScryptCost = { N: 1024, r: 8, p: 1 };
 
-/**
- * A clock that moves only when told to, and the timers that go with it: a timer fires when
- * `advance` passes its due time; a zero-delay timer fires on the next turn of the event loop.
- */
-export class FakeClock implements Clock, Timers {
-  private pending: { due: number; fn: () => void; live: boolean }[] = [];
-
-  constructor(private ms = Date.UTC(2024, 0, 1)) {}
-
-  now(): number {
-    return this.ms;
-  }
-
-  after(ms: number, fn: () => void): TimerHandle {
-    const timer = { due: this.ms + Math.max(0, ms), fn, live: true };
-    if (ms <= 0) setImmediate(() => timer.live && fn());
-    else this.pending.push(timer);
-    return { cancel: () => void (timer.live = false) };
-  }
-
-  /** Moves time forward, firing every timer that falls due, in due order. */
-  advance(ms: number): void {
-    const target = this.ms + ms;
-    for (;;) {
-      const next = this.pending.filter((t) => t.live && t.due <= target).sort((a, b) => a.due - b.due)[0];
-      if (!next) break;
-      this.ms = Math.max(this.ms, next.due);
-      next.live = false;
-      next.fn();
-    }
-    this.pending = this.pending.filter((t) => t.live);
-    this.ms = target;
-  }
-}
+/** The fake clock and timers of the domain unit tests: the same one the daemon-level tests use. */
+export { FakeClock };
 
 /**
  * Temp dirs go to a RAM-backed tmpfs when there is one: the store fsyncs every commit
