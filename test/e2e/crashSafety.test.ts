@@ -15,6 +15,7 @@ import { ClusterControlClient, HsmClient, HsmClientError, KEY_TYPE } from "../..
 import { readFileSync } from "node:fs";
 import { Closer, DaemonProcess, DEV_PASSWORD, DEV_USER, killAllDaemons, makeTempDir, REPO_ROOT, removeTempDirs, standardArgs } from "./support/daemonProcess";
 import { aesKcv, des3Kcv } from "./support/keyMaterial";
+import { prng } from "../support/prng";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 20);
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 2_147_483_647);
@@ -30,17 +31,6 @@ afterAll(async () => {
   await killAllDaemons();
   removeTempDirs();
 });
-
-/** mulberry32. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Key bytes from the seeded PRNG (the test must be replayable, so not randomBytes). */
 function bytesFrom(random: () => number, length: number): Buffer {

@@ -10,20 +10,10 @@ import { aesKcv, des3Kcv } from "../support/kcv";
 import { bearerMetadata, rawCall, tokenOf } from "../support/rawCall";
 import { method } from "../support/serviceMethods";
 import { startTestDaemon, TEST_ADMIN_SECRET, TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
+import { prng } from "../support/prng";
 
 const { SyncEventType } = hsmProto;
 type SyncEvent = hsmProto.SyncEvent;
-
-/** mulberry32: a small seeded PRNG, so a failing storm can be replayed with CONCURRENCY_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.CONCURRENCY_SEED ?? Date.now() % 1_000_000_007);
 

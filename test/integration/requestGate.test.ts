@@ -7,6 +7,7 @@ import { expectRpcError } from "../support/expectRpcError";
 import { expectRefusedCreatingNothing } from "../support/keyCensus";
 import { rawUnary } from "../support/rawGrpc";
 import { startTestDaemon, TEST_ADMIN_SECRET, TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
+import { prng } from "../support/prng";
 
 const S = grpc.status;
 const MAX = 1024;
@@ -22,17 +23,6 @@ const MALFORMED: [string, Buffer][] = [
   ["wire type 7", Buffer.from([0x0f, 0x00])],
   ["wire type 6", Buffer.from([0x0e])],
 ];
-
-/** A small deterministic PRNG (mulberry32) so the random inputs are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("request gate", () => {
   let t: TestDaemon;
