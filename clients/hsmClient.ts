@@ -2,10 +2,10 @@
 import * as grpc from "@grpc/grpc-js";
 import { readFile } from "node:fs/promises";
 import { HsmClientError, toClientError } from "./errors";
-import { wrapOnHost } from "./hostWrap";
 import { AttestationVerdict, verifyAttestations } from "./attestation";
 import { randomBytes } from "node:crypto";
-import { aesKeyUnwrapPkcs5, UnwrapIntegrityError } from "../src/hsm/crypto/keyWrap";
+import { aesKeyUnwrapPkcs5, aesKeyWrapPkcs5, UnwrapIntegrityError } from "../common/keyWrap";
+import { RETURN_CODES, returnCodeMetadata } from "../common/returnCodes";
 import { waitForSync, watchSyncStatus, WatchOptions } from "./syncWatch";
 import { UserType } from "./generated/localcloudhsm/v1/common";
 import {
@@ -28,6 +28,15 @@ import {
   ImportSymKeyResponse,
 } from "./generated/localcloudhsm/v1/hsm_service";
 import { AdminServiceClient, CreateUserResponse, ListUsersResponse } from "./generated/localcloudhsm/v1/admin_service";
+
+/**
+ * The host-side unwrap (-wk) failed its integrity check: the error the HSM gives for a blob that does not unwrap
+ * (same reason, KMU code and text), on the step the host ran in the HSM's place, so callers and kmu handle one case.
+ */
+function hostUnwrapFailure(): HsmClientError {
+  const metadata = { ...returnCodeMetadata(RETURN_CODES.WRAPPED_KEY_INVALID), step: "Cfm3UnWrapHostKey" };
+  return new HsmClientError(grpc.status.INVALID_ARGUMENT, "UNWRAP_INTEGRITY_FAILED", metadata, "the -wk key does not unwrap what the -w key wrapped");
+}
 
 /** KMU key types. */
 export const KEY_TYPE = { GENERIC_SECRET: 16, DES3: 21, AES: 31 } as const;
@@ -143,7 +152,7 @@ export class HsmClient {
     const request: ImportSymKeyRequest = {
       attestNonce: nonce,
       material: options.hostWrappingKey
-        ? { $case: "hostWrappedKey", value: wrapOnHost(options.hostWrappingKey, material) }
+        ? { $case: "hostWrappedKey", value: aesKeyWrapPkcs5(options.hostWrappingKey, material) }
         : { $case: "keyMaterial", value: material },
       wrappingKeyHandle: options.wrappingKey,
       keyType: options.keyType ?? KEY_TYPE.AES,
@@ -219,10 +228,7 @@ export class HsmClient {
       try {
         return { material: aesKeyUnwrapPkcs5(hostWrappingKey, Buffer.from(wrapped.wrappedKey)), steps: ["Cfm3WrapKey"] };
       } catch (err) {
-        // The same reason the HSM gives for a blob that does not unwrap, so callers branch on one name.
-        if (err instanceof UnwrapIntegrityError) {
-          throw new HsmClientError(grpc.status.INVALID_ARGUMENT, "UNWRAP_INTEGRITY_FAILED", { step: "host unwrap (-wk)" }, "the -wk key does not unwrap the key");
-        }
+        if (err instanceof UnwrapIntegrityError) throw hostUnwrapFailure();
         throw err;
       }
     }

@@ -2,7 +2,9 @@
 export { AdminClient, ATTRIBUTE, DEFAULT_ADDRESS, HsmClient, KEY_TYPE } from "./hsmClient";
 export type { Attested, ConnectOptions, FindOptions, ImportOptions, NewKeyOptions } from "./hsmClient";
 export { errorInfoOf, HsmClientError, toClientError } from "./errors";
-export { wrapOnHost } from "./hostWrap";
+export { aesKeyUnwrapPkcs5, aesKeyWrapPkcs5, UnwrapIntegrityError } from "../common/keyWrap";
+export { lookupReturnCode, RETURN_CODES, returnCodeText } from "../common/returnCodes";
+export type { ReturnCode } from "../common/returnCodes";
 export { tlsCredentials } from "./tls";
 export type { TlsFiles } from "./tls";
 export { loadPinnedKeys, savePinnedKeys, verifyAttestations } from "./attestation";

@@ -1,7 +1,7 @@
 // Turns anything a command throws into a Failure: the daemon's KMU code, text and step from ErrorInfo, or kmu's own error.
 import * as grpc from "@grpc/grpc-js";
 import { HsmClientError } from "../../clients/errors";
-import { KMU_CODE, kmuReturnText } from "../../clients/returnCodes";
+import { RETURN_CODES, returnCodeText } from "../../common/returnCodes";
 import { formatFailure } from "./format/failure";
 import { hexCode, NodeLine } from "./format/transcript";
 import { jsonNodes } from "./jsonView";
@@ -29,14 +29,14 @@ export function parseNodeStates(text: string | undefined): (NodeLine & { holdsKe
     const [id, state, held] = entry.split(":");
     if (id === undefined || state === undefined || !/^\d+$/.test(id) || !/^0x[0-9a-f]+$/i.test(state)) continue;
     const errState = Number.parseInt(state.slice(2), 16);
-    nodes.push({ nodeId: Number(id), errState, description: kmuReturnText(errState), holdsKey: held === "held" });
+    nodes.push({ nodeId: Number(id), errState, description: returnCodeText(errState), holdsKey: held === "held" });
   }
   return nodes;
 }
 
 /** Codes for gRPC failures that carry no ErrorInfo: the daemon did not answer as an HSM. */
 function codeWithoutErrorInfo(status: grpc.status): number {
-  return status === grpc.status.UNAVAILABLE || status === grpc.status.DEADLINE_EXCEEDED ? KMU_CODE.SERVER_UNAVAILABLE : KMU_CODE.FUNCTION_FAILED;
+  return status === grpc.status.UNAVAILABLE || status === grpc.status.DEADLINE_EXCEEDED ? RETURN_CODES.SERVER_UNAVAILABLE.code : RETURN_CODES.FUNCTION_FAILED.code;
 }
 
 /**
@@ -48,7 +48,7 @@ export function toFailure(err: unknown, mainStep: string, address: string): Fail
   if (err instanceof HsmClientError) {
     const fromDaemon = err.kmuReturnCode !== undefined;
     const code = err.kmuReturnCode ?? codeWithoutErrorInfo(err.code);
-    const text = err.metadata.kmu_return_text ?? kmuReturnText(code);
+    const text = err.metadata.kmu_return_text ?? returnCodeText(code);
     const step = err.metadata.step ?? mainStep;
     const nodes = parseNodeStates(err.metadata.node_states);
     const message = fromDaemon ? `${err.reason}: ${err.message}` : `no answer from the daemon at ${address} (${grpc.status[err.code] ?? err.code}): ${err.message}`;

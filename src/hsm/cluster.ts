@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { ALL_ATTRIBUTES, AttributeReading, readAttributes } from "./attributes";
 import { Clock } from "./clock";
-import { aesKeyUnwrapPkcs5, aesKeyWrapPkcs5, UnwrapIntegrityError } from "./crypto/keyWrap";
+import { aesKeyUnwrapPkcs5, aesKeyWrapPkcs5, UnwrapIntegrityError } from "../../common/keyWrap";
 import { keyCheckValue } from "./crypto/kcv";
 import { HsmError } from "./errors";
 import { AttestationStatement, NodeAttestors } from "./attestation";
@@ -20,7 +20,7 @@ import { defaultFlags, INTERNAL_KEY_HANDLE, isVisibleTo, KeyObject } from "./key
 import { checkKeyId, checkLabel } from "./keyNaming";
 import { KeyRegistry } from "./keyRegistry";
 import { FIPS_DISALLOWED_KEY_TYPES, isSymmetricKeyType, isValidKeySize, KeyClass, KeyType } from "./keyTypes";
-import { RETURN_CODES } from "./returnCodes";
+import { RETURN_CODES } from "../../common/returnCodes";
 import { DEFAULT_SESSION_LIMITS, LoginSession, SessionEndListener, SessionLimits, SessionRegistry } from "./sessions";
 import { HsmStore } from "./store/hsmStore";
 import { UserDirectory } from "./userDirectory";

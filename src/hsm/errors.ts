@@ -1,5 +1,5 @@
 // The closed set of domain failure reasons, each with its KMU return code.
-import { RETURN_CODES, ReturnCode } from "./returnCodes";
+import { RETURN_CODES, ReturnCode } from "../../common/returnCodes";
 
 /** Why a domain operation failed; src/server maps each reason to one gRPC status. */
 export const REASON_RETURN_CODES = {

@@ -1,7 +1,7 @@
 // The one table from domain failure reasons to gRPC status codes, and the conversion of any thrown value.
 import * as grpc from "@grpc/grpc-js";
 import { HsmError, Reason } from "../hsm/errors";
-import { RETURN_CODES } from "../hsm/returnCodes";
+import { RETURN_CODES, returnCodeMetadata } from "../../common/returnCodes";
 import { richServiceError } from "./richStatus";
 
 const S = grpc.status;
@@ -65,19 +65,14 @@ export interface MappedFailure {
 export function mapFailure(err: unknown): MappedFailure {
   if (err instanceof HsmError) {
     const code = REASON_STATUS[err.reason];
-    const metadata: Record<string, string> = { kmu_return_code: hex(err.returnCode.code), kmu_return_text: err.returnCode.text };
+    const metadata: Record<string, string> = returnCodeMetadata(err.returnCode);
     for (const [name, value] of Object.entries(err.details)) metadata[name] = String(value);
     return { status: richServiceError(code, err.message, err.reason, metadata), code, reason: err.reason };
   }
-  const rc = RETURN_CODES.FUNCTION_FAILED;
   return {
-    status: richServiceError(S.INTERNAL, "internal error", "INTERNAL", { kmu_return_code: hex(rc.code), kmu_return_text: rc.text }),
+    status: richServiceError(S.INTERNAL, "internal error", "INTERNAL", returnCodeMetadata(RETURN_CODES.FUNCTION_FAILED)),
     code: S.INTERNAL,
     reason: "INTERNAL",
     unexpected: err,
   };
-}
-
-function hex(code: number): string {
-  return `0x${code.toString(16).padStart(2, "0")}`;
 }

@@ -3,7 +3,7 @@ import { NodeStatus, StepResult, User, UserType } from "../../clients/generated/
 import { AttributeValue, SyncEvent, SyncEventType } from "../../clients/generated/localcloudhsm/v1/hsm_service";
 import { AttributeReading } from "../hsm/attributes";
 import { NodeResult, StepOutcome } from "../hsm/cluster";
-import { returnCodeText } from "../hsm/returnCodes";
+import { returnCodeText } from "../../common/returnCodes";
 import { ClusterEvent, ClusterEventKind } from "../hsm/revisionLog";
 import { UserInfo, UserRole } from "../hsm/users";
 

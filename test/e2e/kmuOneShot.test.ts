@@ -142,8 +142,17 @@ test("exSymKey round trips, with and without -wk; a wrong -wk key creates and wr
   expect(mismatch.code).toBe(1);
   expect(mismatch.stdout).toBe("\n        Cfm3UnWrapKey returned: 0x110 : HSM Error: Unwrap integrity check failed\n");
   expect(foundHandles(await kmu("findKey", "-l", "never-created"))).toEqual([]);
+  // The host-side unwrap (-wk) fails its integrity check: the same code and text as the import's, on the host's step.
   const badExport = await kmu("exSymKey", "-k", String(handle), "-w", String(wrappingKey), "-wk", "other.key", "-out", "never.bin");
   expect(badExport.code).toBe(1);
+  expect(badExport.stdout).toBe("\n        Cfm3UnWrapHostKey returned: 0x110 : HSM Error: Unwrap integrity check failed\n");
+  expect(badExport.stderr.startsWith("kmu: UNWRAP_INTEGRITY_FAILED: ")).toBe(true);
+  const badExportJson = await kmu("--json", "exSymKey", "-k", String(handle), "-w", String(wrappingKey), "-wk", "other.key", "-out", "never.bin");
+  expect(badExportJson.code).toBe(1);
+  expect(JSON.parse(badExportJson.stdout)).toMatchObject({
+    error_code: 0x110,
+    data: { reason: "UNWRAP_INTEGRITY_FAILED", step: "Cfm3UnWrapHostKey", return_code: "0x110", description: "HSM Error: Unwrap integrity check failed" },
+  });
   expect(existsSync(join(work, "never.bin"))).toBe(false);
 });
 

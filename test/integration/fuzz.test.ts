@@ -14,7 +14,7 @@
 import * as grpc from "@grpc/grpc-js";
 import fc from "fast-check";
 import { randomBytes } from "node:crypto";
-import { ClusterControlClient, HsmClient, hsmProto, KEY_TYPE, UserType, watchRequest, wrapOnHost } from "../../clients";
+import { aesKeyWrapPkcs5, ClusterControlClient, HsmClient, hsmProto, KEY_TYPE, UserType, watchRequest } from "../../clients";
 import { ERROR_DOMAIN } from "../../src/server/richStatus";
 import { dynamicUnary, healthClient } from "../support/grpcDynamic";
 import { aesKcv, des3Kcv } from "../support/kcv";
@@ -609,7 +609,7 @@ function encodeFresh(body: Body, m: MethodInfo): Buffer {
         case "hostWrapped": {
           // Key wrap needs at least 8 bytes of input; shorter material goes as it is (and fails the unwrap).
           if (f.material.length < 8) return { no: f.no, wire: "bytes", value: f.material };
-          return { no: f.no, wire: "bytes", value: wrapOnHost(f.kek === "W" ? w.wMaterial : w.mWMaterial, Buffer.from(f.material)) };
+          return { no: f.no, wire: "bytes", value: aesKeyWrapPkcs5(f.kek === "W" ? w.wMaterial : w.mWMaterial, Buffer.from(f.material)) };
         }
         default:
           return f;

@@ -1,7 +1,7 @@
 // ImportSymKey and GenSymKey refusals over real gRPC: code, ErrorInfo reason and KMU code, and nothing created.
 import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
-import { HsmClient, hsmProto, ImportOptions, KEY_TYPE, UserType, wrapOnHost } from "../../clients";
+import { aesKeyWrapPkcs5, HsmClient, hsmProto, ImportOptions, KEY_TYPE, UserType } from "../../clients";
 import { expectRefusedCreatingNothing } from "../support/keyCensus";
 import { patchBytes, rawUnary, unaryWith } from "../support/rawGrpc";
 import { startTestDaemon, TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
@@ -301,7 +301,7 @@ describe("key creation refusals", () => {
     });
 
     test("-wk with a host-wrapped blob the wrapping key does not open -> UNWRAP_INTEGRITY_FAILED", async () => {
-      const blob = wrapOnHost(randomBytes(32), randomBytes(32));
+      const blob = aesKeyWrapPkcs5(randomBytes(32), randomBytes(32));
       const request: hsmProto.ImportSymKeyRequest = { ...baseImport(knownWrappingKey), material: { $case: "hostWrappedKey", value: blob } };
       await refused(
         () => unaryWith(alice.raw, alice.raw.importSymKey, request, alice.metadata()),

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import * as graphene from "graphene-pk11";
 import { HsmClient, hsmProto, KEY_TYPE, toClientError } from "../../clients";
-import { aesKeyWrap, aesKeyWrapPad, aesKeyWrapPkcs5 } from "../../src/hsm/crypto/keyWrap";
+import { aesKeyWrap, aesKeyWrapPad, aesKeyWrapPkcs5 } from "../../common/keyWrap";
 import { expectRpcError } from "../support/expectRpcError";
 import { aesKcv, des3Kcv } from "../support/kcv";
 import {

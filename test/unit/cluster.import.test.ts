@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { ImportSymKeyParams } from "../../src/hsm/cluster";
 import { keyCheckValue } from "../../src/hsm/crypto/kcv";
-import { aesKeyWrapPkcs5 } from "../../src/hsm/crypto/keyWrap";
+import { aesKeyWrapPkcs5 } from "../../common/keyWrap";
 import { HsmError, Reason } from "../../src/hsm/errors";
 import { KeyType } from "../../src/hsm/keyTypes";
 import { ClusterHarness, CuLogin, expectHsmError, genParams, importParams } from "./support/harness";

@@ -8,7 +8,7 @@ import {
   aesKeyWrapPad,
   aesKeyWrapPkcs5,
   UnwrapIntegrityError,
-} from "../../src/hsm/crypto/keyWrap";
+} from "../../common/keyWrap";
 import { hex } from "./support/harness";
 
 const KEK_128 = hex("000102030405060708090A0B0C0D0E0F");

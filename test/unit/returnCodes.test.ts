@@ -1,6 +1,6 @@
-// The return-code table and the reason -> code mapping (DESIGN.md semantics 10).
+// The one return-code table (common/, used by the daemon, the clients and kmu) and the reason -> code mapping (DESIGN.md semantics 10).
 import { HsmError, isHsmError, REASON_RETURN_CODES, Reason } from "../../src/hsm/errors";
-import { RETURN_CODES, returnCodeText } from "../../src/hsm/returnCodes";
+import { lookupReturnCode, RETURN_CODES, returnCodeMetadata, returnCodeText } from "../../common/returnCodes";
 
 describe("return codes", () => {
   const entries = Object.entries(RETURN_CODES);
@@ -25,9 +25,17 @@ describe("return codes", () => {
     for (const [, rc] of entries.filter(([, r]) => r.source !== "aws")) expect(documented.has(rc.code)).toBe(false);
   });
 
-  test("returnCodeText knows every code and has a generic text for others", () => {
-    for (const [, rc] of entries) expect(returnCodeText(rc.code)).toBe(rc.text);
-    expect(returnCodeText(0x7fffffff)).toMatch(/HSM Error/);
+  test("returnCodeText and lookupReturnCode know every code; other codes get the generic text and no entry", () => {
+    for (const [, rc] of entries) {
+      expect(returnCodeText(rc.code)).toBe(rc.text);
+      expect(lookupReturnCode(rc.code)).toBe(rc);
+    }
+    expect(returnCodeText(0x7fffffff)).toBe("HSM Error: Unknown error");
+    expect(lookupReturnCode(0x7fffffff)).toBeUndefined();
+  });
+
+  test("the ErrorInfo metadata of a code: its hex form as KMU prints it, and its text", () => {
+    expect(returnCodeMetadata(RETURN_CODES.WRAPPED_KEY_INVALID)).toEqual({ kmu_return_code: "0x110", kmu_return_text: "HSM Error: Unwrap integrity check failed" });
   });
 });
 

@@ -1,5 +1,5 @@
 // Error2String: prints the text of a KMU return code (no HSM call; works without logging in).
-import { lookupReturnCode, kmuReturnText } from "../../../clients/returnCodes";
+import { lookupReturnCode, returnCodeText } from "../../../common/returnCodes";
 import { defineCommand, helpText } from "../command";
 import { parseReturnCode } from "../flagValues";
 import { formatError2String } from "../format/error2String";
@@ -22,7 +22,7 @@ export const error2String = defineCommand({
   check: (flags) => ({ code: parseReturnCode("-r", flags.required("-r")) }),
   async run({ code }) {
     const entry = lookupReturnCode(code);
-    const text = kmuReturnText(code);
+    const text = returnCodeText(code);
     return success(formatError2String(code, text), { code: hexCode(code), text, known: entry !== undefined, ...(entry ? { source: entry.source } : {}) });
   },
 });

@@ -1,12 +1,11 @@
 // exSymKey: exports a plaintext copy of a symmetric key you own to a file (wrapped and unwrapped by the HSM, or by the host with -wk).
-import { kmuReturnText } from "../../../clients/returnCodes";
+import { returnCodeText } from "../../../common/returnCodes";
 import { defineCommand, helpText } from "../command";
 import { toFailure } from "../failures";
 import { UsageError } from "../flagParser";
 import { parseHandle, parseInteger } from "../flagValues";
 import { StepLine } from "../format/keyCreation";
 import { formatExSymKey } from "../format/exSymKey";
-import { stepLine, transcript } from "../format/transcript";
 import { jsonSteps } from "../jsonView";
 import { readAesKeyFile, writeOutFile } from "../keyFiles";
 import { Outcome, success } from "../outcome";
@@ -28,7 +27,7 @@ const HELP = helpText(
 
 /** The steps of the export; with -wk only Cfm3WrapKey ran in the HSM. */
 function successSteps(names: readonly string[]): StepLine[] {
-  return names.map((name) => ({ name, returnCode: 0, description: kmuReturnText(0) }));
+  return names.map((name) => ({ name, returnCode: 0, description: returnCodeText(0) }));
 }
 
 export const exSymKey = defineCommand({
@@ -82,18 +81,7 @@ export const exSymKey = defineCommand({
         steps: jsonSteps(steps),
       });
     } catch (err) {
-      if (err instanceof Error && err.name === "UnwrapIntegrityError") {
-        // The host-side unwrap with the -wk key failed: the HSM wrapped with a different key. Nothing is written.
-        const wrapStep = successSteps(["Cfm3WrapKey"]);
-        return {
-          kind: "failure",
-          text: transcript(wrapStep.map((s) => [stepLine(s.name, s.returnCode, s.description)]), true),
-          errorCode: 0x110,
-          reason: "UNWRAP_INTEGRITY_FAILED",
-          message: "the -wk key does not unwrap what the -w key wrapped (integrity check failed); nothing was written",
-          data: { steps: jsonSteps(wrapStep) },
-        };
-      }
+      // A -wk key that does not unwrap arrives as the client's UNWRAP_INTEGRITY_FAILED, naming its own step (0x110).
       return toFailure(err, steps.length === 0 ? "Cfm3WrapKey" : "Cfm3UnWrapHostKey", ctx.address);
     } finally {
       material?.fill(0);

@@ -1,6 +1,6 @@
 // findKey: lists the handles of the keys you can use that match every given filter (class, type, label, id, session, users, KCV).
 import { FindOptions } from "../../../clients/hsmClient";
-import { kmuReturnText } from "../../../clients/returnCodes";
+import { returnCodeText } from "../../../common/returnCodes";
 import { defineCommand, helpText } from "../command";
 import { toFailure } from "../failures";
 import { UsageError } from "../flagParser";
@@ -70,7 +70,7 @@ export const findKey = defineCommand({
         total_key_count: total,
         matched_handles: res.keyHandles,
         node_statuses: jsonNodes(res.nodeStatuses, false),
-        steps: jsonSteps([{ name: "Cfm3FindKey", returnCode: 0, description: kmuReturnText(0) }]),
+        steps: jsonSteps([{ name: "Cfm3FindKey", returnCode: 0, description: returnCodeText(0) }]),
       });
     } catch (err) {
       return toFailure(err, "Cfm3FindKey", ctx.address);

@@ -1,6 +1,6 @@
 // findSingleKey: checks that a key is present on every HSM of the cluster, one node line each.
 import { NodeStatus } from "../../../clients/generated/localcloudhsm/v1/common";
-import { KMU_CODE, kmuReturnText } from "../../../clients/returnCodes";
+import { RETURN_CODES } from "../../../common/returnCodes";
 import { defineCommand, helpText } from "../command";
 import { toFailure } from "../failures";
 import { parseHandle } from "../flagValues";
@@ -17,7 +17,7 @@ const HELP = helpText(
 /** A node that answers but does not hold the key reports it as an invalid object handle there (0xa8). */
 export function presenceNodes(nodes: readonly NodeStatus[]): NodeStatus[] {
   return nodes.map((n) =>
-    n.errState === 0 && !n.holdsKey ? { ...n, errState: KMU_CODE.INVALID_OBJECT_HANDLE, description: kmuReturnText(KMU_CODE.INVALID_OBJECT_HANDLE) } : n,
+    n.errState === 0 && !n.holdsKey ? { ...n, errState: RETURN_CODES.INVALID_OBJECT_HANDLE.code, description: RETURN_CODES.INVALID_OBJECT_HANDLE.text } : n,
   );
 }
 

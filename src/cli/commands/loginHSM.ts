@@ -1,6 +1,6 @@
 // loginHSM / logoutHSM: open and close the crypto user's login session (session keys vanish at logout).
 import { UserType } from "../../../clients/generated/localcloudhsm/v1/common";
-import { KMU_CODE, kmuReturnText } from "../../../clients/returnCodes";
+import { RETURN_CODES, returnCodeText } from "../../../common/returnCodes";
 import { defineCommand, helpText } from "../command";
 import { toFailure } from "../failures";
 import { UsageError } from "../flagParser";
@@ -50,14 +50,14 @@ export const loginHSM = defineCommand({
     if (ctx.client.loggedIn) return { kind: "usage", message: `already logged in as user ${ctx.client.userId}; run logoutHSM first` };
     if (!params.crypto) {
       // KMU refuses other user types itself (0xdb), so no session of the wrong kind is ever opened.
-      const code = KMU_CODE.INVALID_USER_TYPE;
+      const code = RETURN_CODES.INVALID_USER_TYPE.code;
       return {
         kind: "failure",
-        text: formatFailure({ step: "Cfm3LoginHSM", code, text: kmuReturnText(code) }),
+        text: formatFailure({ step: "Cfm3LoginHSM", code, text: returnCodeText(code) }),
         errorCode: code,
         reason: "INVALID_USER_TYPE",
         message: "only crypto users (CU) can log in to key_mgmt_util",
-        data: { step: "Cfm3LoginHSM", return_code: hexCode(code), description: kmuReturnText(code) },
+        data: { step: "Cfm3LoginHSM", return_code: hexCode(code), description: returnCodeText(code) },
       };
     }
     const password = params.password ?? (await ctx.prompter.ask("Enter password: ", { hidden: true }));

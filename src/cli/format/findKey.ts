@@ -1,6 +1,6 @@
 // Console output of findKey: the count, the matched-index line and handle list, then the cluster block BEFORE Cfm3FindKey.
 import { clusterBlock, NodeLine, stepLine, transcript } from "./transcript";
-import { kmuReturnText } from "../../../clients/returnCodes";
+import { returnCodeText } from "../../../common/returnCodes";
 
 export interface FindKeyView {
   readonly total: number;
@@ -16,7 +16,7 @@ export function formatFindKey(view: FindKeyView): string {
   const matched =
     view.total === 0 ? [] : [` number of keys matched from start index 0::${view.total - 1}`, view.handles.join(", ")];
   return transcript(
-    [[`Total number of keys present ${view.total}`], matched, clusterBlock(view.nodes), [stepLine("Cfm3FindKey", 0, kmuReturnText(0))]],
+    [[`Total number of keys present ${view.total}`], matched, clusterBlock(view.nodes), [stepLine("Cfm3FindKey", 0, returnCodeText(0))]],
     false,
   );
 }

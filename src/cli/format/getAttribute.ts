@@ -1,5 +1,5 @@
 // Console output of getAttribute: the dump message (with size and count for 512) and the Cfm3GetAttribute line.
-import { kmuReturnText } from "../../../clients/returnCodes";
+import { returnCodeText } from "../../../common/returnCodes";
 import { stepLine, transcript } from "./transcript";
 
 export interface GetAttributeView {
@@ -15,5 +15,5 @@ export interface GetAttributeView {
 /** For 512, `got all attributes of size <bytes> attr cnt <count>` comes first (the older secret-key format). */
 export function formatGetAttribute(view: GetAttributeView): string {
   const first = view.all ? [`got all attributes of size ${view.size} attr cnt ${view.attributeCount}`] : [];
-  return transcript([[...first, `Attributes dumped into ${view.outFile} file`], [stepLine("Cfm3GetAttribute", 0, kmuReturnText(0))]], false);
+  return transcript([[...first, `Attributes dumped into ${view.outFile} file`], [stepLine("Cfm3GetAttribute", 0, returnCodeText(0))]], false);
 }

@@ -1,5 +1,5 @@
 // Console output of getKeyInfo: the Cfm3GetKey line, the owner, and the users the key is shared with.
-import { kmuReturnText } from "../../../clients/returnCodes";
+import { returnCodeText } from "../../../common/returnCodes";
 import { INDENT, stepLine, transcript } from "./transcript";
 
 export interface KeyInfoView {
@@ -13,5 +13,5 @@ export function formatKeyInfo(view: KeyInfoView): string {
     view.sharedWith.length === 0
       ? []
       : [[`${INDENT}also, shared to following ${view.sharedWith.length} user(s):`], [`${INDENT}         ${view.sharedWith.join(", ")}`]];
-  return transcript([[stepLine("Cfm3GetKey", 0, kmuReturnText(0))], [`${INDENT}Owned by user ${view.owner}`], ...shared], true);
+  return transcript([[stepLine("Cfm3GetKey", 0, returnCodeText(0))], [`${INDENT}Owned by user ${view.owner}`], ...shared], true);
 }

@@ -1,5 +1,5 @@
 // Console output of listUsers: the count, the documented fixed-width table, and the Cfm3ListUsers line.
-import { kmuReturnText } from "../../../clients/returnCodes";
+import { returnCodeText } from "../../../common/returnCodes";
 import { INDENT, stepLine, transcript } from "./transcript";
 
 export interface UserRow {
@@ -34,7 +34,7 @@ export function formatListUsers(users: readonly UserRow[]): string {
     [
       [`${INDENT}Number Of Users found ${users.length}`],
       [`${INDENT}${USERS_HEADER}`, ...users.map((u, i) => `${INDENT}${userRow(i + 1, u)}`)],
-      [stepLine("Cfm3ListUsers", 0, kmuReturnText(0))],
+      [stepLine("Cfm3ListUsers", 0, returnCodeText(0))],
     ],
     true,
   );

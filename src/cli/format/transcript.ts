@@ -1,6 +1,7 @@
 // The building blocks of key_mgmt_util's console output: indented status lines, node lines, blank-line-separated blocks.
 //
 // The AWS pages render the status indent as 8 spaces (Alibaba's copy shows a tab); kmu prints 8 spaces.
+import { hexReturnCode as hexCode } from "../../../common/returnCodes";
 
 /** The indent of every status line. */
 export const INDENT = " ".repeat(8);
@@ -12,10 +13,8 @@ export interface NodeLine {
   readonly description: string;
 }
 
-/** A return code as KMU prints it after "returned:": at least two hex digits, e.g. 0x00, 0xa8, 0x110, 0x30000085. */
-export function hexCode(code: number): string {
-  return `0x${code.toString(16).padStart(2, "0")}`;
-}
+/** A return code as KMU prints it after "returned:" (the shared table's form), e.g. 0x00, 0xa8, 0x110. */
+export { hexCode };
 
 /** A node err state: always 8 hex digits, e.g. 0x000000a8. */
 export function hexErrState(code: number): string {

@@ -1,4 +1,4 @@
-// AES key wrap in its three forms: RFC 3394, RFC 5649, and CloudHSM's PKCS#5-padded RFC 3394 (KMU mechanism 4).
+// AES key wrap in its three forms: RFC 3394, RFC 5649, and CloudHSM's PKCS#5-padded RFC 3394 (KMU mechanism 4), for the HSM and the host (-wk) alike.
 import { createCipheriv, createDecipheriv } from "node:crypto";
 
 /** RFC 3394 section 2.2.3.1 default initial value. */

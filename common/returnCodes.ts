@@ -1,4 +1,4 @@
-// KMU return codes: the values AWS documents, and the project's own for cases the docs leave open.
+// The one table of KMU return codes and their texts, used by the daemon (src/hsm) and by the clients and kmu alike.
 
 /** One KMU return code and the text key_mgmt_util prints after it. */
 export interface ReturnCode {
@@ -47,8 +47,22 @@ export const RETURN_CODES = {
 
 export type ReturnCodeName = keyof typeof RETURN_CODES;
 
+/** The table entry of a code, or undefined for a code the emulator never sends. */
+export function lookupReturnCode(code: number): ReturnCode | undefined {
+  return Object.values(RETURN_CODES).find((entry: ReturnCode) => entry.code === code);
+}
+
 /** The text KMU prints after a code, e.g. "HSM Return: SUCCESS"; unknown codes get a generic text. */
 export function returnCodeText(code: number): string {
-  for (const entry of Object.values(RETURN_CODES)) if (entry.code === code) return entry.text;
-  return "HSM Error: Unknown error";
+  return lookupReturnCode(code)?.text ?? "HSM Error: Unknown error";
+}
+
+/** A code as KMU prints it after "returned:": at least two hex digits, e.g. 0x00, 0xa8, 0x110, 0x30000085. */
+export function hexReturnCode(code: number): string {
+  return `0x${code.toString(16).padStart(2, "0")}`;
+}
+
+/** The ErrorInfo metadata entries that carry a return code, as the daemon sends them and clients read them. */
+export function returnCodeMetadata(rc: ReturnCode): { kmu_return_code: string; kmu_return_text: string } {
+  return { kmu_return_code: hexReturnCode(rc.code), kmu_return_text: rc.text };
 }
