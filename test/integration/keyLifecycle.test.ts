@@ -1,8 +1,9 @@
 // Export (exSymKey), session-to-token (setAttribute -a 1), deleteKey, getKeyInfo and -attest over real gRPC.
 import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
-import { ClusterControlClient, HsmClient, KEY_TYPE } from "../../clients";
+import { ClusterControlClient, HsmClient, hsmProto, KEY_TYPE } from "../../clients";
 import { expectRpcError } from "../support/expectRpcError";
+import { unaryWith } from "../support/rawGrpc";
 import { startTestDaemon, TEST_ADMIN_SECRET, TestDaemon } from "../support/testDaemon";
 
 describe("key lifecycle", () => {
@@ -30,6 +31,56 @@ describe("key lifecycle", () => {
     const viaHost = await alice.exportKey(keyHandle, w, wkPlain);
     expect(viaHost.steps).toEqual(["Cfm3WrapKey"]);
     expect(viaHost.material.equals(material)).toBe(true);
+  });
+
+  test("exSymKey -wk with a key other than -w fails like the import's unwrap: UNWRAP_INTEGRITY_FAILED with KMU code 0x110", async () => {
+    const wrongHostKey = randomBytes(32);
+    const { keyHandle } = await alice.importSymKey(randomBytes(16), { wrappingKey, label: "wk-mismatch" });
+    const exported = await expectRpcError(alice.exportKey(keyHandle, wrappingKey, wrongHostKey), grpc.status.INVALID_ARGUMENT, "UNWRAP_INTEGRITY_FAILED");
+    const imported = await expectRpcError(
+      alice.importSymKey(randomBytes(16), { wrappingKey, hostWrappingKey: wrongHostKey, label: "wk-mismatch" }),
+      grpc.status.INVALID_ARGUMENT,
+      "UNWRAP_INTEGRITY_FAILED",
+    );
+    expect(exported.kmuReturnCode).toBe(0x110);
+    expect(exported.metadata.kmu_return_text).toBe(imported.metadata.kmu_return_text);
+    expect(exported.metadata.kmu_return_code).toBe(imported.metadata.kmu_return_code);
+    expect(exported.metadata.step).toBe("Cfm3UnWrapHostKey");
+  });
+
+  // README "What sharing and ids reveal": what sharing a wrapping key gives the user it is shared with.
+  test("bob, whom alice shares her wrapping key W with, unwraps and imports anything wrapped under W and wraps his own keys with W", async () => {
+    const w = (await alice.genSymKey({ keyType: KEY_TYPE.AES, keySize: 32, label: "shared-w", shareWith: [bob.userId!] })).keyHandle;
+    const secret = randomBytes(32);
+    const aliceKey = (await alice.importSymKey(secret, { wrappingKey, label: "alice-secret" })).keyHandle;
+    const blob = Buffer.from((await alice.wrapKey(aliceKey, w)).wrappedKey);
+
+    // Unwrap to plaintext (Cfm3UnWrapHostKey), and import as a key of his own, whatever alice wrapped under W.
+    expect(Buffer.from((await bob.unwrapHostKey(w, blob)).keyMaterial).equals(secret)).toBe(true);
+    const request: hsmProto.ImportSymKeyRequest = {
+      ...hsmProto.ImportSymKeyRequest.fromPartial({ keyType: KEY_TYPE.AES, label: "bobs-copy" }),
+      wrappingKeyHandle: w,
+      material: { $case: "hostWrappedKey", value: blob },
+    };
+    const copy = (await unaryWith(bob.raw, bob.raw.importSymKey, request, bob.metadata())).keyHandle;
+    expect((await bob.getKeyInfo(copy)).ownerUserId).toBe(bob.userId);
+    expect(await bob.kcv(copy)).toBe(await alice.kcv(aliceKey));
+
+    // Wrap: his own extractable keys, which alice can then unwrap.
+    const bobsSecret = randomBytes(16);
+    const bobsKey = (await bob.importSymKey(bobsSecret, { wrappingKey: w, label: "bob-secret" })).keyHandle;
+    const bobsBlob = Buffer.from((await bob.wrapKey(bobsKey, w)).wrappedKey);
+    expect(Buffer.from((await alice.unwrapHostKey(w, bobsBlob)).keyMaterial).equals(bobsSecret)).toBe(true);
+
+    // Not W itself: he can neither export it nor share it on.
+    const bobsWrap = await bob.createWrappingKey("bobs-wrap");
+    await expectRpcError(bob.wrapKey(w, bobsWrap), grpc.status.PERMISSION_DENIED, "KEY_ACCESS_DENIED");
+    await expectRpcError(bob.shareKey(w, [alice.userId!]), grpc.status.PERMISSION_DENIED, "KEY_ACCESS_DENIED");
+
+    // Unsharing ends his use of W; the key he already imported stays his.
+    await alice.shareKey(w, [bob.userId!], false);
+    await expectRpcError(bob.unwrapHostKey(w, blob), grpc.status.NOT_FOUND, "KEY_NOT_FOUND");
+    expect(await bob.kcv(copy)).toBe(await alice.kcv(aliceKey));
   });
 
   test("only the owner exports, and never a non-extractable key", async () => {
