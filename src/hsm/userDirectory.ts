@@ -21,8 +21,13 @@ export class UserDirectory {
   /** A stand-in hash so an unknown user costs as much time as a wrong password. */
   private readonly decoyHash: Promise<string>;
 
+  /**
+   * `stage` queues a store write on the durable write path; the cluster commits it together with the
+   * audit record it writes next, in the same turn of the event loop.
+   */
   constructor(
     private readonly store: HsmStore,
+    private readonly stage: (write: () => void) => void,
     private readonly scryptCost: ScryptCost,
     users: readonly UserRecord[],
   ) {
@@ -39,7 +44,7 @@ export class UserDirectory {
     if (this.byName.has(name)) throw new HsmError("USER_ALREADY_EXISTS", "a user with this name exists", { username: name });
     const userId = Math.max(0, ...this.byId.keys()) + 1;
     const user: UserRecord = { userId, role, username: name, passwordHash, loginFailures: 0, locked: false };
-    this.store.insertUser(user);
+    this.stage(() => this.store.insertUser(user));
     this.index(user);
     return toUserInfo(user);
   }
@@ -77,13 +82,13 @@ export class UserDirectory {
     if (!good) {
       user.loginFailures += 1;
       if (user.loginFailures >= MAX_LOGIN_FAILURES) user.locked = true;
-      this.store.saveLoginState(user);
+      this.stage(() => this.store.saveLoginState(user));
       throw user.locked ? locked() : wrong();
     }
     if (user.role !== role) throw new HsmError("INVALID_USER_TYPE", `user is not a ${role}`, { user_type: role });
     if (user.loginFailures !== 0) {
       user.loginFailures = 0;
-      this.store.saveLoginState(user);
+      this.stage(() => this.store.saveLoginState(user));
     }
     return toUserInfo(user);
   }
