@@ -10,7 +10,9 @@ import { AuditChainError, FileAuditLog, reconcile } from "../../src/hsm/auditLog
 import { GroupCommit } from "../../src/hsm/groupCommit";
 import { SqliteStore, StoreIntegrityError } from "../../src/hsm/store/sqliteStore";
 import { UserRole } from "../../src/hsm/users";
-import { ClusterHarness, genParams, makeTempDir, removeDir } from "./support/harness";
+import { HsmCluster } from "../../src/hsm/cluster";
+import { HsmStore } from "../../src/hsm/store/hsmStore";
+import { ClusterHarness, FakeClock, FAST_SCRYPT, genParams, makeTempDir, removeDir } from "./support/harness";
 
 const NOW = Date.UTC(2026, 0, 1);
 
@@ -218,6 +220,70 @@ describe("the cluster's audit trail", () => {
       }
     } finally {
       h.dispose();
+      audit.close();
+      removeDir(dir);
+    }
+  });
+});
+
+describe("one durable write path", () => {
+  test("every audited store change commits in the transaction that moves the audit head: users, login failures, keys, share, setAttribute, delete", async () => {
+    const dir = makeTempDir("lchsm-audit-");
+    const masterKey = randomBytes(32);
+    const store = SqliteStore.open(join(dir, "store.sqlite"), masterKey);
+    const audit = new FileAuditLog(join(dir, "audit.jsonl"), new AuditChain(masterKey), store.auditState());
+    // Each transaction as the list of store calls made inside it; calls outside any transaction are their own list.
+    const transactions: string[][] = [];
+    let open: string[] | undefined;
+    const watched = new Set(["insertUser", "saveLoginState", "insertKey", "replaceShares", "deleteKey", "markAcknowledged", "addKeyNodes", "saveAuditHead"]);
+    const spied = new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== "function") return value;
+        const method = value as (...args: unknown[]) => unknown;
+        if (name === "transaction") {
+          return (writes: () => void) => {
+            if (open) return method.call(target, writes);
+            open = [];
+            try {
+              return method.call(target, writes);
+            } finally {
+              transactions.push(open);
+              open = undefined;
+            }
+          };
+        }
+        if (typeof name === "string" && watched.has(name)) {
+          return (...args: unknown[]) => {
+            if (open) open.push(name);
+            else transactions.push([name]);
+            return method.apply(target, args);
+          };
+        }
+        return method.bind(target);
+      },
+    }) as HsmStore;
+    const clock = new FakeClock();
+    const cluster = new HsmCluster({ store: spied, clock, timers: clock, nodeCount: 3, replicationDelayMs: 0, scryptCost: FAST_SCRYPT, audit });
+    try {
+      await cluster.createUser(UserRole.CU, "alice", "password1");
+      const bob = await cluster.createUser(UserRole.CU, "bob", "password1");
+      await cluster.login(UserRole.CU, "bob", "wrong-password").catch(() => undefined);
+      const { session } = await cluster.login(UserRole.CU, "alice", "password1");
+      const key = await cluster.genSymKey(session, genParams());
+      cluster.shareKey(session, key.handle, [bob.userId], true);
+      const sessionKey = await cluster.genSymKey(session, genParams({ session: true }));
+      cluster.setAttribute(session, sessionKey.handle, 1, 1);
+      cluster.deleteKey(session, key.handle);
+      const audited = ["insertUser", "saveLoginState", "insertKey", "replaceShares", "deleteKey"];
+      for (const name of audited) expect(transactions.some((t) => t.includes(name))).toBe(true);
+      // No store change outside a transaction, and none audited without the head moving with it.
+      for (const t of transactions) {
+        if (t.some((name) => audited.includes(name))) expect(t).toContain("saveAuditHead");
+        if (t.length === 1) expect(["saveAuditHead", "addKeyNodes", "markAcknowledged"]).toContain(t[0]);
+      }
+    } finally {
+      cluster.close();
       audit.close();
       removeDir(dir);
     }
