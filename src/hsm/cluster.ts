@@ -164,16 +164,12 @@ export class HsmCluster {
     this.nodes = new NodeTable(options.nodeCount, options.replicationDelayMs ?? DEFAULT_REPLICATION_DELAY_MS);
     this.attestors = new NodeAttestors(options.attestationSeed ?? randomBytes(32), options.nodeCount);
     const onError = options.onBackgroundError ?? (() => undefined);
-    // User changes are queued on the write path and commit with the audit record the cluster writes next.
-    const stage = (write: () => void): void => {
-      this.commits.submit(write).catch((err: unknown) => onError(err, "user record write"));
-    };
     this.replication = new ReplicationQueues(this.nodes, this.clock, this.timers, (nodeId, handles) => this.deliver(nodeId, handles), (err, nodeId) =>
       onError(err, `replication to node ${nodeId}`),
     );
 
     const state = this.store.load();
-    this.users = new UserDirectory(this.store, stage, options.scryptCost ?? DEFAULT_SCRYPT_COST, state.users);
+    this.users = new UserDirectory(this.store, options.scryptCost ?? DEFAULT_SCRYPT_COST, state.users);
     this.events = new RevisionLog(state.revisionCeiling, (ceiling) => this.store.reserveRevisions(ceiling), options.eventCapacity);
     this.watchTicker = new WatchTicker(this.events, this.timers, options.watchBatchIntervalMs ?? DEFAULT_WATCH_BATCH_MS);
     this.handles = new HandleAllocator(state.handleCeiling, (ceiling) => this.store.reserveHandles(ceiling));
@@ -194,9 +190,10 @@ export class HsmCluster {
 
   async createUser(role: UserRole, username: string, password: string): Promise<UserInfo> {
     try {
-      const user = await this.users.create(role, username, password);
-      this.record({ opcode: "CN_CREATE_USER", node: 0, user: "admin", result: "SUCCESS", detail: `${role} ${user.username} id ${user.userId}` });
-      return user;
+      // The new user's row and its record are one commit.
+      return await this.users.create(role, username, password, (write, user) =>
+        this.commits.commit(write, [{ opcode: "CN_CREATE_USER", node: 0, user: "admin", result: "SUCCESS", detail: `${role} ${user.username} id ${user.userId}` }]),
+      );
     } catch (err) {
       this.record({ opcode: "CN_CREATE_USER", node: 0, user: "admin", result: failureReason(err), detail: `${role}` });
       throw err;
@@ -213,17 +210,28 @@ export class HsmCluster {
 
   /** Logs in (see UserDirectory.authenticate for lockout and enumeration rules) and opens a session. */
   async login(role: UserRole, username: string, password: string): Promise<{ token: string; session: LoginSession }> {
+    // The failed-login counter's change, if any, commits with this login's record.
+    const loginState: { write?: () => void } = {};
+    const persist = (write: () => void): void => {
+      loginState.write = write;
+    };
     let user: UserInfo;
     try {
-      user = await this.users.authenticate(role, username, password);
+      user = await this.users.authenticate(role, username, password, persist);
     } catch (err) {
-      this.record({ opcode: "CN_LOGIN", node: 0, user: username.slice(0, 64), result: failureReason(err), detail: role });
+      this.commits.commit(loginState.write ?? noWrite, [{ opcode: "CN_LOGIN", node: 0, user: username.slice(0, 64), result: failureReason(err), detail: role }]);
       throw err;
     }
     // Sessions spread over the nodes, as the CloudHSM client balances its connections.
     const nodeId = this.loginCount++ % this.nodeCount;
-    const opened = this.sessions.open(user, this.clock.now(), nodeId);
-    this.record({ opcode: "CN_LOGIN", node: nodeId, user: user.userId, result: "SUCCESS", detail: role });
+    let opened: { token: string; session: LoginSession };
+    try {
+      opened = this.sessions.open(user, this.clock.now(), nodeId);
+    } catch (err) {
+      if (loginState.write) this.commits.commit(loginState.write);
+      throw err;
+    }
+    this.commits.commit(loginState.write ?? noWrite, [{ opcode: "CN_LOGIN", node: nodeId, user: user.userId, result: "SUCCESS", detail: role }]);
     this.scheduleSweep();
     return opened;
   }
@@ -799,7 +807,7 @@ export class HsmCluster {
 
   /** An audit event with no store change of its own: it still advances the chain's head in the store. */
   private record(event: AuditEvent): void {
-    this.commits.commit(() => undefined, [event]);
+    this.commits.commit(noWrite, [event]);
   }
 
   /** Removes a key everywhere; a token key's row goes in the same commit as `audited`. */
@@ -843,6 +851,9 @@ export const DEFAULT_MAX_KEYS = 16_666;
 
 /** Small but not zero, so a watcher sees replication happen. */
 export const DEFAULT_REPLICATION_DELAY_MS = 20;
+
+/** For an audit event that changes nothing in the store. */
+function noWrite(): void {}
 
 function failureReason(err: unknown): string {
   return err instanceof HsmError ? err.reason : "INTERNAL";
