@@ -42,8 +42,7 @@ function main(argv: readonly string[], env: NodeJS.ProcessEnv): number {
   };
   const keyFile = values["master-key-file"];
   const keyText = keyFile !== undefined ? read(keyFile) : (env.LOCALCLOUDHSM_MASTER_KEY ?? read(join(dataDir, "master.key")));
-  const text = read(path);
-  if (keyText === undefined || text === undefined) return 2;
+  if (keyText === undefined) return 2;
 
   let chain: AuditChain;
   let store: SqliteStore;
@@ -57,7 +56,17 @@ function main(argv: readonly string[], env: NodeJS.ProcessEnv): number {
   }
   let found;
   try {
-    found = reconcile(chain, text, store.auditState());
+    // A running daemon commits to the store, then appends to the log: the head read before and after
+    // reading the log must be the same, or the log was read in the middle of several commits.
+    for (let attempt = 0; ; attempt++) {
+      const before = store.auditState();
+      const text = read(path);
+      if (text === undefined) return 2;
+      const after = store.auditState();
+      if (attempt < 10 && JSON.stringify(before.head) !== JSON.stringify(after.head)) continue;
+      found = reconcile(chain, text, before);
+      break;
+    }
   } catch (err) {
     // The head itself fails its MAC: the store was edited.
     process.stdout.write(`audit chain BROKEN: ${(err as Error).message}\n`);
