@@ -41,6 +41,15 @@ export interface AuditHead {
   readonly hash: string;
 }
 
+/**
+ * What the store keeps about the chain, written in the same SQLite transaction as the change the
+ * newest record describes: the head, and the records of that commit that may not be in the file yet.
+ */
+export interface StoredAuditState {
+  readonly head: AuditHead;
+  readonly pending: readonly AuditRecord[];
+}
+
 export const GENESIS_HEAD: AuditHead = { seq: 0, hash: "0".repeat(64) };
 
 export interface ChainCheck {

@@ -1,17 +1,8 @@
 // The audit log file: one JSON line per security event, keyed-hash chained, reconciled at open with the head in the store.
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
-import { AuditChain, AuditEvent, AuditHead, AuditRecord, ChainCheck, headOf } from "./auditChain";
+import { AuditChain, AuditEvent, AuditHead, AuditRecord, ChainCheck, headOf, StoredAuditState } from "./auditChain";
 
-export type { AuditEvent, AuditOpcode, AuditRecord } from "./auditChain";
-
-/**
- * What the store keeps about the chain, written in the same SQLite transaction as the change the
- * newest record describes: the head, and the records of that commit that may not be in the file yet.
- */
-export interface StoredAuditState {
-  readonly head: AuditHead;
-  readonly pending: readonly AuditRecord[];
-}
+export type { AuditEvent, AuditOpcode, AuditRecord, StoredAuditState } from "./auditChain";
 
 /**
  * Where the durable write path (GroupCommit) sends audit events.

@@ -1,6 +1,5 @@
 // What the cluster needs from durable storage; SqliteStore is the implementation.
-import { AuditHead, AuditRecord } from "../auditChain";
-import { StoredAuditState } from "../auditLog";
+import { AuditHead, AuditRecord, StoredAuditState } from "../auditChain";
 import { KeyObject } from "../key";
 import { UserRecord } from "../users";
 

@@ -1,7 +1,6 @@
 // The durable store: SQLite in WAL mode with fsync on commit, key material sealed with AES-256-GCM, rows MACed.
 import Database from "better-sqlite3";
-import { AuditHead, AuditRecord, GENESIS_HEAD } from "../auditChain";
-import { StoredAuditState } from "../auditLog";
+import { AuditHead, AuditRecord, GENESIS_HEAD, StoredAuditState } from "../auditChain";
 import { SealedBox, SealedBoxOpenError } from "../crypto/sealedBox";
 import { KeyFlags, KeyObject } from "../key";
 import { KeyClass, KeyType } from "../keyTypes";
