@@ -219,7 +219,8 @@ export class HsmCluster {
     try {
       user = await this.users.authenticate(role, username, password, persist);
     } catch (err) {
-      this.commits.commit(loginState.write ?? noWrite, [{ opcode: "CN_LOGIN", node: 0, user: username.slice(0, 64), result: failureReason(err), detail: role }]);
+      // Batched (submit): a flood of logins costs one commit per turn, not one fsync each on the event loop.
+      await this.commits.submit(loginState.write ?? noWrite, [{ opcode: "CN_LOGIN", node: 0, user: username.slice(0, 64), result: failureReason(err), detail: role }]);
       throw err;
     }
     // Sessions spread over the nodes, as the CloudHSM client balances its connections.
@@ -228,10 +229,16 @@ export class HsmCluster {
     try {
       opened = this.sessions.open(user, this.clock.now(), nodeId);
     } catch (err) {
-      if (loginState.write) this.commits.commit(loginState.write);
+      if (loginState.write) await this.commits.submit(loginState.write);
       throw err;
     }
-    this.commits.commit(loginState.write ?? noWrite, [{ opcode: "CN_LOGIN", node: nodeId, user: user.userId, result: "SUCCESS", detail: role }]);
+    try {
+      await this.commits.submit(loginState.write ?? noWrite, [{ opcode: "CN_LOGIN", node: nodeId, user: user.userId, result: "SUCCESS", detail: role }]);
+    } catch (err) {
+      // Not durable, so no session: nobody has seen its token yet.
+      this.sessions.close(opened.token);
+      throw err;
+    }
     this.scheduleSweep();
     return opened;
   }
