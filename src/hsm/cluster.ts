@@ -6,7 +6,7 @@ import { aesKeyUnwrapPkcs5, aesKeyWrapPkcs5, UnwrapIntegrityError } from "../../
 import { keyCheckValue } from "./crypto/kcv";
 import { HsmError } from "./errors";
 import { AttestationStatement, NodeAttestors } from "./attestation";
-import { AuditEvent, AuditSink, NULL_AUDIT } from "./auditLog";
+import { AuditEvent, AuditTrail, NULL_AUDIT } from "./auditLog";
 import { GroupCommit } from "./groupCommit";
 import { HandleAllocator } from "./handleAllocator";
 import { NodeInfo, NodeState, NodeTable } from "./nodes";
@@ -41,8 +41,8 @@ export interface ClusterOptions {
   /** Batched watchers that are caught up read at most once per this many ms (default 20). */
   readonly watchBatchIntervalMs?: number;
   readonly scryptCost?: ScryptCost;
-  /** Where security events are recorded (the audit log). */
-  readonly audit?: AuditSink;
+  /** Where security events are recorded (the audit log); they commit with the changes they describe. */
+  readonly audit?: AuditTrail;
   /** Session expiry and per-user cap. */
   readonly sessionLimits?: SessionLimits;
   /** Most keys the cluster holds (hsm2m.medium: 16,666); 0 for no limit. */
@@ -137,7 +137,6 @@ export class HsmCluster {
   private readonly users: UserDirectory;
   private readonly keys = new KeyRegistry();
   private readonly sessions: SessionRegistry;
-  private readonly audit: AuditSink;
   private readonly commits: GroupCommit;
   /** Token keys whose durable write is in flight; they count against the key cap. */
   private pendingKeys = 0;
@@ -160,12 +159,7 @@ export class HsmCluster {
     this.nodeCount = options.nodeCount;
     this.createObjectMinimumNodes = options.createObjectMinimumNodes ?? 1;
     this.sessions = new SessionRegistry(options.sessionLimits ?? DEFAULT_SESSION_LIMITS);
-    this.audit = options.audit ?? NULL_AUDIT;
-    const audit = this.audit;
-    this.commits = new GroupCommit(
-      (writes) => this.store.transaction(writes),
-      () => audit.sync(),
-    );
+    this.commits = new GroupCommit(this.store, options.audit ?? NULL_AUDIT);
     this.maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
     this.nodes = new NodeTable(options.nodeCount, options.replicationDelayMs ?? DEFAULT_REPLICATION_DELAY_MS);
     this.attestors = new NodeAttestors(options.attestationSeed ?? randomBytes(32), options.nodeCount);
@@ -196,9 +190,10 @@ export class HsmCluster {
 
   async createUser(role: UserRole, username: string, password: string): Promise<UserInfo> {
     try {
-      const user = await this.users.create(role, username, password);
-      this.record({ opcode: "CN_CREATE_USER", node: 0, user: "admin", result: "SUCCESS", detail: `${role} ${user.username} id ${user.userId}` });
-      return user;
+      // The new user's row and its record are one commit.
+      return await this.users.create(role, username, password, (write, user) =>
+        this.commits.commit(write, [{ opcode: "CN_CREATE_USER", node: 0, user: "admin", result: "SUCCESS", detail: `${role} ${user.username} id ${user.userId}` }]),
+      );
     } catch (err) {
       this.record({ opcode: "CN_CREATE_USER", node: 0, user: "admin", result: failureReason(err), detail: `${role}` });
       throw err;
@@ -215,17 +210,35 @@ export class HsmCluster {
 
   /** Logs in (see UserDirectory.authenticate for lockout and enumeration rules) and opens a session. */
   async login(role: UserRole, username: string, password: string): Promise<{ token: string; session: LoginSession }> {
+    // The failed-login counter's change, if any, commits with this login's record.
+    const loginState: { write?: () => void } = {};
+    const persist = (write: () => void): void => {
+      loginState.write = write;
+    };
     let user: UserInfo;
     try {
-      user = await this.users.authenticate(role, username, password);
+      user = await this.users.authenticate(role, username, password, persist);
     } catch (err) {
-      this.record({ opcode: "CN_LOGIN", node: 0, user: username.slice(0, 64), result: failureReason(err), detail: role });
+      // Batched (submit): a flood of logins costs one commit per turn, not one fsync each on the event loop.
+      await this.commits.submit(loginState.write ?? noWrite, [{ opcode: "CN_LOGIN", node: 0, user: username.slice(0, 64), result: failureReason(err), detail: role }]);
       throw err;
     }
     // Sessions spread over the nodes, as the CloudHSM client balances its connections.
     const nodeId = this.loginCount++ % this.nodeCount;
-    const opened = this.sessions.open(user, this.clock.now(), nodeId);
-    this.record({ opcode: "CN_LOGIN", node: nodeId, user: user.userId, result: "SUCCESS", detail: role });
+    let opened: { token: string; session: LoginSession };
+    try {
+      opened = this.sessions.open(user, this.clock.now(), nodeId);
+    } catch (err) {
+      if (loginState.write) await this.commits.submit(loginState.write);
+      throw err;
+    }
+    try {
+      await this.commits.submit(loginState.write ?? noWrite, [{ opcode: "CN_LOGIN", node: nodeId, user: user.userId, result: "SUCCESS", detail: role }]);
+    } catch (err) {
+      // Not durable, so no session: nobody has seen its token yet.
+      this.sessions.close(opened.token);
+      throw err;
+    }
     this.scheduleSweep();
     return opened;
   }
@@ -395,20 +408,22 @@ export class HsmCluster {
       if (share) next.add(userId);
       else next.delete(userId);
     }
-    if (key.flags.token) this.store.replaceShares(handle, next);
-    key.sharedWith.clear();
-    for (const userId of next) key.sharedWith.add(userId);
-    // Users who just lost the key also learn that its sharing changed.
-    const audience: EventAudience = { ownerId: key.ownerId, sharedWith: [...new Set([...before, ...next])], sessionId: key.sessionId };
-    const [event] = this.events.append([this.keyEvent("SHARING_CHANGED", key, [...key.nodes][0] ?? 0, audience)]);
-    this.record({
+    const audited: AuditEvent = {
       opcode: "CN_SHARE_OBJECT",
       node: [...key.nodes][0] ?? 0,
       user: session.userId,
       handle,
       result: "SUCCESS",
       detail: `${share ? "share" : "unshare"} ${userIds.join(",")}`,
-    });
+    };
+    this.commits.commit(() => {
+      if (key.flags.token) this.store.replaceShares(handle, next);
+    }, [audited]);
+    key.sharedWith.clear();
+    for (const userId of next) key.sharedWith.add(userId);
+    // Users who just lost the key also learn that its sharing changed.
+    const audience: EventAudience = { ownerId: key.ownerId, sharedWith: [...new Set([...before, ...next])], sessionId: key.sessionId };
+    const [event] = this.events.append([this.keyEvent("SHARING_CHANGED", key, [...key.nodes][0] ?? 0, audience)]);
     return { sharedWith: [...next].sort((a, b) => a - b), revision: event!.revision };
   }
 
@@ -532,11 +547,13 @@ export class HsmCluster {
     if (value !== 1) throw new HsmError("REQUEST_INVALID", "OBJ_ATTR_TOKEN can only be set to 1", { attribute_id: attributeId, value });
     if (key.flags.token) return { nodes: this.nodeResults(key), revision: this.events.currentRevision };
     const tokenKey: KeyObject = { ...key, flags: { ...key.flags, token: true }, sessionId: undefined };
-    this.store.insertKey(tokenKey, true);
+    this.commits.commit(
+      () => this.store.insertKey(tokenKey, true),
+      [{ opcode: "CN_MODIFY_OBJECT", node: [...tokenKey.nodes][0] ?? 0, user: session.userId, handle, result: "SUCCESS", detail: "OBJ_ATTR_TOKEN=1" }],
+    );
     this.keys.remove(handle);
     this.keys.add(tokenKey);
     const [event] = this.events.append([this.keyEvent("KEY_MADE_TOKEN", tokenKey, [...tokenKey.nodes][0] ?? 0)]);
-    this.record({ opcode: "CN_MODIFY_OBJECT", node: [...tokenKey.nodes][0] ?? 0, user: session.userId, handle, result: "SUCCESS", detail: "OBJ_ATTR_TOKEN=1" });
     this.replication.enqueue(handle, this.allNodeIds().filter((n) => !tokenKey.nodes.has(n)));
     return { nodes: this.nodeResults(tokenKey), revision: event!.revision };
   }
@@ -546,8 +563,7 @@ export class HsmCluster {
     requireCryptoUser(session);
     const key = this.ownedKey(session, handle, "only the key's owner can delete it");
     const nodes = this.nodeResults(key);
-    this.discard(key, "KEY_DELETED");
-    this.record({ opcode: "CN_DESTROY_OBJECT", node: nodes[0]?.nodeId ?? 0, user: session.userId, handle, result: "SUCCESS" });
+    this.discard(key, "KEY_DELETED", { opcode: "CN_DESTROY_OBJECT", node: nodes[0]?.nodeId ?? 0, user: session.userId, handle, result: "SUCCESS" });
     return { nodes: nodes.map(({ nodeId, errState }) => ({ nodeId, errState })), revision: this.events.currentRevision };
   }
 
@@ -715,10 +731,7 @@ export class HsmCluster {
       this.keys.reserveId(key.id);
       this.pendingKeys += 1;
       try {
-        await this.commits.submit(
-          () => this.store.insertKey(key, required <= 1),
-          () => this.audit.append(audited),
-        );
+        await this.commits.submit(() => this.store.insertKey(key, required <= 1), [audited]);
       } catch (err) {
         key.material.fill(0);
         throw err;
@@ -744,7 +757,7 @@ export class HsmCluster {
           node_states: nodes.map((n) => `${n.nodeId}:0x${n.errState.toString(16).padStart(8, "0")}${n.holdsKey ? ":held" : ""}`).join(","),
         });
       }
-      if (key.flags.token) this.store.markAcknowledged(key.handle);
+      if (key.flags.token) this.commits.commit(() => this.store.markAcknowledged(key.handle));
     }
     return { handle: key.handle, steps, nodes: this.nodeResults(key), revision: created!.revision };
   }
@@ -788,7 +801,7 @@ export class HsmCluster {
   private deliver(nodeId: number, handles: readonly number[]): void {
     const keys = handles.map((h) => this.keys.get(h)).filter((k): k is KeyObject => k !== undefined && k.flags.token && !k.nodes.has(nodeId));
     if (keys.length === 0) return;
-    this.store.addKeyNodes(nodeId, keys.map((k) => k.handle));
+    this.commits.commit(() => this.store.addKeyNodes(nodeId, keys.map((k) => k.handle)));
     for (const key of keys) key.nodes.add(nodeId);
     this.events.append(keys.map((key) => this.keyEvent("KEY_REPLICATED", key, nodeId)));
   }
@@ -796,16 +809,21 @@ export class HsmCluster {
   /** Removes a key whose creation failed from every node, durably first. */
   private tombstone(key: KeyObject): void {
     const node = [...key.nodes][0] ?? 0;
-    this.discard(key, "KEY_TOMBSTONED");
-    this.record({ opcode: "CN_TOMBSTONE_OBJECT", node, user: key.ownerId, handle: key.handle, result: "SUCCESS" });
+    this.discard(key, "KEY_TOMBSTONED", { opcode: "CN_TOMBSTONE_OBJECT", node, user: key.ownerId, handle: key.handle, result: "SUCCESS" });
   }
 
+  /** An audit event with no store change of its own: it still advances the chain's head in the store. */
   private record(event: AuditEvent): void {
-    this.audit.record(event);
+    this.commits.commit(noWrite, [event]);
   }
 
-  private discard(key: KeyObject, kind: "KEY_TOMBSTONED" | "KEY_DELETED"): void {
-    if (key.flags.token) this.store.deleteKey(key.handle);
+  /** Removes a key everywhere; a token key's row goes in the same commit as `audited`. */
+  private discard(key: KeyObject, kind: "KEY_TOMBSTONED" | "KEY_DELETED", audited?: AuditEvent): void {
+    if (key.flags.token || audited) {
+      this.commits.commit(() => {
+        if (key.flags.token) this.store.deleteKey(key.handle);
+      }, audited ? [audited] : []);
+    }
     this.replication.drop(key.handle);
     this.keys.remove(key.handle);
     const held = [...key.nodes].sort((a, b) => a - b);
@@ -840,6 +858,9 @@ export const DEFAULT_MAX_KEYS = 16_666;
 
 /** Small but not zero, so a watcher sees replication happen. */
 export const DEFAULT_REPLICATION_DELAY_MS = 20;
+
+/** For an audit event that changes nothing in the store. */
+function noWrite(): void {}
 
 function failureReason(err: unknown): string {
   return err instanceof HsmError ? err.reason : "INTERNAL";

@@ -1,47 +1,73 @@
-// Group commit: durable writes submitted in the same turn of the event loop share one transaction and one fsync.
+// The one durable write path: store changes and their audit records commit together, batched so a batch costs one fsync.
+import { AuditRecord } from "./auditChain";
+import { AuditEvent, AuditTrail } from "./auditLog";
+import { HsmStore } from "./store/hsmStore";
+
+interface Pending {
+  readonly write: () => void;
+  readonly events: readonly AuditEvent[];
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
 /**
- * An fsynced commit costs far more than the work inside it, so under concurrency each call
- * waiting for its own fsync would bound throughput. Writes submitted before the next turn of the
- * event loop run together in `transaction`, then their `after` steps, then `sync` once; every
- * caller is answered only after all of that is durable.
+ * Every mutation of the cluster and every audit event goes through here. One flush is one SQLite
+ * transaction holding the batch's writes, the audit chain's new head and the batch's records (see
+ * AuditTrail for the order against the log file and why a kill -9 at any moment leaves a pair that
+ * verifies). An fsynced commit costs far more than the work inside it, so writes submitted in the
+ * same turn of the event loop share it: `submit` queues and flushes on the next turn; `commit`
+ * flushes at once, taking whatever is queued along, for callers that answer synchronously.
  */
 export class GroupCommit {
-  private batch: { write: () => void; after: () => void; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private batch: Pending[] = [];
   private scheduled = false;
 
   constructor(
-    private readonly transaction: (writes: () => void) => void,
-    private readonly sync: () => void,
+    private readonly store: Pick<HsmStore, "transaction" | "saveAuditHead">,
+    private readonly audit: AuditTrail,
   ) {}
 
-  /** Resolves once `write` (inside the shared transaction) and `after` are durable. */
-  submit(write: () => void, after: () => void = () => undefined): Promise<void> {
+  /** Resolves once `write` (inside the shared transaction) and the records of `events` are durable. */
+  submit(write: () => void, events: readonly AuditEvent[] = []): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.batch.push({ write, after, resolve, reject });
+      this.batch.push({ write, events, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => {
+          this.scheduled = false;
+          this.flush();
+        });
       }
     });
+  }
+
+  /** Makes `write` and the records of `events` durable before returning, with anything queued; throws if that fails. */
+  commit(write: () => void, events: readonly AuditEvent[] = []): void {
+    let failure: { err: unknown } | undefined;
+    this.batch.push({ write, events, resolve: () => undefined, reject: (err) => (failure = { err }) });
+    this.flush();
+    if (failure) throw failure.err;
   }
 
   private flush(): void {
     const batch = this.batch;
     this.batch = [];
-    this.scheduled = false;
+    if (batch.length === 0) return;
     try {
-      this.transaction(() => {
+      let records: AuditRecord[] = [];
+      this.store.transaction(() => {
         for (const item of batch) item.write();
+        records = this.audit.extend(batch.flatMap((item) => item.events));
+        const last = records[records.length - 1];
+        // The records stay "pending" in the store until the next commit: if the file write below
+        // does not happen (a crash), the next open appends them from there.
+        if (last) this.store.saveAuditHead({ seq: last.seq, hash: last.hash }, [...this.audit.unwritten(), ...records]);
       });
+      this.audit.commit(records);
     } catch (err) {
-      // Nothing of the batch was written; every caller undoes its own part.
-      for (const item of batch) item.reject(err);
-      return;
-    }
-    try {
-      for (const item of batch) item.after();
-      this.sync();
-    } catch (err) {
+      // Before the commit nothing of the batch was written, and every caller undoes its own part. A
+      // failed log write after it leaves the batch durable (its records pending in the store), but
+      // no caller is told "done" while the log file cannot be written.
       for (const item of batch) item.reject(err);
       return;
     }

@@ -30,7 +30,11 @@ export class UserDirectory {
     this.decoyHash = hashPassword(randomBytes(16).toString("hex"), scryptCost);
   }
 
-  async create(role: UserRole, username: string, password: string): Promise<UserInfo> {
+  /**
+   * Creates a user; `persist` makes the new row durable (the cluster commits it with its audit
+   * record) before the user is known in memory.
+   */
+  async create(role: UserRole, username: string, password: string, persist: (write: () => void, user: UserInfo) => void): Promise<UserInfo> {
     const name = normaliseUsername(username);
     checkPasswordRules(password);
     if (this.byName.has(name)) throw new HsmError("USER_ALREADY_EXISTS", "a user with this name exists", { username: name });
@@ -39,7 +43,7 @@ export class UserDirectory {
     if (this.byName.has(name)) throw new HsmError("USER_ALREADY_EXISTS", "a user with this name exists", { username: name });
     const userId = Math.max(0, ...this.byId.keys()) + 1;
     const user: UserRecord = { userId, role, username: name, passwordHash, loginFailures: 0, locked: false };
-    this.store.insertUser(user);
+    persist(() => this.store.insertUser(user), toUserInfo(user));
     this.index(user);
     return toUserInfo(user);
   }
@@ -61,9 +65,10 @@ export class UserDirectory {
   /**
    * Checks a password. An unknown user and a wrong password are answered alike, in the same time
    * and with the same metadata. The lock is checked again after the (asynchronous) scrypt, so
-   * concurrent guesses count at most MAX_LOGIN_FAILURES failures before the user is locked.
+   * concurrent guesses count at most MAX_LOGIN_FAILURES failures before the user is locked. A change
+   * of the failed-login count is handed to `persist`, which the cluster commits with the login's record.
    */
-  async authenticate(role: UserRole, username: string, password: string): Promise<UserInfo> {
+  async authenticate(role: UserRole, username: string, password: string, persist: (write: () => void) => void): Promise<UserInfo> {
     const user = this.byName.get(username.toLowerCase());
     const locked = () => new HsmError("USER_LOCKED", "user is locked after too many failed logins", { max_login_failures: MAX_LOGIN_FAILURES });
     const wrong = () => new HsmError("LOGIN_FAILED", "user name or password is wrong");
@@ -77,13 +82,13 @@ export class UserDirectory {
     if (!good) {
       user.loginFailures += 1;
       if (user.loginFailures >= MAX_LOGIN_FAILURES) user.locked = true;
-      this.store.saveLoginState(user);
+      persist(() => this.store.saveLoginState(user));
       throw user.locked ? locked() : wrong();
     }
     if (user.role !== role) throw new HsmError("INVALID_USER_TYPE", `user is not a ${role}`, { user_type: role });
     if (user.loginFailures !== 0) {
       user.loginFailures = 0;
-      this.store.saveLoginState(user);
+      persist(() => this.store.saveLoginState(user));
     }
     return toUserInfo(user);
   }

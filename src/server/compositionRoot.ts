@@ -20,7 +20,7 @@ import { gateService, transportLimit } from "./requestGate";
 import { OpenStreams } from "./streamAdapter";
 import { Timers } from "../hsm/timers";
 import { SessionLimits } from "../hsm/sessions";
-import { AuditSink } from "../hsm/auditLog";
+import { AuditTrail } from "../hsm/auditLog";
 
 export interface DaemonParts {
   readonly store: HsmStore;
@@ -39,7 +39,7 @@ export interface DaemonParts {
   /** Most keys in the cluster; 0 for no limit. */
   readonly maxKeys?: number;
   /** The audit log; none when absent. */
-  readonly audit?: AuditSink & { close?(): void };
+  readonly audit?: AuditTrail & { close?(): void };
   /** Transport security; plaintext when absent. */
   readonly serverCredentials?: grpc.ServerCredentials;
   /** Seed of the nodes' attestation keys (derive it from the master key so keys survive restarts). */

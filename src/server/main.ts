@@ -5,6 +5,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } fr
 import { join } from "node:path";
 import { SqliteStore } from "../hsm/store/sqliteStore";
 import { FileAuditLog } from "../hsm/auditLog";
+import { AuditChain } from "../hsm/auditChain";
 import { loadOrCreateMasterKeyFile, parseMasterKey } from "../hsm/store/masterKey";
 import { buildDaemon } from "./compositionRoot";
 import { ConfigError, parseConfig, SETTINGS, usage } from "./config";
@@ -63,11 +64,13 @@ async function main(): Promise<number> {
   const store = SqliteStore.open(join(config.dataDir, "store.sqlite"), masterKey);
   let audit: FileAuditLog;
   try {
-    audit = new FileAuditLog(join(config.dataDir, "audit.jsonl"));
+    // Checked against the head the store holds (truncation, emptying, rechaining); records a crash kept out of the file are restored.
+    audit = new FileAuditLog(join(config.dataDir, "audit.jsonl"), new AuditChain(masterKey), store.auditState());
   } catch (err) {
     store.close();
     throw err;
   }
+  if (audit.restored > 0) logger.warn("audit records restored from the store after a crash", { records: audit.restored });
 
   const daemon = await buildDaemon({
     store,
@@ -131,7 +134,7 @@ main().then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    const expected = err instanceof ConfigError || (err instanceof Error && (err.name === "StoreOpenError" || err.name === "AuditChainError"));
+    const expected = err instanceof ConfigError || (err instanceof Error && (err.name === "StoreOpenError" || err.name === "AuditChainError" || err.name === "StoreIntegrityError"));
     const message = expected ? (err as Error).message : String((err as Error)?.stack ?? err);
     process.stderr.write(`local-cloudhsm: ${message}\n`);
     process.exitCode = 1;

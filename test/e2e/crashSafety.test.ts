@@ -7,12 +7,17 @@
 //     type, length, KCV, token, not local) — and if its call asked for min_srv > 1, it survived only because min_srv
 //     had been met (its node count at restart, before any replication, is at least min_srv): the commit happened and
 //     only the answer was lost with the process;
+//   - meanwhile a second loop turns session keys into token keys (setAttribute), shares, unshares and deletes them:
+//     after the restart each such key is as its last answered call left it, or as its unanswered call would have;
+//   - the audit log replayed (creations, made-token, shares, deletions, tombstones) gives exactly the keys and the
+//     sharing the store holds: no change without its record, no record without its change;
 //   - the store and the audit chain open cleanly (the daemon starts; verifyAudit exits 0).
 // ROUNDS (default 20) sets the number of rounds.
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { ClusterControlClient, HsmClient, HsmClientError, KEY_TYPE } from "../../clients";
 import { readFileSync } from "node:fs";
+import { AuditRecord } from "../../src/hsm/auditLog";
 import { Closer, DaemonProcess, DEV_PASSWORD, DEV_USER, killAllDaemons, makeTempDir, REPO_ROOT, removeTempDirs, standardArgs } from "./support/daemonProcess";
 import { aesKcv, des3Kcv } from "./support/keyMaterial";
 import { prng } from "../support/prng";
@@ -20,10 +25,15 @@ import { prng } from "../support/prng";
 const ROUNDS = Number(process.env.ROUNDS ?? 20);
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 2_147_483_647);
 const CLIENTS = 8;
+/** Clients running the mutation loop alongside the importers. */
+const MUTATORS = 3;
 const NODES = 3;
 const FROZEN_DELAY_MS = 600_000;
 const DELAY_MS = 20;
 const VERIFY_JS = join(REPO_ROOT, "dist", "src", "server", "verifyAudit.js");
+const BOB = { username: "bob", password: "password2" };
+const daemonArgs = (dataDir: string, delayMs: number): string[] =>
+  standardArgs(dataDir, ["--dev-cu", `${BOB.username}:${BOB.password}`, "--replication-delay-ms", String(delayMs)]);
 
 const closer = new Closer();
 afterAll(async () => {
@@ -51,6 +61,52 @@ interface Acknowledged extends Planned {
   readonly heldAtAck: number[];
 }
 
+/** What a mutated key looks like after a restart: gone (deleted, or a session key), or a token key shared with these users. */
+type KeyState = "absent" | { readonly shared: readonly number[] };
+
+/** A key of the mutation loop: the state its last answered call left, and the one its unanswered call would leave. */
+interface Mutated {
+  readonly handle: number;
+  acked: KeyState;
+  inFlight?: KeyState;
+}
+
+/** Token keys and their sharing as the audit log tells them, record by record from the first. */
+function replayAudit(text: string): { alive: Set<number>; shares: Map<number, Set<number>> } {
+  const alive = new Set<number>();
+  const shares = new Map<number, Set<number>>();
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const r = JSON.parse(line) as AuditRecord;
+    if (r.result !== "SUCCESS" || r.handle === undefined) continue;
+    switch (r.opcode) {
+      case "CN_GENERATE_KEY":
+      case "CN_UNWRAP_KEY":
+        if (r.detail?.endsWith(" token")) (alive.add(r.handle), shares.set(r.handle, new Set()));
+        break;
+      case "CN_MODIFY_OBJECT":
+        alive.add(r.handle);
+        if (!shares.has(r.handle)) shares.set(r.handle, new Set());
+        break;
+      case "CN_SHARE_OBJECT": {
+        const [verb, ids] = (r.detail ?? "").split(" ");
+        const set = shares.get(r.handle) ?? new Set<number>();
+        for (const id of (ids ?? "").split(",").map(Number)) verb === "share" ? set.add(id) : set.delete(id);
+        shares.set(r.handle, set);
+        break;
+      }
+      case "CN_DESTROY_OBJECT":
+      case "CN_TOMBSTONE_OBJECT":
+        alive.delete(r.handle);
+        shares.delete(r.handle);
+        break;
+      default:
+        break;
+    }
+  }
+  return { alive, shares };
+}
+
 function verifyAudit(file: string): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [VERIFY_JS, file], (err, stdout) => resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout }));
@@ -68,8 +124,11 @@ describe("crash safety", () => {
     process.stdout.write(`crash safety seed ${SEED} (CRASH_SEED=${SEED} ROUNDS=${ROUNDS} replays it)\n`);
     const dataDir = join(makeTempDir("lch-crash-"), "data");
     const auditFile = join(dataDir, "audit.jsonl");
-    let daemon = await DaemonProcess.start(standardArgs(dataDir, ["--replication-delay-ms", String(DELAY_MS)]));
+    let daemon = await DaemonProcess.start(daemonArgs(dataDir, DELAY_MS));
     const setup = closer.add(new HsmClient(daemon.address));
+    const bobClient = closer.add(new HsmClient(daemon.address));
+    const bobId = await bobClient.login(BOB.username, BOB.password);
+    bobClient.close();
     await setup.login(DEV_USER, DEV_PASSWORD);
     const generated = await setup.genSymKey({ keyType: KEY_TYPE.AES, keySize: 32, label: "crash-wrapping" });
     const wrappingKey = generated.keyHandle;
@@ -78,7 +137,7 @@ describe("crash safety", () => {
 
     /** Every key that must exist from now on: the wrapping key, acknowledged keys, complete survivors. */
     const durable = new Map<number, Planned>([[wrappingKey, { label: "crash-wrapping", keyType: KEY_TYPE.AES, material: Buffer.alloc(0), kcv: "", minSrv: 1 }]]);
-    const figures = { acknowledged: 0, inFlight: 0, survivedComplete: 0, committedAnswerLost: 0, losses: 0, halfMade: 0, killsBeforeFirstAck: 0 };
+    const figures = { auditRestored: 0, mutationsAcknowledged: 0, mutationsInFlight: 0, acknowledged: 0, inFlight: 0, survivedComplete: 0, committedAnswerLost: 0, losses: 0, halfMade: 0, killsBeforeFirstAck: 0 };
     const problems: string[] = [];
 
     for (let round = 0; round < ROUNDS; round++) {
@@ -112,6 +171,36 @@ describe("crash safety", () => {
           }
         }
       });
+      // Alongside: session key -> setAttribute (token) -> share with bob -> then delete, unshare or keep (by turn).
+      const mutators = Array.from({ length: MUTATORS }, () => closer.add(new HsmClient(daemon.address, { deadlineMs: 15_000 })));
+      await Promise.all(mutators.map((c) => c.login(DEV_USER, DEV_PASSWORD)));
+      const mutated: Mutated[] = [];
+      const mutating = mutators.map(async (mutator, c) => {
+        for (let seq = 0; !killed; seq++) {
+          let m: Mutated | undefined;
+          const step = async (next: KeyState, call: () => Promise<unknown>): Promise<void> => {
+            m!.inFlight = next;
+            await call();
+            m!.acked = next;
+            m!.inFlight = undefined;
+            figures.mutationsAcknowledged += 1;
+          };
+          try {
+            const made = await mutator.genSymKey({ keyType: KEY_TYPE.AES, keySize: 16, label: `m${round}-${c}-${seq}`, session: true });
+            m = { handle: made.keyHandle, acked: "absent" };
+            mutated.push(m);
+            const handle = m.handle;
+            await step({ shared: [] }, () => mutator.setAttribute(handle, 1, 1));
+            await step({ shared: [bobId] }, () => mutator.shareKey(handle, [bobId]));
+            if (seq % 3 === 0) await step("absent", () => mutator.deleteKey(handle));
+            else if (seq % 3 === 1) await step({ shared: [] }, () => mutator.shareKey(handle, [bobId], false));
+          } catch (err) {
+            if (!(err instanceof HsmClientError)) throw err;
+            if (!killed) problems.push(`round ${round}: mutation of key ${m?.handle ?? "(new)"} refused before the kill: ${err.reason}`);
+            return;
+          }
+        }
+      });
       // The kill moment: 0 to 250 ms into the load, drawn from the seeded PRNG. Not a wait for anything.
       const killAfterMs = Math.floor(random() * 250);
       await new Promise<void>((resolve) => setTimeout(resolve, killAfterMs));
@@ -119,15 +208,19 @@ describe("crash safety", () => {
       daemon.signal("SIGKILL");
       killed = true;
       expect((await daemon.exited).signal).toBe("SIGKILL");
-      await Promise.all(loops);
-      for (const c of clients) c.close();
+      figures.mutationsInFlight += mutated.filter((m) => m.inFlight !== undefined).length;
+      await Promise.all([...loops, ...mutating]);
+      for (const c of [...clients, ...mutators]) c.close();
       const ackedLabels = new Set(acknowledged.map((a) => a.label));
       const unanswered = [...planned.values()].filter((p) => !ackedLabels.has(p.label));
       figures.acknowledged += acknowledged.length;
       figures.inFlight += unanswered.length;
 
       // ---- restart with replication frozen, so what is on each node is exactly what was on disk ------------------
-      daemon = await DaemonProcess.start(standardArgs(dataDir, ["--replication-delay-ms", String(FROZEN_DELAY_MS)]));
+      daemon = await DaemonProcess.start(daemonArgs(dataDir, FROZEN_DELAY_MS));
+      // Records whose commit reached the store but not the log before the kill, appended at this start.
+      const restored = daemon.logs.find((l) => l.message === "audit records restored from the store after a crash");
+      figures.auditRestored += typeof restored?.records === "number" ? restored.records : 0;
       const hsm = closer.add(new HsmClient(daemon.address));
       const control = closer.add(new ClusterControlClient(daemon.address, adminSecret));
       await hsm.login(DEV_USER, DEV_PASSWORD);
@@ -142,7 +235,8 @@ describe("crash safety", () => {
       }
       // Keys nobody was told about: each must be a complete copy of a call of this round that was in flight.
       const byLabel = new Map(unanswered.map((p) => [p.label, p]));
-      const strangers = [...found].filter((h) => !durable.has(h) && !thisRound.has(h));
+      const mutatedHandles = new Set(mutated.map((m) => m.handle));
+      const strangers = [...found].filter((h) => !durable.has(h) && !thisRound.has(h) && !mutatedHandles.has(h));
       for (const handle of strangers) {
         const dump = attributesById(await hsm.getAttribute(handle, 512));
         const p = byLabel.get(String(dump.get(3)));
@@ -179,13 +273,47 @@ describe("crash safety", () => {
           else figures.survivedComplete += 1;
         }),
       );
+      // Each mutated key is as its last answered call left it, or as its unanswered call would have.
+      const mutatedHolds: number[][] = [];
+      const sharing = new Map<number, number[]>();
+      for (const m of mutated) {
+        let actual: KeyState = "absent";
+        if (found.has(m.handle)) {
+          const info = await hsm.getKeyInfo(m.handle);
+          actual = { shared: info.sharedWithUserIds };
+          sharing.set(m.handle, info.sharedWithUserIds);
+          mutatedHolds.push(info.nodeStatuses.filter((n) => n.holdsKey).map((n) => n.nodeId));
+        }
+        const allowed = [m.acked, ...(m.inFlight !== undefined ? [m.inFlight] : [])].map((s) => JSON.stringify(s));
+        if (!allowed.includes(JSON.stringify(actual))) {
+          figures.losses += 1;
+          problems.push(`round ${round}: mutated key ${m.handle} is ${JSON.stringify(actual)} after restart, expected one of ${allowed.join(" or ")}`);
+        }
+      }
+      // The audit log replayed gives exactly the keys and sharing the store holds.
+      const replayed = replayAudit(readFileSync(auditFile, "utf8"));
+      if (JSON.stringify([...replayed.alive].sort((a, b) => a - b)) !== JSON.stringify([...found].sort((a, b) => a - b))) {
+        problems.push(`round ${round}: the audit log names keys ${[...replayed.alive]} alive, the store holds ${[...found]}`);
+      }
+      for (const handle of found) {
+        const logged = [...(replayed.shares.get(handle) ?? [])].sort((a, b) => a - b);
+        if (JSON.stringify(logged) !== JSON.stringify(sharing.get(handle) ?? [])) {
+          problems.push(`round ${round}: key ${handle} is shared with ${JSON.stringify(sharing.get(handle) ?? [])}, the audit log says ${JSON.stringify(logged)}`);
+        }
+      }
       // Earlier rounds' keys are still on every node: each node's count is theirs plus this round's on that node.
       const nodes = (await control.listNodes()).nodes;
-      const expectedCounts = Array.from({ length: NODES }, (_, n) => durable.size + [...holdsAtRestart.values()].filter((h) => h.includes(n)).length);
+      const expectedCounts = Array.from(
+        { length: NODES },
+        (_, n) => durable.size + [...holdsAtRestart.values(), ...mutatedHolds].filter((h) => h.includes(n)).length,
+      );
       if (JSON.stringify(nodes.map((n) => n.keyCount)) !== JSON.stringify(expectedCounts)) {
         figures.losses += 1;
         problems.push(`round ${round}: node key counts ${nodes.map((n) => n.keyCount)} after restart, expected ${expectedCounts}`);
       }
+
+      // The mutated keys have served; deleting them keeps later rounds' counts to the import keys.
+      for (const m of mutated) if (found.has(m.handle)) await hsm.deleteKey(m.handle);
 
       // ---- unfreeze replication and wait (on the watch stream) until every key of this round is on every node -----
       const behind = [...holdsAtRestart].filter(([, h]) => h.length < NODES).map(([handle]) => handle);
@@ -233,13 +361,14 @@ describe("crash safety", () => {
     const audit = await verifyAudit(auditFile);
 
     process.stdout.write(
-      `crash safety: ${ROUNDS} rounds (seed ${SEED}), ${figures.acknowledged} acknowledged keys, ${figures.inFlight} calls unanswered at the kill ` +
+      `crash safety: ${ROUNDS} rounds (seed ${SEED}), ${figures.acknowledged} acknowledged keys, ${figures.mutationsAcknowledged} acknowledged setAttribute/share/unshare/delete calls (${figures.mutationsInFlight} in flight at a kill), ${figures.inFlight} calls unanswered at the kill ` +
         `(${figures.survivedComplete} committed with min_srv 1 and complete, ${figures.committedAnswerLost} committed with min_srv met but the answer lost, ` +
-        `the rest not created), ${figures.killsBeforeFirstAck} kills before the first answer; losses ${figures.losses}, half-made ${figures.halfMade}; ${audit.stdout.trim()}\n`,
+        `the rest not created), ${figures.killsBeforeFirstAck} kills before the first answer; losses ${figures.losses}, half-made ${figures.halfMade}; ${figures.auditRestored} audit records restored from the store at restarts; ${audit.stdout.trim()}\n`,
     );
     expect(problems).toEqual([]);
     expect({ losses: figures.losses, halfMade: figures.halfMade }).toEqual({ losses: 0, halfMade: 0 });
     expect(audit.code).toBe(0);
     expect(figures.acknowledged).toBeGreaterThan(ROUNDS);
+    expect(figures.mutationsAcknowledged).toBeGreaterThan(0);
   }, 240_000);
 });

@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { ALL_ATTRIBUTES } from "../../src/hsm/attributes";
 import { HsmCluster } from "../../src/hsm/cluster";
 import { keyCheckValue } from "../../src/hsm/crypto/kcv";
-import { SealedBoxOpenError } from "../../src/hsm/crypto/sealedBox";
 import { KeyType } from "../../src/hsm/keyTypes";
 import { loadOrCreateMasterKeyFile, parseMasterKey } from "../../src/hsm/store/masterKey";
 import { SCHEMA_VERSION } from "../../src/hsm/store/schema";
-import { SqliteStore, StoreOpenError } from "../../src/hsm/store/sqliteStore";
+import { RowMac } from "../../src/hsm/store/rowMac";
+import { SqliteStore, StoreIntegrityError, StoreOpenError } from "../../src/hsm/store/sqliteStore";
 import { UserRole } from "../../src/hsm/users";
 import { ClusterHarness, containsBytes, expectHsmError, FakeClock, FAST_SCRYPT, genParams, importParams, makeTempDir, removeDir } from "./support/harness";
 
@@ -147,7 +147,7 @@ describe("the store under a cluster", () => {
     expect(h.cluster.findKey(b.session, {})).toEqual([imported]);
   });
 
-  test("sealed material is bound to its row: material moved to another key's row does not open", async () => {
+  test("sealed material is bound to its row: material moved to another key's row fails the load, naming the key", async () => {
     const alice = await h.cu("alice");
     const first = (await h.cluster.genSymKey(alice.session, genParams())).handle;
     const second = (await h.cluster.genSymKey(alice.session, genParams())).handle;
@@ -161,7 +161,9 @@ describe("the store under a cluster", () => {
     });
     const store = SqliteStore.open(h.dbPath, h.masterKey);
     try {
-      expect(() => new HsmCluster({ store, clock: new FakeClock(), nodeCount: 3, scryptCost: FAST_SCRYPT })).toThrow(SealedBoxOpenError);
+      expect(() => new HsmCluster({ store, clock: new FakeClock(), nodeCount: 3, scryptCost: FAST_SCRYPT })).toThrow(
+        new StoreIntegrityError(h.dbPath, `key handle ${second}`),
+      );
     } finally {
       store.close();
     }
@@ -257,5 +259,137 @@ describe("master key", () => {
     expect(() => parseMasterKey(randomBytes(16).toString("hex"))).toThrow();
     expect(() => parseMasterKey(randomBytes(31).toString("base64"))).toThrow();
     expect(() => parseMasterKey("")).toThrow();
+  });
+});
+
+describe("rows at rest are bound by their MAC: an edit made with the daemon stopped fails the load, naming the row", () => {
+  let h: ClusterHarness;
+  let wrapping: number;
+  let shared: number;
+  let alice: number;
+  let bob: number;
+  let carol: number;
+  beforeEach(async () => {
+    h = new ClusterHarness();
+    const a = await h.cu("alice");
+    alice = a.userId;
+    bob = (await h.cu("bob")).userId;
+    carol = (await h.cu("carol")).userId;
+    wrapping = (await h.cluster.genSymKey(a.session, genParams({ label: "w", id: "wrap-1" }))).handle;
+    shared = (await h.cluster.importSymKey(a.session, importParams(wrapping, randomBytes(16), { label: "s", id: "s-1", shareWith: [bob] }))).handle;
+    h.cluster.close();
+  });
+  afterEach(() => h.dispose());
+
+  /** Loads the store as a start does; returns the error's message, or undefined if it loaded. */
+  function loadError(): string | undefined {
+    const store = SqliteStore.open(h.dbPath, h.masterKey);
+    try {
+      store.load();
+      return undefined;
+    } catch (err) {
+      expect(err).toBeInstanceOf(StoreIntegrityError);
+      return (err as Error).message;
+    } finally {
+      store.close();
+    }
+  }
+  const keyRefused = (handle: number) => new StoreIntegrityError(h.dbPath, `key handle ${handle}`).message;
+  const userRefused = (userId: number) => new StoreIntegrityError(h.dbPath, `user id ${userId}`).message;
+
+  test("the untouched store loads", () => {
+    expect(loadError()).toBeUndefined();
+  });
+
+  test.each([
+    ["owner_id", "UPDATE keys SET owner_id = :carol WHERE handle = :key"],
+    ["key_class", "UPDATE keys SET key_class = 2 WHERE handle = :key"],
+    ["key_type", "UPDATE keys SET key_type = 21 WHERE handle = :key"],
+    ["label", "UPDATE keys SET label = 'other' WHERE handle = :key"],
+    ["key_id", "UPDATE keys SET key_id = 'other' WHERE handle = :key"],
+    ["flags: extractable", `UPDATE keys SET flags = replace(flags, '"extractable":true', '"extractable":false') WHERE handle = :key`],
+    ["flags: wrap", `UPDATE keys SET flags = replace(flags, '"wrap":true', '"wrap":false') WHERE handle = :key`],
+    ["flags: unwrap", `UPDATE keys SET flags = replace(flags, '"unwrap":true', '"unwrap":false') WHERE handle = :key`],
+    ["value_len", "UPDATE keys SET value_len = 32 WHERE handle = :key"],
+    ["kcv", "UPDATE keys SET kcv = x'000000' WHERE handle = :key"],
+    ["acknowledged", "UPDATE keys SET acknowledged = 0 WHERE handle = :key"],
+    ["material_nonce", "UPDATE keys SET material_nonce = zeroblob(12) WHERE handle = :key"],
+    ["material_tag", "UPDATE keys SET material_tag = zeroblob(16) WHERE handle = :key"],
+    ["a key_shares row added", "INSERT INTO key_shares(handle, user_id) VALUES (:key, :carol)"],
+    ["a key_shares row removed", "DELETE FROM key_shares WHERE handle = :key AND user_id = :bob"],
+    ["the MAC itself", "UPDATE keys SET row_mac = zeroblob(32) WHERE handle = :key"],
+  ])("key column %s", (_column, sql) => {
+    withDb(h.dbPath, (db) => {
+      const used = Object.fromEntries(Object.entries({ key: shared, carol, bob }).filter(([name]) => sql.includes(`:${name}`)));
+      // An edit that left the value as it was would load fine and fail the expectation below.
+      expect(db.prepare(sql).run(used).changes).toBe(1);
+    });
+    expect(loadError()).toBe(keyRefused(shared));
+  });
+
+  test("a key row copied under another handle (a whole row forged) is refused", () => {
+    withDb(h.dbPath, (db) => {
+      db.prepare(
+        "INSERT INTO keys SELECT 99, :carol, key_class, key_type, label, 'copy', flags, value_len, kcv, material_nonce, material_tag, material_sealed, acknowledged, row_mac FROM keys WHERE handle = :key",
+      ).run({ carol, key: shared });
+    });
+    expect(loadError()).toBe(keyRefused(99));
+  });
+
+  test("a flipped byte in the sealed material is refused", () => {
+    withDb(h.dbPath, (db) => {
+      const sealed = Buffer.from((db.prepare("SELECT material_sealed FROM keys WHERE handle = ?").get(shared) as { material_sealed: Buffer }).material_sealed);
+      sealed[3] = sealed[3]! ^ 0x40;
+      db.prepare("UPDATE keys SET material_sealed = ? WHERE handle = ?").run(sealed, shared);
+    });
+    expect(loadError()).toBe(keyRefused(shared));
+  });
+
+  test("a flipped byte in the sealed material is caught by AES-GCM too, even under a recomputed MAC", () => {
+    const macs = new RowMac(h.masterKey);
+    withDb(h.dbPath, (db) => {
+      const row = db.prepare("SELECT * FROM keys WHERE handle = ?").get(shared) as Parameters<RowMac["keyRow"]>[0];
+      const sealed = Buffer.from(row.material_sealed);
+      sealed[0] = sealed[0]! ^ 0x01;
+      const edited = { ...row, material_sealed: sealed };
+      db.prepare("UPDATE keys SET material_sealed = ?, row_mac = ? WHERE handle = ?").run(sealed, macs.keyRow(edited, [bob]), shared);
+    });
+    expect(loadError()).toBe(keyRefused(shared));
+  });
+
+  test.each([
+    ["role", "UPDATE users SET role = 'CO' WHERE user_id = :carol"],
+    ["username", "UPDATE users SET username = 'mallory' WHERE user_id = :carol"],
+    ["password_hash (swapped for another user's)", "UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE user_id = :alice) WHERE user_id = :carol"],
+    ["login_failures", "UPDATE users SET login_failures = 3 WHERE user_id = :carol"],
+    ["locked", "UPDATE users SET locked = 1 WHERE user_id = :carol"],
+  ])("user column %s", (_column, sql) => {
+    withDb(h.dbPath, (db) => {
+      const used = Object.fromEntries(Object.entries({ alice, carol }).filter(([name]) => sql.includes(`:${name}`)));
+      expect(db.prepare(sql).run(used).changes).toBe(1);
+    });
+    expect(loadError()).toBe(userRefused(carol));
+  });
+
+  test("a user added offline is refused", () => {
+    withDb(h.dbPath, (db) => {
+      db.prepare("INSERT INTO users SELECT 42, 'CU', 'mallory', password_hash, 0, 0, row_mac FROM users WHERE user_id = ?").run(alice);
+    });
+    expect(loadError()).toBe(userRefused(42));
+  });
+
+  test("changes made through the daemon keep every MAC valid: share, unshare, setAttribute, delete, failed logins", async () => {
+    h.reopen();
+    const a = await h.cluster.login(UserRole.CU, "alice", "password1");
+    h.cluster.shareKey(a.session, shared, [carol], true);
+    h.cluster.shareKey(a.session, shared, [bob], false);
+    const sessionKey = (await h.cluster.genSymKey(a.session, genParams({ session: true }))).handle;
+    h.cluster.setAttribute(a.session, sessionKey, 1, 1);
+    h.cluster.deleteKey(a.session, wrapping);
+    await h.cluster.login(UserRole.CU, "carol", "wrong-password").catch(() => undefined);
+    h.cluster.close();
+    expect(loadError()).toBeUndefined();
+    h.reopen();
+    expect(h.cluster.getKeyInfo(a.session, shared).sharedWith).toEqual([carol]);
   });
 });

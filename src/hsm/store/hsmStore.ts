@@ -1,4 +1,5 @@
 // What the cluster needs from durable storage; SqliteStore is the implementation.
+import { AuditHead, AuditRecord, StoredAuditState } from "../auditChain";
 import { KeyObject } from "../key";
 import { UserRecord } from "../users";
 
@@ -22,6 +23,10 @@ export interface PersistedState {
 /** Every write is one durable (fsynced) transaction. */
 export interface HsmStore {
   load(): PersistedState;
+  /** The audit chain's head and the records of the commit that made it (checked against the store's MAC). */
+  auditState(): StoredAuditState;
+  /** Records the chain's new head and the records that reached it; called inside the transaction of their change. */
+  saveAuditHead(head: AuditHead, pending: readonly AuditRecord[]): void;
   insertUser(user: UserRecord): void;
   saveLoginState(user: UserRecord): void;
   /** Runs `writes` as one durable transaction (nested store writes join it). */

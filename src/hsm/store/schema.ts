@@ -1,7 +1,7 @@
 // The SQLite schema of the durable store and its version.
 
 /** Bump on any change to the tables below; a store of another version is refused at open. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE meta (
@@ -15,7 +15,9 @@ CREATE TABLE users (
   username TEXT NOT NULL UNIQUE,
   password_hash TEXT NOT NULL,
   login_failures INTEGER NOT NULL,
-  locked INTEGER NOT NULL
+  locked INTEGER NOT NULL,
+  -- HMAC of every column above (RowMac): a row edited or added outside the daemon fails at start.
+  row_mac BLOB NOT NULL
 ) STRICT;
 
 CREATE TABLE keys (
@@ -32,7 +34,9 @@ CREATE TABLE keys (
   material_tag BLOB NOT NULL,
   material_sealed BLOB NOT NULL,
   -- 0 while a call waits for -min_srv nodes: such a key is tombstoned at start-up.
-  acknowledged INTEGER NOT NULL
+  acknowledged INTEGER NOT NULL,
+  -- HMAC of every column above and of the key's rows in key_shares (RowMac).
+  row_mac BLOB NOT NULL
 ) STRICT;
 
 CREATE TABLE key_shares (

@@ -1,10 +1,12 @@
-// The durable store: SQLite in WAL mode with fsync on commit, key material sealed with AES-256-GCM.
+// The durable store: SQLite in WAL mode with fsync on commit, key material sealed with AES-256-GCM, rows MACed.
 import Database from "better-sqlite3";
-import { SealedBox } from "../crypto/sealedBox";
+import { AuditHead, AuditRecord, GENESIS_HEAD, StoredAuditState } from "../auditChain";
+import { SealedBox, SealedBoxOpenError } from "../crypto/sealedBox";
 import { KeyFlags, KeyObject } from "../key";
 import { KeyClass, KeyType } from "../keyTypes";
 import { UserRecord, UserRole } from "../users";
 import { HsmStore, PersistedState, StoredKey } from "./hsmStore";
+import { KeyRowColumns, RowMac, UserRowColumns } from "./rowMac";
 import { SCHEMA_SQL, SCHEMA_VERSION } from "./schema";
 
 /** Raised when the store cannot be opened: another version, another master key, or not a store. */
@@ -15,54 +17,62 @@ export class StoreOpenError extends Error {
   }
 }
 
+/**
+ * Raised at load when a row was changed outside the daemon (its MAC or its sealed material does not
+ * verify): the daemon refuses to start rather than honour or silently drop it. One line, naming the row.
+ */
+export class StoreIntegrityError extends Error {
+  constructor(
+    path: string,
+    /** The row, e.g. "key handle 7" or "user id 2". */
+    readonly subject: string,
+  ) {
+    super(`store ${path}: ${subject} fails its integrity check (changed outside the daemon, or corrupted); restore the data directory from a backup`);
+    this.name = "StoreIntegrityError";
+  }
+}
+
 const MASTER_KEY_PROBE = "local-cloudhsm master key probe";
 const FIRST_HANDLE = 6;
 
-interface KeyRow {
-  handle: number;
-  owner_id: number;
-  key_class: number;
-  key_type: number;
-  label: string;
-  key_id: string;
-  flags: string;
-  value_len: number;
-  kcv: Buffer | null;
-  material_nonce: Buffer;
-  material_tag: Buffer;
-  material_sealed: Buffer;
-  acknowledged: number;
+interface KeyRow extends KeyRowColumns {
+  readonly row_mac: Buffer;
 }
 
-interface UserRow {
-  user_id: number;
-  role: string;
-  username: string;
-  password_hash: string;
-  login_failures: number;
-  locked: number;
+interface UserRow extends UserRowColumns {
+  readonly row_mac: Buffer;
 }
 
 export class SqliteStore implements HsmStore {
   private readonly db: Database.Database;
   private readonly sealer: SealedBox;
+  private readonly macs: RowMac;
   private readonly statements;
 
-  private constructor(db: Database.Database, sealer: SealedBox) {
+  private constructor(
+    db: Database.Database,
+    sealer: SealedBox,
+    macs: RowMac,
+    private readonly path: string,
+  ) {
     this.db = db;
     this.sealer = sealer;
+    this.macs = macs;
     this.statements = {
       setMeta: db.prepare("INSERT INTO meta(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value"),
       insertUser: db.prepare(
-        "INSERT INTO users(user_id, role, username, password_hash, login_failures, locked) VALUES (@userId, @role, @username, @passwordHash, @loginFailures, @locked)",
+        "INSERT INTO users(user_id, role, username, password_hash, login_failures, locked, row_mac) VALUES (@user_id, @role, @username, @password_hash, @login_failures, @locked, @row_mac)",
       ),
-      saveLogin: db.prepare("UPDATE users SET login_failures = ?, locked = ? WHERE user_id = ?"),
+      saveLogin: db.prepare("UPDATE users SET login_failures = ?, locked = ?, row_mac = ? WHERE user_id = ?"),
       insertKey: db.prepare(
         `INSERT INTO keys(handle, owner_id, key_class, key_type, label, key_id, flags, value_len, kcv,
-           material_nonce, material_tag, material_sealed, acknowledged)
+           material_nonce, material_tag, material_sealed, acknowledged, row_mac)
          VALUES (@handle, @owner_id, @key_class, @key_type, @label, @key_id, @flags, @value_len, @kcv,
-           @material_nonce, @material_tag, @material_sealed, @acknowledged)`,
+           @material_nonce, @material_tag, @material_sealed, @acknowledged, @row_mac)`,
       ),
+      selectKey: db.prepare("SELECT * FROM keys WHERE handle = ?"),
+      selectShares: db.prepare("SELECT user_id FROM key_shares WHERE handle = ?").pluck(),
+      setKeyMac: db.prepare("UPDATE keys SET row_mac = ? WHERE handle = ?"),
       insertShare: db.prepare("INSERT INTO key_shares(handle, user_id) VALUES (?, ?)"),
       deleteShares: db.prepare("DELETE FROM key_shares WHERE handle = ?"),
       insertNode: db.prepare("INSERT OR IGNORE INTO key_nodes(handle, node_id) VALUES (?, ?)"),
@@ -88,8 +98,9 @@ export class SqliteStore implements HsmStore {
       db.pragma("synchronous = FULL");
       db.pragma("foreign_keys = ON");
       const sealer = new SealedBox(masterKey);
-      SqliteStore.initialise(db, sealer, path);
-      return new SqliteStore(db, sealer);
+      const macs = new RowMac(masterKey);
+      SqliteStore.initialise(db, sealer, macs, path);
+      return new SqliteStore(db, sealer, macs, path);
     } catch (err) {
       db.close();
       if (err instanceof StoreOpenError) throw err;
@@ -97,7 +108,27 @@ export class SqliteStore implements HsmStore {
     }
   }
 
-  private static initialise(db: Database.Database, sealer: SealedBox, path: string): void {
+  /** Opens an existing store read-only (for `audit:verify` next to a running daemon); never creates one. */
+  static openReadOnly(path: string, masterKey: Buffer): SqliteStore {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+    } catch (err) {
+      throw new StoreOpenError(`cannot open store ${path}: ${(err as Error).message}`);
+    }
+    try {
+      const sealer = new SealedBox(masterKey);
+      const macs = new RowMac(masterKey);
+      SqliteStore.initialise(db, sealer, macs, path);
+      return new SqliteStore(db, sealer, macs, path);
+    } catch (err) {
+      db.close();
+      if (err instanceof StoreOpenError) throw err;
+      throw new StoreOpenError(`cannot open store ${path}: ${(err as Error).message}`);
+    }
+  }
+
+  private static initialise(db: Database.Database, sealer: SealedBox, macs: RowMac, path: string): void {
     const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
     if (!hasMeta) {
       const tableCount = (db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number }).n;
@@ -110,6 +141,9 @@ export class SqliteStore implements HsmStore {
         set.run("revision_ceiling", "0");
         set.run("handle_ceiling", String(FIRST_HANDLE));
         set.run("master_key_probe", JSON.stringify(encodeSealed(probe)));
+        const head = encodeAuditState({ head: GENESIS_HEAD, pending: [] });
+        set.run(AUDIT_HEAD, head);
+        set.run(AUDIT_HEAD_MAC, macs.metaValue(AUDIT_HEAD, head).toString("hex"));
       })();
       return;
     }
@@ -126,17 +160,19 @@ export class SqliteStore implements HsmStore {
     }
   }
 
+  /** Everything at start-up; every user and key row is checked against its MAC first (StoreIntegrityError). */
   load(): PersistedState {
-    const users = (this.db.prepare("SELECT * FROM users ORDER BY user_id").all() as UserRow[]).map(
-      (row): UserRecord => ({
+    const users = (this.db.prepare("SELECT * FROM users ORDER BY user_id").all() as UserRow[]).map((row): UserRecord => {
+      if (!RowMac.matches(this.macs.userRow(row), row.row_mac)) throw new StoreIntegrityError(this.path, `user id ${row.user_id}`);
+      return {
         userId: row.user_id,
         role: row.role === "CO" ? UserRole.CO : UserRole.CU,
         username: row.username,
         passwordHash: row.password_hash,
         loginFailures: row.login_failures,
         locked: row.locked === 1,
-      }),
-    );
+      };
+    });
     const shares = groupBy(this.db.prepare("SELECT handle, user_id AS v FROM key_shares").all() as { handle: number; v: number }[]);
     const nodes = groupBy(this.db.prepare("SELECT handle, node_id AS v FROM key_nodes").all() as { handle: number; v: number }[]);
     const keys = (this.db.prepare("SELECT * FROM keys ORDER BY handle").all() as KeyRow[]).map(
@@ -151,6 +187,15 @@ export class SqliteStore implements HsmStore {
   }
 
   private rowToKey(row: KeyRow, shares: Map<number, number[]>, nodes: Map<number, number[]>): KeyObject {
+    const sharedWith = shares.get(row.handle) ?? [];
+    if (!RowMac.matches(this.macs.keyRow(row, sharedWith), row.row_mac)) throw new StoreIntegrityError(this.path, `key handle ${row.handle}`);
+    let material: Buffer;
+    try {
+      material = this.sealer.open({ nonce: row.material_nonce, tag: row.material_tag, ciphertext: row.material_sealed }, `key:${row.handle}`);
+    } catch (err) {
+      if (err instanceof SealedBoxOpenError) throw new StoreIntegrityError(this.path, `key handle ${row.handle}`);
+      throw err;
+    }
     return {
         handle: row.handle,
         ownerId: row.owner_id,
@@ -161,30 +206,43 @@ export class SqliteStore implements HsmStore {
         flags: JSON.parse(row.flags) as KeyFlags,
         valueLen: row.value_len,
         kcv: row.kcv ?? undefined,
-        sharedWith: new Set(shares.get(row.handle) ?? []),
+        sharedWith: new Set(sharedWith),
         sessionId: undefined,
         nodes: new Set(nodes.get(row.handle) ?? []),
-        material: this.sealer.open(
-          { nonce: row.material_nonce, tag: row.material_tag, ciphertext: row.material_sealed },
-          `key:${row.handle}`,
-        ),
+        material,
     };
   }
 
+  auditState(): StoredAuditState {
+    const value = meta(this.db, AUDIT_HEAD);
+    const mac = Buffer.from(meta(this.db, AUDIT_HEAD_MAC), "hex");
+    if (!RowMac.matches(this.macs.metaValue(AUDIT_HEAD, value), mac)) throw new StoreIntegrityError(this.path, "the audit head");
+    return JSON.parse(value) as StoredAuditState;
+  }
+
+  saveAuditHead(head: AuditHead, pending: readonly AuditRecord[]): void {
+    const value = encodeAuditState({ head, pending });
+    this.db.transaction(() => {
+      this.statements.setMeta.run(AUDIT_HEAD, value);
+      this.statements.setMeta.run(AUDIT_HEAD_MAC, this.macs.metaValue(AUDIT_HEAD, value).toString("hex"));
+    })();
+  }
+
   insertUser(user: UserRecord): void {
-    this.statements.insertUser.run({ ...user, locked: user.locked ? 1 : 0 });
+    const row = userColumns(user);
+    this.statements.insertUser.run({ ...row, row_mac: this.macs.userRow(row) });
   }
 
   saveLoginState(user: UserRecord): void {
-    this.statements.saveLogin.run(user.loginFailures, user.locked ? 1 : 0, user.userId);
+    const row = userColumns(user);
+    this.statements.saveLogin.run(row.login_failures, row.locked, this.macs.userRow(row), row.user_id);
   }
 
   insertKey(key: KeyObject, acknowledged: boolean): void {
     if (!key.flags.token) throw new Error("session keys are never written to disk");
     const sealed = this.sealer.seal(key.material, `key:${key.handle}`);
     const s = this.statements;
-    this.db.transaction(() => {
-      s.insertKey.run({
+    const row: KeyRowColumns = {
         handle: key.handle,
         owner_id: key.ownerId,
         key_class: key.keyClass,
@@ -198,7 +256,9 @@ export class SqliteStore implements HsmStore {
         material_tag: sealed.tag,
         material_sealed: sealed.ciphertext,
         acknowledged: acknowledged ? 1 : 0,
-      });
+    };
+    this.db.transaction(() => {
+      s.insertKey.run({ ...row, row_mac: this.macs.keyRow(row, [...key.sharedWith]) });
       for (const userId of key.sharedWith) s.insertShare.run(key.handle, userId);
       for (const nodeId of key.nodes) s.insertNode.run(key.handle, nodeId);
     })();
@@ -209,7 +269,10 @@ export class SqliteStore implements HsmStore {
   }
 
   markAcknowledged(handle: number): void {
-    this.statements.acknowledge.run(handle);
+    this.db.transaction(() => {
+      this.statements.acknowledge.run(handle);
+      this.remac(handle);
+    })();
   }
 
   addKeyNodes(nodeId: number, handles: readonly number[]): void {
@@ -224,7 +287,16 @@ export class SqliteStore implements HsmStore {
     this.db.transaction(() => {
       s.deleteShares.run(handle);
       for (const userId of userIds) s.insertShare.run(handle, userId);
+      this.remac(handle);
     })();
+  }
+
+  /** Recomputes a key row's MAC after one of its columns or its shares changed (inside the caller's transaction). */
+  private remac(handle: number): void {
+    const row = this.statements.selectKey.get(handle) as KeyRow | undefined;
+    if (!row) return;
+    const shares = this.statements.selectShares.all(handle) as number[];
+    this.statements.setKeyMac.run(this.macs.keyRow(row, shares), handle);
   }
 
   deleteKey(handle: number): void {
@@ -242,6 +314,24 @@ export class SqliteStore implements HsmStore {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+const AUDIT_HEAD = "audit_head";
+const AUDIT_HEAD_MAC = "audit_head_mac";
+
+function encodeAuditState(state: StoredAuditState): string {
+  return JSON.stringify(state);
+}
+
+function userColumns(user: UserRecord): UserRowColumns {
+  return {
+    user_id: user.userId,
+    role: user.role,
+    username: user.username,
+    password_hash: user.passwordHash,
+    login_failures: user.loginFailures,
+    locked: user.locked ? 1 : 0,
+  };
 }
 
 function meta(db: Database.Database, name: string): string {

@@ -1,0 +1,83 @@
+// Row MACs: HMAC-SHA256 (key derived from the master key) over each security-relevant row as stored, so an offline edit shows.
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { deriveKey } from "../crypto/derivedKeys";
+
+/** A key row's columns as stored, without its MAC. */
+export interface KeyRowColumns {
+  readonly handle: number;
+  readonly owner_id: number;
+  readonly key_class: number;
+  readonly key_type: number;
+  readonly label: string;
+  readonly key_id: string;
+  readonly flags: string;
+  readonly value_len: number;
+  readonly kcv: Buffer | null;
+  readonly material_nonce: Buffer;
+  readonly material_tag: Buffer;
+  readonly material_sealed: Buffer;
+  readonly acknowledged: number;
+}
+
+/** A user row's columns as stored, without its MAC. */
+export interface UserRowColumns {
+  readonly user_id: number;
+  readonly role: string;
+  readonly username: string;
+  readonly password_hash: string;
+  readonly login_failures: number;
+  readonly locked: number;
+}
+
+/**
+ * Computes and checks the MACs. Each MAC covers every column of its row, exactly as stored (so no
+ * decoding can hide an edit), under a domain tag per table; a key's MAC also covers its share set,
+ * so adding or removing a key_shares row shows as a change to the key. key_nodes is not covered:
+ * it says which emulated HSM holds a copy, not who may use the key (an edit only changes what
+ * replication does next).
+ */
+export class RowMac {
+  private readonly key: Buffer;
+
+  constructor(masterKey: Buffer) {
+    this.key = deriveKey(masterKey, "row mac");
+  }
+
+  keyRow(row: KeyRowColumns, sharedWith: readonly number[]): Buffer {
+    const shares = [...sharedWith].sort((a, b) => a - b);
+    return this.mac([
+      "keys",
+      row.handle,
+      row.owner_id,
+      row.key_class,
+      row.key_type,
+      row.label,
+      row.key_id,
+      row.flags,
+      row.value_len,
+      row.kcv === null ? null : row.kcv.toString("hex"),
+      row.material_nonce.toString("hex"),
+      row.material_tag.toString("hex"),
+      row.material_sealed.toString("hex"),
+      row.acknowledged,
+      shares,
+    ]);
+  }
+
+  userRow(row: UserRowColumns): Buffer {
+    return this.mac(["users", row.user_id, row.role, row.username, row.password_hash, row.login_failures, row.locked]);
+  }
+
+  /** A meta value that must not be edited (the audit head). */
+  metaValue(name: string, value: string): Buffer {
+    return this.mac(["meta", name, value]);
+  }
+
+  static matches(expected: Buffer, stored: unknown): boolean {
+    return Buffer.isBuffer(stored) && stored.length === expected.length && timingSafeEqual(stored, expected);
+  }
+
+  private mac(fields: readonly unknown[]): Buffer {
+    return createHmac("sha256", this.key).update(JSON.stringify(fields)).digest();
+  }
+}
