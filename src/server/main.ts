@@ -1,29 +1,131 @@
 // The daemon's entry point: reads configuration, opens the data directory, serves until SIGTERM or SIGINT.
 import * as grpc from "@grpc/grpc-js";
-import { hkdfSync, randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { hkdfSync } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { SqliteStore } from "../hsm/store/sqliteStore";
 import { FileAuditLog } from "../hsm/auditLog";
-import { loadOrCreateMasterKeyFile, parseMasterKey } from "../hsm/store/masterKey";
-import { buildDaemon } from "./compositionRoot";
-import { ConfigError, parseConfig, SETTINGS, usage } from "./config";
-import { createLogger, routeGrpcLogs } from "./logger";
+import { createMasterKeyFile, parseMasterKey, readMasterKeyFile } from "../hsm/store/masterKey";
+import { buildDaemon, Daemon } from "./compositionRoot";
+import { ConfigError, DaemonConfig, parseConfig, SETTINGS, usage } from "./config";
+import {
+  checkSecretFileMode,
+  createDataDir,
+  dataDirLayout,
+  DataDirLayout,
+  describeModeFix,
+  fileSize,
+  loadOrCreateAdminSecretFile,
+  narrowDataDirModes,
+  setAsideEarlierStore,
+  syncDir,
+} from "./dataDirFiles";
+import { DataDirLock } from "./dataDirLock";
+import { createLogger, Logger, routeGrpcLogs } from "./logger";
+import { startupFailureLine, StartupError } from "./startupError";
+import { planStoreStart } from "./storeStartPlan";
 
-/** Reads the admin secret file, creating it (0600) with a random secret on first start. */
-function loadOrCreateSecretFile(path: string): string {
+/** A daemon built on a locked data directory, not yet listening. */
+interface Started {
+  readonly daemon: Daemon;
+  readonly lock: DataDirLock;
+}
+
+/**
+ * Everything between configuration and listening: lock the data directory, check its files, open the store
+ * and the audit log, build the daemon. Refusals come before anything is written. On failure whatever was
+ * opened is closed again and the error propagates (printed by main as one line).
+ */
+async function startDaemon(config: DaemonConfig, layout: DataDirLayout, logger: Logger): Promise<Started> {
   try {
-    const fd = openSync(path, "wx", 0o600);
-    try {
-      writeSync(fd, randomBytes(24).toString("base64url") + "\n");
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    createDataDir(layout.dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    throw new ConfigError(SETTINGS.dataDir, `cannot create ${layout.dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return readFileSync(path, "utf8").trim();
+  const lock = DataDirLock.acquire(layout.dir);
+  const opened: { close(): void }[] = [{ close: () => lock.release() }];
+  try {
+    // Refusals first, while nothing has been written.
+    if (config.masterKey === undefined) checkSecretFileMode(layout.masterKey);
+    if (config.adminSecret === undefined) checkSecretFileMode(layout.adminSecret);
+    const plan = planStoreStart(
+      {
+        storeBytes: fileSize(layout.store),
+        walBytes: fileSize(layout.storeWal),
+        auditBytes: fileSize(layout.audit),
+        masterKeyFileExists: fileSize(layout.masterKey) !== undefined,
+        masterKeyConfigured: config.masterKey !== undefined,
+        newStoreAllowed: config.newStore,
+      },
+      layout,
+    );
+    if (plan.kind === "refuse") throw new StartupError(plan.message);
+
+    for (const fix of narrowDataDirModes(layout)) logger.warn("file mode was wider than the owner's; narrowed", describeModeFix(fix));
+    let masterKey: Buffer;
+    if (plan.masterKey === "configured") masterKey = parseMasterKey(config.masterKey!);
+    else if (plan.masterKey === "read-file") masterKey = readMasterKeyFile(layout.masterKey);
+    else {
+      masterKey = createMasterKeyFile(layout.masterKey);
+      syncDir(layout.dir);
+    }
+    const adminSecret = config.adminSecret ?? loadOrCreateAdminSecretFile(layout.adminSecret);
+    if (plan.kind === "replace") {
+      const moved = setAsideEarlierStore(layout, new Date());
+      logger.warn("starting a new, empty store (--new-store); the earlier store's files were set aside", { store: layout.store, set_aside: moved });
+    }
+
+    const store = SqliteStore.open(layout.store, masterKey);
+    opened.push(store);
+    const audit = new FileAuditLog(layout.audit);
+    opened.push(audit);
+
+    let daemon: Daemon;
+    try {
+      daemon = await buildDaemon({
+        store,
+        logger,
+        nodeCount: config.nodeCount,
+        adminSecret,
+        maxMessageBytes: config.maxMessageBytes,
+        scryptN: config.scryptN,
+        devUsers: config.devUsers,
+        shutdownGraceSeconds: config.shutdownGraceSeconds,
+        replicationDelayMs: config.replicationDelayMs,
+        createObjectMinimumNodes: config.createObjectMinimumNodes,
+        eventCapacity: config.eventCapacity,
+        watch: { defaultProgressIntervalMs: config.watchProgressMs, maxLag: config.watchMaxLag, batchIntervalMs: config.watchBatchMs },
+        sessionLimits: {
+          idleMs: config.sessionIdleSeconds * 1000,
+          maxLifetimeMs: config.sessionMaxSeconds * 1000,
+          perUser: config.sessionsPerUser,
+        },
+        maxKeys: config.maxKeys,
+        audit,
+        ...(config.tls
+          ? {
+              serverCredentials: grpc.ServerCredentials.createSsl(
+                config.tls.clientCa ?? null,
+                [{ cert_chain: config.tls.certChain, private_key: config.tls.privateKey }],
+                config.tls.clientCa !== undefined,
+              ),
+            }
+          : {}),
+        // Derived, so the nodes' attestation keys stay the same across restarts and can be pinned.
+        attestationSeed: Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), "local-cloudhsm attestation seed", 32)),
+      });
+    } catch (err) {
+      // SQLite errors and unparsable rows while loading the store: say which file they come from.
+      const code = (err as { code?: unknown }).code;
+      if (err instanceof SyntaxError || (typeof code === "string" && code.startsWith("SQLITE_"))) {
+        throw new StartupError(`cannot load store ${layout.store}: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+    return { daemon, lock };
+  } catch (err) {
+    for (const item of opened.reverse()) item.close();
+    throw err;
+  }
 }
 
 async function main(): Promise<number> {
@@ -39,76 +141,42 @@ async function main(): Promise<number> {
     return 0;
   }
   const config = parsed.config;
-  // Installed before anything else so a signal at any moment of start-up shuts down gracefully.
+  // Whatever the daemon creates (directories, store, WAL, audit log, secrets, lock) is its user's alone.
+  process.umask(0o077);
+  // Installed before anything else so a signal at any moment of start-up shuts down gracefully. The handlers
+  // stay installed: Ctrl-C under `npm start` delivers SIGINT twice (from the terminal and forwarded by npm),
+  // and the second must not kill a shutdown in progress (which --shutdown-grace-seconds bounds anyway).
   let stopSignal: NodeJS.Signals | undefined;
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       stopSignal ??= signal;
       resolve(signal);
     };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
   });
   const logger = createLogger(config.logLevel, config.logFormat);
   routeGrpcLogs(logger, config.logLevel);
 
+  const layout = dataDirLayout(config.dataDir);
+  let started: Started;
   try {
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    started = await startDaemon(config, layout, logger);
   } catch (err) {
-    throw new ConfigError(SETTINGS.dataDir, `cannot create ${config.dataDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    process.stderr.write(startupFailureLine(err, config.logLevel === "debug") + "\n");
+    return 1;
   }
-  const masterKey = config.masterKey !== undefined ? parseMasterKey(config.masterKey) : loadOrCreateMasterKeyFile(join(config.dataDir, "master.key"));
-  const adminSecretPath = join(config.dataDir, "admin-secret");
-  const adminSecret = config.adminSecret ?? loadOrCreateSecretFile(adminSecretPath);
-  const store = SqliteStore.open(join(config.dataDir, "store.sqlite"), masterKey);
-  let audit: FileAuditLog;
-  try {
-    audit = new FileAuditLog(join(config.dataDir, "audit.jsonl"));
-  } catch (err) {
-    store.close();
-    throw err;
-  }
-
-  const daemon = await buildDaemon({
-    store,
-    logger,
-    nodeCount: config.nodeCount,
-    adminSecret,
-    maxMessageBytes: config.maxMessageBytes,
-    scryptN: config.scryptN,
-    devUsers: config.devUsers,
-    shutdownGraceSeconds: config.shutdownGraceSeconds,
-    replicationDelayMs: config.replicationDelayMs,
-    createObjectMinimumNodes: config.createObjectMinimumNodes,
-    eventCapacity: config.eventCapacity,
-    watch: { defaultProgressIntervalMs: config.watchProgressMs, maxLag: config.watchMaxLag, batchIntervalMs: config.watchBatchMs },
-    sessionLimits: {
-      idleMs: config.sessionIdleSeconds * 1000,
-      maxLifetimeMs: config.sessionMaxSeconds * 1000,
-      perUser: config.sessionsPerUser,
-    },
-    maxKeys: config.maxKeys,
-    audit,
-    ...(config.tls
-      ? {
-          serverCredentials: grpc.ServerCredentials.createSsl(
-            config.tls.clientCa ?? null,
-            [{ cert_chain: config.tls.certChain, private_key: config.tls.privateKey }],
-            config.tls.clientCa !== undefined,
-          ),
-        }
-      : {}),
-    // Derived, so the nodes' attestation keys stay the same across restarts and can be pinned.
-    attestationSeed: Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), "local-cloudhsm attestation seed", 32)),
-  });
+  const { daemon, lock } = started;
   let port: number;
   try {
     port = await daemon.listen(config.host, config.port);
   } catch (err) {
     logger.error("cannot listen", { host: config.host, port: config.port, error: (err as Error).message });
     await daemon.shutdown();
+    lock.release();
     return 1;
   }
+  // The ready line: scripts wait for it (README, "Running the daemon").
   logger.info("local-cloudhsm serving", {
     address: `${config.host}:${port}`,
     port,
@@ -116,12 +184,14 @@ async function main(): Promise<number> {
     data_dir: config.dataDir,
     nodes: config.nodeCount,
     keys: daemon.cluster.keyCount,
-    admin_secret: config.adminSecret !== undefined ? "from configuration" : adminSecretPath,
+    admin_secret: config.adminSecret !== undefined ? "from configuration" : layout.adminSecret,
+    pid: process.pid,
   });
 
   const signal = stopSignal ?? (await stopped);
   logger.info("shutting down", { signal });
   await daemon.shutdown();
+  lock.release();
   logger.info("stopped");
   return 0;
 }
@@ -131,9 +201,8 @@ main().then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    const expected = err instanceof ConfigError || (err instanceof Error && (err.name === "StoreOpenError" || err.name === "AuditChainError"));
-    const message = expected ? (err as Error).message : String((err as Error)?.stack ?? err);
-    process.stderr.write(`local-cloudhsm: ${message}\n`);
+    // Start-up failures are handled in main; this is a failure while serving or stopping: a bug, so the stack.
+    process.stderr.write(startupFailureLine(err, true) + "\n");
     process.exitCode = 1;
   },
 );
