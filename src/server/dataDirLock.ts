@@ -78,8 +78,8 @@ export interface Device {
 /** Splits a Linux st_dev into major and minor (glibc's encoding). */
 export function linuxDevice(dev: bigint): Device {
   return {
-    major: ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn),
-    minor: (dev & 0xffn) | ((dev >> 12n) & ~0xffn),
+    major: ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n),
+    minor: (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n),
   };
 }
 
