@@ -71,10 +71,10 @@ describe("data directory lock", () => {
     const daemons = [DaemonProcess.spawn(standardArgs(dataDir)), DaemonProcess.spawn(standardArgs(dataDir))];
     const outcome = (d: DaemonProcess): Promise<"serving" | "exited"> =>
       d.waitForLog(serving, "the serving line").then(
-        () => "serving",
+        () => "serving" as const,
         async () => {
           await d.exited;
-          return "exited";
+          return "exited" as const;
         },
       );
     const outcomes = await Promise.all(daemons.map(outcome));
