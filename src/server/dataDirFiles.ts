@@ -120,13 +120,8 @@ export function writeNewSecretFile(path: string, text: string): void {
   }
 }
 
-/** The admin secret file's content, created (0600) with a random secret on first start; a short one is refused. */
-export function loadOrCreateAdminSecretFile(path: string): string {
-  try {
-    writeNewSecretFile(path, randomBytes(24).toString("base64url") + "\n");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new StartupError(`cannot create ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+/** Reads an existing admin secret file; an unreadable or short secret is refused, naming the file. */
+export function readAdminSecretFile(path: string): string {
   let secret: string;
   try {
     secret = readFileSync(path, "utf8").trim();
@@ -134,6 +129,17 @@ export function loadOrCreateAdminSecretFile(path: string): string {
     throw new StartupError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   if (secret.length < 16) throw new StartupError(`${path} holds ${secret.length} characters; an admin secret needs at least 16 (delete the file to have a new one generated)`);
+  return secret;
+}
+
+/** Creates the admin secret file (0600) with a random secret and returns the secret. */
+export function createAdminSecretFile(path: string): string {
+  const secret = randomBytes(24).toString("base64url");
+  try {
+    writeNewSecretFile(path, secret + "\n");
+  } catch (err) {
+    throw new StartupError(`cannot create ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
   return secret;
 }
 

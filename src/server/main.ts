@@ -14,7 +14,8 @@ import {
   DataDirLayout,
   describeModeFix,
   fileSize,
-  loadOrCreateAdminSecretFile,
+  createAdminSecretFile,
+  readAdminSecretFile,
   narrowDataDirModes,
   setAsideEarlierStore,
   syncDir,
@@ -59,16 +60,17 @@ async function startDaemon(config: DaemonConfig, layout: DataDirLayout, logger: 
       layout,
     );
     if (plan.kind === "refuse") throw new StartupError(plan.message);
+    const existingMasterKey =
+      config.masterKey !== undefined ? parseMasterKey(config.masterKey) : plan.masterKey === "read-file" ? readMasterKeyFile(layout.masterKey) : undefined;
+    const existingAdminSecret =
+      config.adminSecret ?? (fileSize(layout.adminSecret) !== undefined ? readAdminSecretFile(layout.adminSecret) : undefined);
 
+    // Writes from here on.
     for (const fix of narrowDataDirModes(layout)) logger.warn("file mode was wider than the owner's; narrowed", describeModeFix(fix));
-    let masterKey: Buffer;
-    if (plan.masterKey === "configured") masterKey = parseMasterKey(config.masterKey!);
-    else if (plan.masterKey === "read-file") masterKey = readMasterKeyFile(layout.masterKey);
-    else {
-      masterKey = createMasterKeyFile(layout.masterKey);
-      syncDir(layout.dir);
-    }
-    const adminSecret = config.adminSecret ?? loadOrCreateAdminSecretFile(layout.adminSecret);
+    // Only a first start (no store) has no key yet: the plan refused an existing store without one.
+    const masterKey = existingMasterKey ?? createMasterKeyFile(layout.masterKey);
+    const adminSecret = existingAdminSecret ?? createAdminSecretFile(layout.adminSecret);
+    syncDir(layout.dir);
     if (plan.kind === "replace") {
       const moved = setAsideEarlierStore(layout, new Date());
       logger.warn("starting a new, empty store (--new-store); the earlier store's files were set aside", { store: layout.store, set_aside: moved });
@@ -123,7 +125,13 @@ async function startDaemon(config: DaemonConfig, layout: DataDirLayout, logger: 
     }
     return { daemon, lock };
   } catch (err) {
-    for (const item of opened.reverse()) item.close();
+    for (const item of opened.reverse()) {
+      try {
+        item.close();
+      } catch {
+        // Already closed by what failed; the start-up error is the one to report.
+      }
+    }
     throw err;
   }
 }
