@@ -110,7 +110,7 @@ export function describeModeFix(fix: ModeFix): { path: string; from: string; to:
 }
 
 /** Creates `path` (0600, fsynced, never overwriting) holding `text`. */
-export function writeNewSecretFile(path: string, text: string): void {
+function writeNewSecretFile(path: string, text: string): void {
   const fd = openSync(path, "wx", 0o600);
   try {
     writeSync(fd, text);
