@@ -52,6 +52,8 @@ export interface DaemonConfig {
   readonly maxKeys: number;
   /** TLS material (PEM text); undefined serves plaintext, allowed only on loopback or with allowInsecure. */
   readonly tls: TlsConfig | undefined;
+  /** Start an empty store where store.sqlite is missing or empty although the data directory has history. */
+  readonly newStore: boolean;
 }
 
 export interface TlsConfig {
@@ -187,6 +189,12 @@ export const SETTINGS = {
     help: "serve plaintext on a non-loopback address (\"true\" in env)",
     defaultText: "false",
   },
+  newStore: {
+    flag: "--new-store",
+    env: "LOCALCLOUDHSM_NEW_STORE",
+    help: "begin an empty store when store.sqlite is missing or empty but the audit log has records (\"true\" in env)",
+    defaultText: "false",
+  },
 } as const satisfies Record<string, Setting>;
 const S = SETTINGS;
 
@@ -239,6 +247,7 @@ export function parseConfig(
         "tls-key-file": { type: "string" },
         "tls-client-ca-file": { type: "string" },
         "allow-insecure": { type: "boolean" },
+        "new-store": { type: "boolean" },
         help: { type: "boolean" },
       },
     });
@@ -305,6 +314,7 @@ export function parseConfig(
     throw new ConfigError(S.listen, `plaintext is refused on non-loopback address ${host}; give --tls-cert-file and --tls-key-file, or --allow-insecure`);
   }
 
+  const newStore = v["new-store"] === true || env[S.newStore.env] === "true";
   const dataDir = resolve(pick(S.dataDir, v["data-dir"]) ?? ".local-cloudhsm");
   return {
     help: v.help === true,
@@ -332,6 +342,7 @@ export function parseConfig(
       sessionsPerUser,
       maxKeys,
       tls,
+      newStore,
     },
   };
 }

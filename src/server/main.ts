@@ -1,30 +1,142 @@
 // The daemon's entry point: reads configuration, opens the data directory, serves until SIGTERM or SIGINT.
 import * as grpc from "@grpc/grpc-js";
-import { hkdfSync, randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { hkdfSync } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { SqliteStore } from "../hsm/store/sqliteStore";
 import { FileAuditLog } from "../hsm/auditLog";
 import { AuditChain } from "../hsm/auditChain";
-import { loadOrCreateMasterKeyFile, parseMasterKey } from "../hsm/store/masterKey";
-import { buildDaemon } from "./compositionRoot";
-import { ConfigError, parseConfig, SETTINGS, usage } from "./config";
-import { createLogger, routeGrpcLogs } from "./logger";
+import { createMasterKeyFile, parseMasterKey, readMasterKeyFile } from "../hsm/store/masterKey";
+import { buildDaemon, Daemon } from "./compositionRoot";
+import { ConfigError, DaemonConfig, parseConfig, SETTINGS, usage } from "./config";
+import {
+  checkSecretFileMode,
+  createDataDir,
+  dataDirLayout,
+  DataDirLayout,
+  describeModeFix,
+  fileSize,
+  createAdminSecretFile,
+  readAdminSecretFile,
+  narrowDataDirModes,
+  setAsideEarlierStore,
+  syncDir,
+} from "./dataDirFiles";
+import { DataDirLock } from "./dataDirLock";
+import { createLogger, Logger, routeGrpcLogs } from "./logger";
+import { startupFailureLine, StartupError } from "./startupError";
+import { planStoreStart } from "./storeStartPlan";
 
-/** Reads the admin secret file, creating it (0600) with a random secret on first start. */
-function loadOrCreateSecretFile(path: string): string {
+/** A daemon built on a locked data directory, not yet listening. */
+interface Started {
+  readonly daemon: Daemon;
+  readonly lock: DataDirLock;
+}
+
+/**
+ * Everything between configuration and listening: lock the data directory, check its files, open the store
+ * and the audit log, build the daemon. Refusals come before anything is written. On failure whatever was
+ * opened is closed again and the error propagates (printed by main as one line).
+ */
+async function startDaemon(config: DaemonConfig, layout: DataDirLayout, logger: Logger): Promise<Started> {
   try {
-    const fd = openSync(path, "wx", 0o600);
-    try {
-      writeSync(fd, randomBytes(24).toString("base64url") + "\n");
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    createDataDir(layout.dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    throw new ConfigError(SETTINGS.dataDir, `cannot create ${layout.dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return readFileSync(path, "utf8").trim();
+  const lock = DataDirLock.acquire(layout.dir);
+  const opened: { close(): void }[] = [{ close: () => lock.release() }];
+  try {
+    // Refusals first, while nothing has been written.
+    if (config.masterKey === undefined) checkSecretFileMode(layout.masterKey);
+    if (config.adminSecret === undefined) checkSecretFileMode(layout.adminSecret);
+    const plan = planStoreStart(
+      {
+        storeBytes: fileSize(layout.store),
+        walBytes: fileSize(layout.storeWal),
+        auditBytes: fileSize(layout.audit),
+        masterKeyFileExists: fileSize(layout.masterKey) !== undefined,
+        masterKeyConfigured: config.masterKey !== undefined,
+        newStoreAllowed: config.newStore,
+      },
+      layout,
+    );
+    if (plan.kind === "refuse") throw new StartupError(plan.message);
+    const existingMasterKey =
+      config.masterKey !== undefined ? parseMasterKey(config.masterKey) : plan.masterKey === "read-file" ? readMasterKeyFile(layout.masterKey) : undefined;
+    const existingAdminSecret =
+      config.adminSecret ?? (fileSize(layout.adminSecret) !== undefined ? readAdminSecretFile(layout.adminSecret) : undefined);
+
+    // Writes from here on.
+    for (const fix of narrowDataDirModes(layout)) logger.warn("file mode was wider than the owner's; narrowed", describeModeFix(fix));
+    // Only a first start (no store) has no key yet: the plan refused an existing store without one.
+    const masterKey = existingMasterKey ?? createMasterKeyFile(layout.masterKey);
+    const adminSecret = existingAdminSecret ?? createAdminSecretFile(layout.adminSecret);
+    syncDir(layout.dir);
+    if (plan.kind === "replace") {
+      const moved = setAsideEarlierStore(layout, new Date());
+      logger.warn("starting a new, empty store (--new-store); the earlier store's files were set aside", { store: layout.store, set_aside: moved });
+    }
+
+    const store = SqliteStore.open(layout.store, masterKey);
+    opened.push(store);
+    // Checked against the head the store holds (truncation, emptying, rechaining); records a crash kept out of the file are restored.
+    const audit = new FileAuditLog(layout.audit, new AuditChain(masterKey), store.auditState());
+    opened.push(audit);
+    if (audit.restored > 0) logger.warn("audit records restored from the store after a crash", { records: audit.restored });
+
+    let daemon: Daemon;
+    try {
+      daemon = await buildDaemon({
+        store,
+        logger,
+        nodeCount: config.nodeCount,
+        adminSecret,
+        maxMessageBytes: config.maxMessageBytes,
+        scryptN: config.scryptN,
+        devUsers: config.devUsers,
+        shutdownGraceSeconds: config.shutdownGraceSeconds,
+        replicationDelayMs: config.replicationDelayMs,
+        createObjectMinimumNodes: config.createObjectMinimumNodes,
+        eventCapacity: config.eventCapacity,
+        watch: { defaultProgressIntervalMs: config.watchProgressMs, maxLag: config.watchMaxLag, batchIntervalMs: config.watchBatchMs },
+        sessionLimits: {
+          idleMs: config.sessionIdleSeconds * 1000,
+          maxLifetimeMs: config.sessionMaxSeconds * 1000,
+          perUser: config.sessionsPerUser,
+        },
+        maxKeys: config.maxKeys,
+        audit,
+        ...(config.tls
+          ? {
+              serverCredentials: grpc.ServerCredentials.createSsl(
+                config.tls.clientCa ?? null,
+                [{ cert_chain: config.tls.certChain, private_key: config.tls.privateKey }],
+                config.tls.clientCa !== undefined,
+              ),
+            }
+          : {}),
+        // Derived, so the nodes' attestation keys stay the same across restarts and can be pinned.
+        attestationSeed: Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), "local-cloudhsm attestation seed", 32)),
+      });
+    } catch (err) {
+      // SQLite errors and unparsable rows while loading the store: say which file they come from.
+      const code = (err as { code?: unknown }).code;
+      if (err instanceof SyntaxError || (typeof code === "string" && code.startsWith("SQLITE_"))) {
+        throw new StartupError(`cannot load store ${layout.store}: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+    return { daemon, lock };
+  } catch (err) {
+    for (const item of opened.reverse()) {
+      try {
+        item.close();
+      } catch {
+        // Already closed by what failed; the start-up error is the one to report.
+      }
+    }
+    throw err;
+  }
 }
 
 async function main(): Promise<number> {
@@ -40,78 +152,42 @@ async function main(): Promise<number> {
     return 0;
   }
   const config = parsed.config;
-  // Installed before anything else so a signal at any moment of start-up shuts down gracefully.
+  // Whatever the daemon creates (directories, store, WAL, audit log, secrets, lock) is its user's alone.
+  process.umask(0o077);
+  // Installed before anything else so a signal at any moment of start-up shuts down gracefully. The handlers
+  // stay installed: Ctrl-C under `npm start` delivers SIGINT twice (from the terminal and forwarded by npm),
+  // and the second must not kill a shutdown in progress (which --shutdown-grace-seconds bounds anyway).
   let stopSignal: NodeJS.Signals | undefined;
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       stopSignal ??= signal;
       resolve(signal);
     };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
   });
   const logger = createLogger(config.logLevel, config.logFormat);
   routeGrpcLogs(logger, config.logLevel);
 
+  const layout = dataDirLayout(config.dataDir);
+  let started: Started;
   try {
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    started = await startDaemon(config, layout, logger);
   } catch (err) {
-    throw new ConfigError(SETTINGS.dataDir, `cannot create ${config.dataDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    process.stderr.write(startupFailureLine(err, config.logLevel === "debug") + "\n");
+    return 1;
   }
-  const masterKey = config.masterKey !== undefined ? parseMasterKey(config.masterKey) : loadOrCreateMasterKeyFile(join(config.dataDir, "master.key"));
-  const adminSecretPath = join(config.dataDir, "admin-secret");
-  const adminSecret = config.adminSecret ?? loadOrCreateSecretFile(adminSecretPath);
-  const store = SqliteStore.open(join(config.dataDir, "store.sqlite"), masterKey);
-  let audit: FileAuditLog;
-  try {
-    // Checked against the head the store holds (truncation, emptying, rechaining); records a crash kept out of the file are restored.
-    audit = new FileAuditLog(join(config.dataDir, "audit.jsonl"), new AuditChain(masterKey), store.auditState());
-  } catch (err) {
-    store.close();
-    throw err;
-  }
-  if (audit.restored > 0) logger.warn("audit records restored from the store after a crash", { records: audit.restored });
-
-  const daemon = await buildDaemon({
-    store,
-    logger,
-    nodeCount: config.nodeCount,
-    adminSecret,
-    maxMessageBytes: config.maxMessageBytes,
-    scryptN: config.scryptN,
-    devUsers: config.devUsers,
-    shutdownGraceSeconds: config.shutdownGraceSeconds,
-    replicationDelayMs: config.replicationDelayMs,
-    createObjectMinimumNodes: config.createObjectMinimumNodes,
-    eventCapacity: config.eventCapacity,
-    watch: { defaultProgressIntervalMs: config.watchProgressMs, maxLag: config.watchMaxLag, batchIntervalMs: config.watchBatchMs },
-    sessionLimits: {
-      idleMs: config.sessionIdleSeconds * 1000,
-      maxLifetimeMs: config.sessionMaxSeconds * 1000,
-      perUser: config.sessionsPerUser,
-    },
-    maxKeys: config.maxKeys,
-    audit,
-    ...(config.tls
-      ? {
-          serverCredentials: grpc.ServerCredentials.createSsl(
-            config.tls.clientCa ?? null,
-            [{ cert_chain: config.tls.certChain, private_key: config.tls.privateKey }],
-            config.tls.clientCa !== undefined,
-          ),
-        }
-      : {}),
-    // Derived, so the nodes' attestation keys stay the same across restarts and can be pinned.
-    attestationSeed: Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), "local-cloudhsm attestation seed", 32)),
-  });
+  const { daemon, lock } = started;
   let port: number;
   try {
     port = await daemon.listen(config.host, config.port);
   } catch (err) {
     logger.error("cannot listen", { host: config.host, port: config.port, error: (err as Error).message });
     await daemon.shutdown();
+    lock.release();
     return 1;
   }
+  // The ready line: scripts wait for it (README, "Running the daemon").
   logger.info("local-cloudhsm serving", {
     address: `${config.host}:${port}`,
     port,
@@ -119,12 +195,14 @@ async function main(): Promise<number> {
     data_dir: config.dataDir,
     nodes: config.nodeCount,
     keys: daemon.cluster.keyCount,
-    admin_secret: config.adminSecret !== undefined ? "from configuration" : adminSecretPath,
+    admin_secret: config.adminSecret !== undefined ? "from configuration" : layout.adminSecret,
+    pid: process.pid,
   });
 
   const signal = stopSignal ?? (await stopped);
   logger.info("shutting down", { signal });
   await daemon.shutdown();
+  lock.release();
   logger.info("stopped");
   return 0;
 }
@@ -134,9 +212,8 @@ main().then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    const expected = err instanceof ConfigError || (err instanceof Error && (err.name === "StoreOpenError" || err.name === "AuditChainError" || err.name === "StoreIntegrityError"));
-    const message = expected ? (err as Error).message : String((err as Error)?.stack ?? err);
-    process.stderr.write(`local-cloudhsm: ${message}\n`);
+    // Start-up failures are handled in main; this is a failure while serving or stopping: a bug, so the stack.
+    process.stderr.write(startupFailureLine(err, true) + "\n");
     process.exitCode = 1;
   },
 );

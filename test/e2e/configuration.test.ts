@@ -53,6 +53,7 @@ const DOCUMENTED_VARIABLES = [
   "LOCALCLOUDHSM_TLS_KEY_FILE",
   "LOCALCLOUDHSM_TLS_CLIENT_CA_FILE",
   "LOCALCLOUDHSM_ALLOW_INSECURE",
+  "LOCALCLOUDHSM_NEW_STORE",
 ];
 const DOCUMENTED_FLAGS = [
   "--listen",
@@ -80,6 +81,7 @@ const DOCUMENTED_FLAGS = [
   "--tls-key-file",
   "--tls-client-ca-file",
   "--allow-insecure",
+  "--new-store",
   "--help",
 ];
 

@@ -87,7 +87,7 @@ test("the Quickstart runs as written: kmu piped and one-shot, and the TypeScript
   const started = /^npm start -- (.+)\n$/.exec(daemonBlock.text);
   expect(started).not.toBeNull();
   const startScript = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts.start;
-  expect(startScript).toMatch(/ && node dist\/src\/server\/main\.js$/);
+  expect(startScript).toMatch(/ && exec node dist\/src\/server\/main\.js$/);
   const root = makeTempDir("lch-quickstart-");
   const work = join(root, "terminal-2");
   mkdirSync(work);

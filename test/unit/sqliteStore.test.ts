@@ -7,7 +7,7 @@ import { ALL_ATTRIBUTES } from "../../src/hsm/attributes";
 import { HsmCluster } from "../../src/hsm/cluster";
 import { keyCheckValue } from "../../src/hsm/crypto/kcv";
 import { KeyType } from "../../src/hsm/keyTypes";
-import { loadOrCreateMasterKeyFile, parseMasterKey } from "../../src/hsm/store/masterKey";
+import { createMasterKeyFile, parseMasterKey, readMasterKeyFile } from "../../src/hsm/store/masterKey";
 import { SCHEMA_VERSION } from "../../src/hsm/store/schema";
 import { RowMac } from "../../src/hsm/store/rowMac";
 import { SqliteStore, StoreIntegrityError, StoreOpenError } from "../../src/hsm/store/sqliteStore";
@@ -225,29 +225,30 @@ describe("master key", () => {
   });
   afterEach(() => removeDir(dir));
 
-  test("loadOrCreateMasterKeyFile creates a 0600 file and re-reads the same key", async () => {
+  test("createMasterKeyFile creates a 0600 file that readMasterKeyFile reads back; it never overwrites", async () => {
     const path = join(dir, "master.key");
-    const first = loadOrCreateMasterKeyFile(path);
+    const first = createMasterKeyFile(path);
     expect(first).toHaveLength(32);
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    const second = loadOrCreateMasterKeyFile(path);
-    expect(second.equals(first)).toBe(true);
+    expect(readMasterKeyFile(path).equals(first)).toBe(true);
     expect(readFileSync(path, "utf8").trim()).toBe(first.toString("hex"));
+    expect(() => createMasterKeyFile(path)).toThrow(expect.objectContaining({ code: "EEXIST" }));
+    expect(readMasterKeyFile(path).equals(first)).toBe(true);
     // Another file gets another key.
-    expect(loadOrCreateMasterKeyFile(join(dir, "other.key")).equals(first)).toBe(false);
+    expect(createMasterKeyFile(join(dir, "other.key")).equals(first)).toBe(false);
   });
 
   test("a store opened with the file's key reopens with the re-read key", async () => {
     const keyPath = join(dir, "master.key");
     const dbPath = join(dir, "s.db");
-    SqliteStore.open(dbPath, loadOrCreateMasterKeyFile(keyPath)).close();
-    SqliteStore.open(dbPath, loadOrCreateMasterKeyFile(keyPath)).close();
+    SqliteStore.open(dbPath, createMasterKeyFile(keyPath)).close();
+    SqliteStore.open(dbPath, readMasterKeyFile(keyPath)).close();
   });
 
-  test("an existing file with a bad key is refused, not replaced", async () => {
+  test("a malformed key file is refused with an error naming the file, and left as it was", async () => {
     const path = join(dir, "master.key");
     writeFileSync(path, "too short\n", { mode: 0o600 });
-    expect(() => loadOrCreateMasterKeyFile(path)).toThrow();
+    expect(() => readMasterKeyFile(path)).toThrow(`master key file ${path} is malformed`);
     expect(readFileSync(path, "utf8")).toBe("too short\n");
   });
 

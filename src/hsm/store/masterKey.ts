@@ -1,4 +1,4 @@
-// The master key that encrypts key material at rest: taken from configuration or created once with mode 0600.
+// The master key that encrypts key material at rest: taken from configuration, or kept in a 0600 file.
 import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from "node:fs";
 import { MASTER_KEY_LENGTH } from "../crypto/sealedBox";
@@ -13,18 +13,30 @@ export function parseMasterKey(text: string): Buffer {
   return key;
 }
 
-/** Reads the master key file, creating it (0600, fsynced) with a fresh random key if absent. */
-export function loadOrCreateMasterKeyFile(path: string): Buffer {
+/** Reads an existing master key file; a file that is unreadable or not a key is an error naming the file. */
+export function readMasterKeyFile(path: string): Buffer {
+  let text: string;
   try {
-    const fd = openSync(path, "wx", 0o600);
-    try {
-      writeSync(fd, randomBytes(MASTER_KEY_LENGTH).toString("hex") + "\n");
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    text = readFileSync(path, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    throw new Error(`cannot read master key file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return parseMasterKey(readFileSync(path, "utf8"));
+  try {
+    return parseMasterKey(text);
+  } catch (err) {
+    throw new Error(`master key file ${path} is malformed: ${(err as Error).message}`);
+  }
+}
+
+/** Creates the master key file (0600, fsynced) with a fresh random key; fails if the file exists. */
+export function createMasterKeyFile(path: string): Buffer {
+  const key = randomBytes(MASTER_KEY_LENGTH);
+  const fd = openSync(path, "wx", 0o600);
+  try {
+    writeSync(fd, key.toString("hex") + "\n");
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return key;
 }

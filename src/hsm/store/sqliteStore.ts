@@ -97,6 +97,9 @@ export class SqliteStore implements HsmStore {
       // FULL makes every commit fsync the WAL: an acknowledged write survives power loss and kill -9.
       db.pragma("synchronous = FULL");
       db.pragma("foreign_keys = ON");
+      // A damaged page would otherwise show up later as a wrong answer or a failed call; refuse it at start.
+      const check = db.pragma("quick_check(1)", { simple: true });
+      if (check !== "ok") throw new StoreOpenError(`store ${path} is damaged (${String(check)}); restore it from a backup`);
       const sealer = new SealedBox(masterKey);
       const macs = new RowMac(masterKey);
       SqliteStore.initialise(db, sealer, macs, path);
@@ -104,6 +107,10 @@ export class SqliteStore implements HsmStore {
     } catch (err) {
       db.close();
       if (err instanceof StoreOpenError) throw err;
+      const code = (err as { code?: unknown }).code;
+      if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") {
+        throw new StoreOpenError(`store ${path} is damaged (${(err as Error).message}); restore it from a backup`);
+      }
       throw new StoreOpenError(`cannot open store ${path}: ${(err as Error).message}`);
     }
   }
