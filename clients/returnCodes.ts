@@ -33,11 +33,11 @@ export const KMU_RETURN_CODES: readonly KmuReturnCode[] = [
   { code: 0x63, text: "HSM Error: Key type is not valid for this operation", source: "project" },
   { code: 0x68, text: "HSM Error: Key attributes do not permit this operation", source: "project" },
   { code: 0x6a, text: "HSM Error: Key is not extractable", source: "project" },
-  { code: 0xa4, text: "HSM Error: User is locked after too many failed logins", source: "project" },
   { code: 0xb1, text: "HSM Error: The user has too many open sessions", source: "project" },
   { code: 0xd1, text: "HSM Error: Key ID is already in use in the cluster", source: "project" },
   { code: 0x103, text: "HSM Error: A user with this name already exists", source: "project" },
   { code: 0x104, text: "HSM Error: Admin secret is missing or wrong", source: "project" },
+  { code: 0x105, text: "HSM Error: Too many logins in progress; retry later", source: "project" },
   { code: 0x110, text: "HSM Error: Unwrap integrity check failed", source: "project" },
 ];
 

@@ -57,6 +57,7 @@ export class SqliteStore implements HsmStore {
         "INSERT INTO users(user_id, role, username, password_hash, login_failures, locked) VALUES (@userId, @role, @username, @passwordHash, @loginFailures, @locked)",
       ),
       saveLogin: db.prepare("UPDATE users SET login_failures = ?, locked = ? WHERE user_id = ?"),
+      saveCredentials: db.prepare("UPDATE users SET password_hash = ?, login_failures = ?, locked = ? WHERE user_id = ?"),
       insertKey: db.prepare(
         `INSERT INTO keys(handle, owner_id, key_class, key_type, label, key_id, flags, value_len, kcv,
            material_nonce, material_tag, material_sealed, acknowledged)
@@ -177,6 +178,10 @@ export class SqliteStore implements HsmStore {
 
   saveLoginState(user: UserRecord): void {
     this.statements.saveLogin.run(user.loginFailures, user.locked ? 1 : 0, user.userId);
+  }
+
+  saveCredentials(user: UserRecord): void {
+    this.statements.saveCredentials.run(user.passwordHash, user.loginFailures, user.locked ? 1 : 0, user.userId);
   }
 
   insertKey(key: KeyObject, acknowledged: boolean): void {
