@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { HsmError } from "../hsm/errors";
 import { parseMasterKey } from "../hsm/store/masterKey";
 import { checkPasswordRules, normaliseUsername } from "../hsm/users";
+import { DEFAULT_LOGIN_LIMITS, LoginLimits } from "../hsm/hashQueue";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 export type LogFormat = "json" | "text";
@@ -52,6 +53,8 @@ export interface DaemonConfig {
   readonly maxKeys: number;
   /** TLS material (PEM text); undefined serves plaintext, allowed only on loopback or with allowInsecure. */
   readonly tls: TlsConfig | undefined;
+  /** Password checks at once, logins in progress per connection, and logins waiting daemon-wide. */
+  readonly loginLimits: LoginLimits;
 }
 
 export interface TlsConfig {
@@ -187,6 +190,24 @@ export const SETTINGS = {
     help: "serve plaintext on a non-loopback address (\"true\" in env)",
     defaultText: "false",
   },
+  loginHashConcurrency: {
+    flag: "--login-hash-concurrency",
+    env: "LOCALCLOUDHSM_LOGIN_HASH_CONCURRENCY",
+    help: "password checks (scrypt, on libuv's threadpool) running at once",
+    defaultText: "the smaller of UV_THREADPOOL_SIZE (4) and the CPU count",
+  },
+  loginsPerConnection: {
+    flag: "--logins-per-connection",
+    env: "LOCALCLOUDHSM_LOGINS_PER_CONNECTION",
+    help: "logins one client connection may have in progress; the next gets TOO_MANY_LOGINS",
+    defaultText: String(DEFAULT_LOGIN_LIMITS.perConnection),
+  },
+  loginQueue: {
+    flag: "--login-queue",
+    env: "LOCALCLOUDHSM_LOGIN_QUEUE",
+    help: "logins waiting for a password check daemon-wide; the next gets TOO_MANY_LOGINS",
+    defaultText: String(DEFAULT_LOGIN_LIMITS.maxWaiting),
+  },
 } as const satisfies Record<string, Setting>;
 const S = SETTINGS;
 
@@ -239,6 +260,9 @@ export function parseConfig(
         "tls-key-file": { type: "string" },
         "tls-client-ca-file": { type: "string" },
         "allow-insecure": { type: "boolean" },
+        "login-hash-concurrency": { type: "string" },
+        "logins-per-connection": { type: "string" },
+        "login-queue": { type: "string" },
         help: { type: "boolean" },
       },
     });
@@ -305,6 +329,12 @@ export function parseConfig(
     throw new ConfigError(S.listen, `plaintext is refused on non-loopback address ${host}; give --tls-cert-file and --tls-key-file, or --allow-insecure`);
   }
 
+  const loginLimits: LoginLimits = {
+    hashConcurrency: integer(S.loginHashConcurrency, pick(S.loginHashConcurrency, v["login-hash-concurrency"]) ?? String(DEFAULT_LOGIN_LIMITS.hashConcurrency), 1, 64),
+    perConnection: integer(S.loginsPerConnection, pick(S.loginsPerConnection, v["logins-per-connection"]) ?? String(DEFAULT_LOGIN_LIMITS.perConnection), 1, 100_000),
+    maxWaiting: integer(S.loginQueue, pick(S.loginQueue, v["login-queue"]) ?? String(DEFAULT_LOGIN_LIMITS.maxWaiting), 0, 1_000_000),
+  };
+
   const dataDir = resolve(pick(S.dataDir, v["data-dir"]) ?? ".local-cloudhsm");
   return {
     help: v.help === true,
@@ -332,6 +362,7 @@ export function parseConfig(
       sessionsPerUser,
       maxKeys,
       tls,
+      loginLimits,
     },
   };
 }

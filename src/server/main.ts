@@ -88,6 +88,7 @@ async function main(): Promise<number> {
       perUser: config.sessionsPerUser,
     },
     maxKeys: config.maxKeys,
+    loginLimits: config.loginLimits,
     audit,
     ...(config.tls
       ? {
