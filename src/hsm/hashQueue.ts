@@ -21,7 +21,8 @@ export function defaultHashConcurrency(): number {
   return Math.max(1, Math.min(threadpool, availableParallelism()));
 }
 
-export const DEFAULT_LOGIN_LIMITS: LoginLimits = { hashConcurrency: defaultHashConcurrency(), perConnection: 32, maxWaiting: 256 };
+/** 64 per connection: as many sessions as one user may hold (--sessions-per-user). */
+export const DEFAULT_LOGIN_LIMITS: LoginLimits = { hashConcurrency: defaultHashConcurrency(), perConnection: 64, maxWaiting: 256 };
 
 /** Jobs of the daemon itself (creating a user, resetting a password): not counted against any connection or the waiting bound. */
 export const INTERNAL_ORIGIN = undefined;
