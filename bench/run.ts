@@ -59,6 +59,8 @@ async function main(): Promise<number> {
 
   const started = Date.now();
   if (options.only === "logins") {
+    // The main daemon's data directory is not used in this mode.
+    rmSync(dataDir, { recursive: true, force: true });
     const logins = await loginFloodPart(options, log, running);
     log(`total bench time ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (options.json) writeFileSync(options.json, JSON.stringify({ machine, options, logins: logins.result, verdicts: logins.verdicts }, null, 2) + "\n");
