@@ -259,7 +259,10 @@ export class HsmCluster {
       }
       user = check.user;
     } catch (err) {
-      if (!(err instanceof HsmError && err.reason === "LOGIN_FAILED")) refuse(failureReason(err));
+      // TOO_MANY_LOGINS is refused before any check, and not audited: a flood of logins must not become a
+      // flood of fsynced audit records (the call log still has one line per refusal).
+      const reason = failureReason(err);
+      if (reason !== "LOGIN_FAILED" && reason !== "TOO_MANY_LOGINS") refuse(reason);
       throw err;
     }
     // Sessions spread over the nodes, as the CloudHSM client balances its connections.
