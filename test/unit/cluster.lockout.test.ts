@@ -148,6 +148,29 @@ describe("lockout", () => {
       g.dispose();
     }
   });
+
+  test("past the per-connection cap a login is refused TOO_MANY_LOGINS before any check, and not audited", async () => {
+    const gate = new GatedHasher(scryptHasher(FAST_SCRYPT));
+    const recorded = new RecordingAudit();
+    const g = new ClusterHarness({ cluster: { passwordHasher: gate, audit: recorded, loginLimits: { hashConcurrency: 2, perConnection: 1, maxWaiting: 8 } } });
+    try {
+      await g.cluster.createUser(UserRole.CU, "dave", "password4");
+      gate.hold = true;
+      const first = g.cluster.login(UserRole.CU, "dave", "password4", "peer-a");
+      await gate.held;
+      const auditedBefore = recorded.events.length;
+      const err = await expectHsmError(() => g.cluster.login(UserRole.CU, "dave", "password4", "peer-a"), "TOO_MANY_LOGINS");
+      expect(err.details).toEqual({ limit: "connection", max_logins: 1 });
+      expect(recorded.events.length).toBe(auditedBefore);
+      // Another connection is not affected.
+      gate.hold = false;
+      await g.cluster.login(UserRole.CU, "dave", "password4", "peer-b");
+      gate.release();
+      await first;
+    } finally {
+      g.dispose();
+    }
+  });
 });
 
 /** Holds verifications while `hold` is set, until `release()`; `held` resolves when one is waiting. */
