@@ -23,7 +23,7 @@ import { FIPS_DISALLOWED_KEY_TYPES, isSymmetricKeyType, isValidKeySize, KeyClass
 import { RETURN_CODES } from "./returnCodes";
 import { DEFAULT_SESSION_LIMITS, LoginSession, SessionEndListener, SessionLimits, SessionRegistry } from "./sessions";
 import { HsmStore } from "./store/hsmStore";
-import { UserDirectory } from "./userDirectory";
+import { LoginCheck, UserDirectory } from "./userDirectory";
 import { DEFAULT_SCRYPT_COST, PasswordHasher, ScryptCost, scryptHasher, UserInfo, UserRole } from "./users";
 import { DEFAULT_LOGIN_LIMITS, HashQueue, LoginLimits } from "./hashQueue";
 
@@ -245,26 +245,27 @@ export class HsmCluster {
 
   /**
    * Logs in (see UserDirectory.authenticate for lockout and enumeration rules) and opens a session.
-   * `origin` names the client connection: it bounds how many logins one client may have in progress.
+   * `origin` names the client connection (in-process callers share "local"): it bounds how many logins one
+   * client may have in progress.
    */
   async login(role: UserRole, username: string, password: string, origin = "local"): Promise<{ token: string; session: LoginSession }> {
-    let user: UserInfo;
     const refuse = (result: string): void => this.record({ opcode: "CN_LOGIN", node: 0, user: username.slice(0, 64), result, detail: role });
+    let check: LoginCheck;
     try {
-      const check = await this.users.authenticate(role, username, password, origin);
-      if ("refused" in check) {
-        // The audit log tells a locked user apart; the caller is told only that the login failed.
-        refuse(check.refused);
-        throw new HsmError("LOGIN_FAILED", "user name or password is wrong");
-      }
-      user = check.user;
+      check = await this.users.authenticate(role, username, password, origin);
     } catch (err) {
       // TOO_MANY_LOGINS is refused before any check, and not audited: a flood of logins must not become a
       // flood of fsynced audit records (the call log still has one line per refusal).
       const reason = failureReason(err);
-      if (reason !== "LOGIN_FAILED" && reason !== "TOO_MANY_LOGINS") refuse(reason);
+      if (reason !== "TOO_MANY_LOGINS") refuse(reason);
       throw err;
     }
+    if ("refused" in check) {
+      // The audit log tells a locked user apart; the caller is told only that the login failed.
+      refuse(check.refused);
+      throw new HsmError("LOGIN_FAILED", "user name or password is wrong");
+    }
+    const user = check.user;
     // Sessions spread over the nodes, as the CloudHSM client balances its connections.
     const nodeId = this.loginCount++ % this.nodeCount;
     const opened = this.sessions.open(user, this.clock.now(), nodeId);
