@@ -511,9 +511,9 @@ export const UnlockUserResponse: MessageFns<UnlockUserResponse> = {
 };
 
 /**
- * AdminService creates and lists HSM users. Every call must carry the daemon's
- * admin secret as gRPC metadata "x-admin-secret"; it stands in for the crypto
- * officer tooling (cloudhsm_mgmt_util) of a real cluster.
+ * AdminService creates, lists and unlocks HSM users. Every call must carry the
+ * daemon's admin secret as gRPC metadata "x-admin-secret"; it stands in for the
+ * crypto officer tooling (cloudhsm_mgmt_util) of a real cluster.
  */
 export type AdminServiceService = typeof AdminServiceService;
 export const AdminServiceService = {
