@@ -9,7 +9,10 @@ const USAGE = `usage: npm run bench -- [options]
                         disturbed by other processes (default 2)
   --keys N              keys in the store before measuring (default 10000)
   --concurrency A,B     concurrencies to measure (default 1,64; targets are judged at 64)
-  --only PART           methods (the table and kill -9 check), watch (the watchers benchmark) or all (default)
+  --only PART           methods (the table and kill -9 check), watch (the watchers benchmark), logins (the
+                        login-flood benchmark, on a daemon of its own with the default scrypt cost) or all (default)
+  --login-flood N       concurrent logins of unknown users per wave in the login-flood benchmark (default 500)
+  --logins N            real logins measured without and during the flood (default 40)
   --watchers N          WatchSyncStatus streams in the watchers benchmark (default 1000)
   --watch-processes N   watcher worker processes the streams are spread over (default 1)
   --watch-channels N    grpc channels (TCP connections) per watcher process (default 4)
@@ -27,7 +30,9 @@ export interface Options {
   keys: number;
   rounds: number;
   concurrencies: number[];
-  only: "all" | "methods" | "watch";
+  only: "all" | "methods" | "watch" | "logins";
+  loginFlood: number;
+  logins: number;
   watchers: number;
   watchProcesses: number;
   watchChannels: number;
@@ -49,6 +54,8 @@ export function parseOptions(argv: string[]): Options {
       rounds: { type: "string" },
       concurrency: { type: "string" },
       only: { type: "string" },
+      "login-flood": { type: "string" },
+      logins: { type: "string" },
       watchers: { type: "string" },
       "watch-processes": { type: "string" },
       "watch-channels": { type: "string" },
@@ -73,7 +80,7 @@ export function parseOptions(argv: string[]): Options {
   const logLevel = values["log-level"] ?? "warn";
   if (logLevel !== "warn" && logLevel !== "info") throw new Error("--log-level must be warn or info");
   const only = values.only ?? "all";
-  if (only !== "all" && only !== "methods" && only !== "watch") throw new Error("--only must be methods, watch or all");
+  if (only !== "all" && only !== "methods" && only !== "watch" && only !== "logins") throw new Error("--only must be methods, watch, logins or all");
   const concurrencies = (values.concurrency ?? `1,${TARGET_CONCURRENCY}`).split(",").map((c) => bounded("concurrency", c, 1, 1, 1024));
   return {
     durationMs: bounded("duration-ms", values["duration-ms"], 2500, 200, 30_000),
@@ -82,6 +89,8 @@ export function parseOptions(argv: string[]): Options {
     rounds: bounded("rounds", values.rounds, 2, 1, 10),
     concurrencies,
     only,
+    loginFlood: bounded("login-flood", values["login-flood"], 500, 1, 10_000),
+    logins: bounded("logins", values.logins, 40, 1, 10_000),
     watchers: bounded("watchers", values.watchers, 1000, 1, 10_000),
     watchProcesses: bounded("watch-processes", values["watch-processes"], 1, 1, 16),
     watchChannels: bounded("watch-channels", values["watch-channels"], 4, 1, 256),

@@ -14,6 +14,9 @@ import { parseOptions } from "./options";
 import { evaluateTargets, evaluateWatchTargets, TARGET_CONCURRENCY, Verdict } from "./targets";
 import { runSchedule, SCENARIOS } from "./schedule";
 import { runWatchBench, WatchBenchResult } from "./watchBench";
+import { LoginFloodResult, loginFloodLines, runLoginFlood } from "./loginFlood";
+import { evaluateLoginFloodTargets, LOGIN_FLOOD_TARGETS } from "./targets";
+import { Options } from "./options";
 
 const USER = "bench";
 const PASSWORD = "password1";
@@ -49,12 +52,20 @@ async function main(): Promise<number> {
   log(`local-cloudhsm benchmark: ${machine.dateUtc}`);
   log(`source: ${machine.sourceRevision}`);
   log(`machine: ${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node}, CLK_TCK ${machine.clockTicks}`);
-  log(`daemon: --log-level ${options.logLevel} --scrypt-n 1024 --nodes 3 (default), data dir ${dataDir} (${machine.dataDirFilesystem})`);
+  if (options.only !== "logins") log(`daemon: --log-level ${options.logLevel} --scrypt-n 1024 --nodes 3 (default), data dir ${dataDir} (${machine.dataDirFilesystem})`);
 
   const idleLoad = await otherLoadCores(1000);
   log(`machine load before start: ${idleLoad.toFixed(2)} cores busy${idleLoad > 0.2 ? " (other processes are running: expect noisy figures, see the \"other cores\" column)" : ""}`);
 
   const started = Date.now();
+  if (options.only === "logins") {
+    // The main daemon's data directory is not used in this mode.
+    rmSync(dataDir, { recursive: true, force: true });
+    const logins = await loginFloodPart(options, log, running);
+    log(`total bench time ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (options.json) writeFileSync(options.json, JSON.stringify({ machine, options, logins: logins.result, verdicts: logins.verdicts }, null, 2) + "\n");
+    return options.strict && logins.verdicts.some((v) => !v.pass) ? 1 : 0;
+  }
   let daemon = await startDaemon(daemonOptions);
   running.add(daemon);
   const allRounds: Measurement[] = [];
@@ -168,9 +179,44 @@ async function main(): Promise<number> {
     log("watcher targets:");
     log(verdictLines(watchVerdicts));
   }
+  let logins: LoginFloodResult | undefined;
+  if (options.only === "all") {
+    log("");
+    const part = await loginFloodPart(options, log, running);
+    logins = part.result;
+    verdicts.push(...part.verdicts);
+  }
   log(`total bench time ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, options, results, allRounds, durability, watch, verdicts }, null, 2) + "\n");
+  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, options, results, allRounds, durability, watch, logins, verdicts }, null, 2) + "\n");
   return options.strict && verdicts.some((v) => !v.pass && !v.skipped) ? 1 : 0;
+}
+
+/**
+ * The login-flood benchmark on a daemon of its own at the default scrypt cost (the flood's harm is the password
+ * hashing, which the other parts keep cheap with --scrypt-n 1024), with the daemon's default login limits.
+ */
+async function loginFloodPart(options: Options, log: (line: string) => void, running: Set<RunningDaemon>): Promise<{ result: LoginFloodResult; verdicts: Verdict[] }> {
+  const dataDir = mkdtempSync(join(tmpdir(), "local-cloudhsm-bench-logins-"));
+  const scryptN = 16384;
+  const daemon = await startDaemon({ dataDir, logLevel: options.logLevel, devUser: `${USER}:${PASSWORD}`, scryptN });
+  running.add(daemon);
+  try {
+    const spec = { address: daemon.address, user: USER, password: PASSWORD, concurrent: options.loginFlood, logins: options.logins };
+    log(
+      `login flood: a daemon of its own (--scrypt-n ${scryptN}, the default; default login limits); ${spec.logins} real logins one at a time ` +
+        `(each followed by a logout) without, then during waves of ${spec.concurrent} concurrent logins of unknown users from another process`,
+    );
+    const result = await runLoginFlood(spec);
+    const verdicts = evaluateLoginFloodTargets(result);
+    log(loginFloodLines(spec, result));
+    log(`login flood target (issue 9: < ${LOGIN_FLOOD_TARGETS.maxRealLoginP99Ms} ms):`);
+    log(verdictLines(verdicts));
+    return { result, verdicts };
+  } finally {
+    await daemon.stop();
+    running.delete(daemon);
+    if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
 main().then(

@@ -2,6 +2,7 @@
 import { DurabilityReport } from "./durability";
 import { Measurement } from "./measure";
 import type { WatchBenchResult } from "./watchBench";
+import type { LoginFloodResult } from "./loginFlood";
 import { ScenarioName } from "./workerProtocol";
 
 export const TARGET_CONCURRENCY = 64;
@@ -31,9 +32,15 @@ export const WATCH_TARGETS = {
   minImportRatio: 0.7,
 } as const;
 
+/** The login-flood benchmark's target (issue 9: a real login during a flood of 500 logins of unknown users). */
+export const LOGIN_FLOOD_TARGETS = {
+  floodConcurrency: 500,
+  maxRealLoginP99Ms: 500,
+} as const;
+
 export interface Verdict {
-  /** What is judged: a load-worker scenario, or the watchers benchmark. */
-  readonly scenario: ScenarioName | "watchers";
+  /** What is judged: a load-worker scenario, the watchers benchmark or the login-flood benchmark. */
+  readonly scenario: ScenarioName | "watchers" | "logins";
   readonly what: string;
   readonly actual: string;
   readonly pass: boolean;
@@ -106,6 +113,18 @@ export function evaluateWatchTargets(w: WatchBenchResult): Verdict[] {
       what: `import throughput with ${w.watchers} watchers >= ${WATCH_TARGETS.minImportRatio.toFixed(2)} x without`,
       actual: `${w.importRatio.toFixed(2)} x (${Math.round(w.with.callsPerSecond)} vs ${Math.round(w.without.callsPerSecond)} calls/s)`,
       pass: w.importRatio >= WATCH_TARGETS.minImportRatio,
+    },
+  ];
+}
+
+/** A real login's p99 while the flood runs. */
+export function evaluateLoginFloodTargets(r: LoginFloodResult): Verdict[] {
+  return [
+    {
+      scenario: "logins",
+      what: `real login p99 during a ${LOGIN_FLOOD_TARGETS.floodConcurrency}-login flood < ${LOGIN_FLOOD_TARGETS.maxRealLoginP99Ms} ms`,
+      actual: `${r.duringFlood.p99Ms.toFixed(1)} ms (${r.alone.p99Ms.toFixed(1)} ms without the flood)`,
+      pass: r.duringFlood.p99Ms < LOGIN_FLOOD_TARGETS.maxRealLoginP99Ms,
     },
   ];
 }

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { aesKeyUnwrapPkcs5, aesKeyWrapPkcs5, UnwrapIntegrityError } from "../common/keyWrap";
 import { RETURN_CODES, returnCodeMetadata } from "../common/returnCodes";
 import { waitForSync, watchSyncStatus, WatchOptions } from "./syncWatch";
-import { UserType } from "./generated/localcloudhsm/v1/common";
+import { User, UserType } from "./generated/localcloudhsm/v1/common";
 import {
   FindKeyRequest,
   GenSymKeyRequest,
@@ -50,6 +50,16 @@ export interface ConnectOptions {
   readonly credentials?: grpc.ChannelCredentials;
   /** Deadline of each call in milliseconds (default 30 s). */
   readonly deadlineMs?: number;
+  /**
+   * A TCP connection of its own instead of the one grpc-js shares among all clients of the process to the
+   * same address. The daemon bounds logins in progress per connection, so a client that must not share
+   * that budget with others in the process (a test, a benchmark) asks for its own.
+   */
+  readonly ownConnection?: boolean;
+}
+
+function channelOptions(options: ConnectOptions): grpc.ChannelOptions {
+  return options.ownConnection ? { "grpc.use_local_subchannel_pool": 1 } : {};
 }
 
 type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
@@ -99,7 +109,7 @@ export class HsmClient {
   private pinnedKeys: NodeAttestationKey[] | undefined;
 
   constructor(address: string = DEFAULT_ADDRESS, options: ConnectOptions = {}) {
-    this.raw = new HsmServiceClient(address, options.credentials ?? grpc.credentials.createInsecure());
+    this.raw = new HsmServiceClient(address, options.credentials ?? grpc.credentials.createInsecure(), channelOptions(options));
     this.deadlineMs = options.deadlineMs ?? 30_000;
   }
 
@@ -253,6 +263,14 @@ export class HsmClient {
     return call(this.raw.listHsmUsers, this.raw, {}, this.metadata(), this.deadlineMs);
   }
 
+  /**
+   * cloudhsm_mgmt_util changePswd, for a session of a crypto officer: sets another user's password and clears
+   * its failed-login count and lock. Resolves with the user as it is now.
+   */
+  async changeUserPassword(username: string, newPassword: string): Promise<User | undefined> {
+    return (await call(this.raw.changeUserPassword, this.raw, { username, newPassword }, this.metadata(), this.deadlineMs)).user;
+  }
+
   /** The nodes' attestation keys, fetched once per client unless pinned with `pinAttestationKeys`. */
   async attestationKeys(): Promise<NodeAttestationKey[]> {
     this.pinnedKeys ??= (await call(this.raw.getAttestationKeys, this.raw, {}, this.metadata(), this.deadlineMs)).keys;
@@ -318,6 +336,14 @@ export class AdminClient {
 
   listUsers(): Promise<ListUsersResponse> {
     return call(this.raw.listUsers, this.raw, {}, this.metadata(), this.deadlineMs);
+  }
+
+  /**
+   * Unlocks a user: clears its failed-login count and lock, and sets `newPassword` when given (otherwise the
+   * password is kept). Resolves with the user as it is now.
+   */
+  async unlockUser(username: string, newPassword?: string): Promise<User | undefined> {
+    return (await call(this.raw.unlockUser, this.raw, { username, newPassword: newPassword ?? "" }, this.metadata(), this.deadlineMs)).user;
   }
 
   private metadata(): grpc.Metadata {

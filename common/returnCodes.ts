@@ -38,11 +38,11 @@ export const RETURN_CODES = {
   KEY_TYPE_INCONSISTENT: rc(0x63, "HSM Error: Key type is not valid for this operation", "project"),
   KEY_FUNCTION_NOT_PERMITTED: rc(0x68, "HSM Error: Key attributes do not permit this operation", "project"),
   KEY_UNEXTRACTABLE: rc(0x6a, "HSM Error: Key is not extractable", "project"),
-  PIN_LOCKED: rc(0xa4, "HSM Error: User is locked after too many failed logins", "project"),
   TEMPLATE_INCONSISTENT: rc(0xd1, "HSM Error: Key ID is already in use in the cluster", "project"),
   USER_ALREADY_EXISTS: rc(0x103, "HSM Error: A user with this name already exists", "project"),
   ADMIN_AUTH_FAILED: rc(0x104, "HSM Error: Admin secret is missing or wrong", "project"),
   WRAPPED_KEY_INVALID: rc(0x110, "HSM Error: Unwrap integrity check failed", "project"),
+  LOGINS_BUSY: rc(0x105, "HSM Error: Too many logins in progress; retry later", "project"),
 } as const satisfies Record<string, ReturnCode>;
 
 export type ReturnCodeName = keyof typeof RETURN_CODES;

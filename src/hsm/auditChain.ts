@@ -2,7 +2,7 @@
 import { createHmac } from "node:crypto";
 import { deriveKey } from "./crypto/derivedKeys";
 
-/** CloudHSM audit opcode names (plus CN_CLUSTER_CONTROL for the emulator's fault control). */
+/** CloudHSM audit opcode names (plus CN_CLUSTER_CONTROL for the emulator's fault control, CN_UNLOCK_USER for an unlock that keeps the password). */
 export type AuditOpcode =
   | "CN_LOGIN"
   | "CN_LOGOUT"
@@ -15,7 +15,9 @@ export type AuditOpcode =
   | "CN_DESTROY_OBJECT"
   | "CN_TOMBSTONE_OBJECT"
   | "CN_SESSION_EXPIRED"
-  | "CN_CLUSTER_CONTROL";
+  | "CN_CLUSTER_CONTROL"
+  | "CN_CHANGE_PSWD"
+  | "CN_UNLOCK_USER";
 
 /** What the cluster records; never key material or passwords. */
 export interface AuditEvent {

@@ -23,8 +23,9 @@ import { FIPS_DISALLOWED_KEY_TYPES, isSymmetricKeyType, isValidKeySize, KeyClass
 import { RETURN_CODES } from "../../common/returnCodes";
 import { DEFAULT_SESSION_LIMITS, LoginSession, SessionEndListener, SessionLimits, SessionRegistry } from "./sessions";
 import { HsmStore } from "./store/hsmStore";
-import { UserDirectory } from "./userDirectory";
-import { DEFAULT_SCRYPT_COST, ScryptCost, UserInfo, UserRole } from "./users";
+import { LoginCheck, UserDirectory } from "./userDirectory";
+import { DEFAULT_SCRYPT_COST, PasswordHasher, ScryptCost, scryptHasher, UserInfo, UserRole } from "./users";
+import { DEFAULT_LOGIN_LIMITS, HashQueue, LoginLimits } from "./hashQueue";
 
 export interface ClusterOptions {
   readonly store: HsmStore;
@@ -41,6 +42,10 @@ export interface ClusterOptions {
   /** Batched watchers that are caught up read at most once per this many ms (default 20). */
   readonly watchBatchIntervalMs?: number;
   readonly scryptCost?: ScryptCost;
+  /** Hashes and checks passwords; scrypt at `scryptCost` when absent (tests inject one to count checks). */
+  readonly passwordHasher?: PasswordHasher;
+  /** How many password checks run and wait at once, per connection and daemon-wide. */
+  readonly loginLimits?: LoginLimits;
   /** Where security events are recorded (the audit log); they commit with the changes they describe. */
   readonly audit?: AuditTrail;
   /** Session expiry and per-user cap. */
@@ -169,7 +174,12 @@ export class HsmCluster {
     );
 
     const state = this.store.load();
-    this.users = new UserDirectory(this.store, options.scryptCost ?? DEFAULT_SCRYPT_COST, state.users);
+    this.users = new UserDirectory(
+      this.store,
+      options.passwordHasher ?? scryptHasher(options.scryptCost ?? DEFAULT_SCRYPT_COST),
+      new HashQueue(options.loginLimits ?? DEFAULT_LOGIN_LIMITS),
+      state.users,
+    );
     this.events = new RevisionLog(state.revisionCeiling, (ceiling) => this.store.reserveRevisions(ceiling), options.eventCapacity);
     this.watchTicker = new WatchTicker(this.events, this.timers, options.watchBatchIntervalMs ?? DEFAULT_WATCH_BATCH_MS);
     this.handles = new HandleAllocator(state.handleCeiling, (ceiling) => this.store.reserveHandles(ceiling));
@@ -200,6 +210,27 @@ export class HsmCluster {
     }
   }
 
+  /**
+   * Clears a user's failed-login count and lock and, with `newPassword`, replaces the password: the admin
+   * service's UnlockUser (`by` "admin") and a crypto officer's ChangeUserPassword (`by` the officer's session).
+   */
+  async resetUserLogin(by: "admin" | LoginSession, username: string, newPassword: string | undefined): Promise<UserInfo> {
+    const actor = by === "admin" ? "admin" : by.userId;
+    const opcode = newPassword === undefined ? "CN_UNLOCK_USER" : "CN_CHANGE_PSWD";
+    try {
+      if (by !== "admin" && by.role !== UserRole.CO) {
+        throw new HsmError("INVALID_USER_TYPE", "only a crypto officer changes other users' passwords", { user_type: by.role });
+      }
+      // The new credentials and their record are one commit.
+      return await this.users.resetLogin(username, newPassword, (write, user) =>
+        this.commits.commit(write, [{ opcode, node: 0, user: actor, result: "SUCCESS", detail: `${user.role} ${user.username} id ${user.userId}` }]),
+      );
+    } catch (err) {
+      this.record({ opcode, node: 0, user: actor, result: failureReason(err), detail: username.slice(0, 64) });
+      throw err;
+    }
+  }
+
   listUsers(): UserInfo[] {
     return this.users.list();
   }
@@ -208,21 +239,36 @@ export class HsmCluster {
     return this.users.byUsername(username);
   }
 
-  /** Logs in (see UserDirectory.authenticate for lockout and enumeration rules) and opens a session. */
-  async login(role: UserRole, username: string, password: string): Promise<{ token: string; session: LoginSession }> {
+  /**
+   * Logs in (see UserDirectory.authenticate for lockout and enumeration rules) and opens a session.
+   * `origin` names the client connection (in-process callers share "local"): it bounds how many logins one
+   * client may have in progress.
+   */
+  async login(role: UserRole, username: string, password: string, origin = "local"): Promise<{ token: string; session: LoginSession }> {
     // The failed-login counter's change, if any, commits with this login's record.
     const loginState: { write?: () => void } = {};
     const persist = (write: () => void): void => {
       loginState.write = write;
     };
-    let user: UserInfo;
+    // Batched (submit): a flood of logins costs one commit per turn, not one fsync each on the event loop.
+    const refuse = (result: string): Promise<void> =>
+      this.commits.submit(loginState.write ?? noWrite, [{ opcode: "CN_LOGIN", node: 0, user: username.slice(0, 64), result, detail: role }]);
+    let check: LoginCheck;
     try {
-      user = await this.users.authenticate(role, username, password, persist);
+      check = await this.users.authenticate(role, username, password, origin, persist);
     } catch (err) {
-      // Batched (submit): a flood of logins costs one commit per turn, not one fsync each on the event loop.
-      await this.commits.submit(loginState.write ?? noWrite, [{ opcode: "CN_LOGIN", node: 0, user: username.slice(0, 64), result: failureReason(err), detail: role }]);
+      // TOO_MANY_LOGINS is refused before any check, and not audited: a flood of logins must not become a
+      // flood of audit records (the call log still has one line per refusal).
+      const reason = failureReason(err);
+      if (reason !== "TOO_MANY_LOGINS") await refuse(reason);
       throw err;
     }
+    if ("refused" in check) {
+      // The audit log tells a locked user apart; the caller is told only that the login failed.
+      await refuse(check.refused);
+      throw new HsmError("LOGIN_FAILED", "user name or password is wrong");
+    }
+    const user = check.user;
     // Sessions spread over the nodes, as the CloudHSM client balances its connections.
     const nodeId = this.loginCount++ % this.nodeCount;
     let opened: { token: string; session: LoginSession };

@@ -1,19 +1,24 @@
-// The cluster's users: creation under CloudHSM's naming rules, and password checks with lockout.
+// The cluster's users: creation under CloudHSM's naming rules, password checks with lockout, and the officer's way out of a lockout.
 import { randomBytes } from "node:crypto";
 import { HsmError } from "./errors";
+import { HashQueue, INTERNAL_ORIGIN } from "./hashQueue";
 import { HsmStore } from "./store/hsmStore";
 import {
   checkPasswordRules,
-  hashPassword,
   MAX_LOGIN_FAILURES,
   normaliseUsername,
-  ScryptCost,
+  PasswordHasher,
   toUserInfo,
   UserInfo,
   UserRecord,
   UserRole,
-  verifyPassword,
 } from "./users";
+
+/**
+ * What a password check concluded. A refusal always reaches the caller as LOGIN_FAILED; `refused` is what the
+ * audit log records (USER_LOCKED when the user is locked, which the caller is not told).
+ */
+export type LoginCheck = { readonly user: UserInfo } | { readonly refused: "LOGIN_FAILED" | "USER_LOCKED" };
 
 export class UserDirectory {
   private readonly byId = new Map<number, UserRecord>();
@@ -23,11 +28,12 @@ export class UserDirectory {
 
   constructor(
     private readonly store: HsmStore,
-    private readonly scryptCost: ScryptCost,
+    private readonly hasher: PasswordHasher,
+    private readonly queue: HashQueue,
     users: readonly UserRecord[],
   ) {
     for (const user of users) this.index(user);
-    this.decoyHash = hashPassword(randomBytes(16).toString("hex"), scryptCost);
+    this.decoyHash = hasher.hash(randomBytes(16).toString("hex"));
   }
 
   /**
@@ -38,7 +44,7 @@ export class UserDirectory {
     const name = normaliseUsername(username);
     checkPasswordRules(password);
     if (this.byName.has(name)) throw new HsmError("USER_ALREADY_EXISTS", "a user with this name exists", { username: name });
-    const passwordHash = await hashPassword(password, this.scryptCost);
+    const passwordHash = await this.queue.run(INTERNAL_ORIGIN, () => this.hasher.hash(password));
     // Checked again: another create of the same name may have finished while hashing.
     if (this.byName.has(name)) throw new HsmError("USER_ALREADY_EXISTS", "a user with this name exists", { username: name });
     const userId = Math.max(0, ...this.byId.keys()) + 1;
@@ -63,33 +69,57 @@ export class UserDirectory {
   }
 
   /**
-   * Checks a password. An unknown user and a wrong password are answered alike, in the same time
-   * and with the same metadata. The lock is checked again after the (asynchronous) scrypt, so
-   * concurrent guesses count at most MAX_LOGIN_FAILURES failures before the user is locked. A change
-   * of the failed-login count is handed to `persist`, which the cluster commits with the login's record.
+   * Checks a password. An unknown user, a locked user (even with the right password) and a wrong password
+   * are refused alike: the same scrypt work (a decoy hash for an unknown user), the same answer. The lock
+   * is checked again after the (asynchronous) scrypt, so concurrent guesses count at most
+   * MAX_LOGIN_FAILURES failures before the user is locked. A change of the failed-login count is handed to
+   * `persist`, which the cluster commits with the login's record. `origin` (the client connection) bounds how
+   * many checks one client may have queued; past it TOO_MANY_LOGINS is thrown before any work is done.
    */
-  async authenticate(role: UserRole, username: string, password: string, persist: (write: () => void) => void): Promise<UserInfo> {
+  async authenticate(role: UserRole, username: string, password: string, origin: string, persist: (write: () => void) => void): Promise<LoginCheck> {
     const user = this.byName.get(username.toLowerCase());
-    const locked = () => new HsmError("USER_LOCKED", "user is locked after too many failed logins", { max_login_failures: MAX_LOGIN_FAILURES });
-    const wrong = () => new HsmError("LOGIN_FAILED", "user name or password is wrong");
-    if (!user) {
-      await verifyPassword(password, await this.decoyHash);
-      throw wrong();
-    }
-    if (user.locked) throw locked();
-    const good = await verifyPassword(password, user.passwordHash);
-    if (user.locked) throw locked();
+    const checkedHash = user?.passwordHash ?? (await this.decoyHash);
+    const lockedBefore = user?.locked ?? false;
+    const good = await this.queue.run(origin, () => this.hasher.verify(password, checkedHash));
+    if (!user) return { refused: "LOGIN_FAILED" };
+    if (lockedBefore || user.locked) return { refused: "USER_LOCKED" };
+    // The password was reset while this check ran: it was checked against the old one.
+    if (user.passwordHash !== checkedHash) return { refused: "LOGIN_FAILED" };
     if (!good) {
       user.loginFailures += 1;
       if (user.loginFailures >= MAX_LOGIN_FAILURES) user.locked = true;
       persist(() => this.store.saveLoginState(user));
-      throw user.locked ? locked() : wrong();
+      return { refused: user.locked ? "USER_LOCKED" : "LOGIN_FAILED" };
     }
     if (user.role !== role) throw new HsmError("INVALID_USER_TYPE", `user is not a ${role}`, { user_type: role });
     if (user.loginFailures !== 0) {
       user.loginFailures = 0;
       persist(() => this.store.saveLoginState(user));
     }
+    return { user: toUserInfo(user) };
+  }
+
+  /**
+   * CloudHSM's way out of a lockout (cloudhsm_mgmt_util changePswd): clears the failed-login count and the
+   * lock and, when `newPassword` is given, replaces the password. Unknown names are USER_NOT_FOUND: only
+   * the admin and crypto officers get here, and both can list the users anyway.
+   */
+  async resetLogin(username: string, newPassword: string | undefined, persist: (write: () => void, user: UserInfo) => void): Promise<UserInfo> {
+    if (newPassword !== undefined) checkPasswordRules(newPassword);
+    const find = (): UserRecord => {
+      const user = this.byName.get(username.toLowerCase());
+      if (!user) throw new HsmError("USER_NOT_FOUND", "no user has this name", { username: username.slice(0, 64) });
+      return user;
+    };
+    find();
+    const passwordHash = newPassword === undefined ? undefined : await this.queue.run(INTERNAL_ORIGIN, () => this.hasher.hash(newPassword));
+    const user = find();
+    const updated: UserRecord = { ...user, passwordHash: passwordHash ?? user.passwordHash, loginFailures: 0, locked: false };
+    // Durable first (with its audit record), then known in memory.
+    persist(() => this.store.saveCredentials(updated), toUserInfo(updated));
+    user.passwordHash = updated.passwordHash;
+    user.loginFailures = 0;
+    user.locked = false;
     return toUserInfo(user);
   }
 

@@ -15,7 +15,7 @@ export interface UserRecord {
   readonly userId: number;
   readonly role: UserRole;
   readonly username: string;
-  readonly passwordHash: string;
+  passwordHash: string;
   loginFailures: number;
   locked: boolean;
 }
@@ -88,4 +88,15 @@ export async function verifyPassword(password: string, encoded: string): Promise
     maxmem: 256 * N * R,
   });
   return timingSafeEqual(actual, expected);
+}
+
+/** Hashes and checks passwords; injected so tests can see which checks run. Both run off the event loop. */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(password: string, encoded: string): Promise<boolean>;
+}
+
+/** The production hasher: node's asynchronous scrypt, which runs on libuv's threadpool. */
+export function scryptHasher(cost: ScryptCost = DEFAULT_SCRYPT_COST): PasswordHasher {
+  return { hash: (password) => hashPassword(password, cost), verify: verifyPassword };
 }

@@ -4,7 +4,7 @@ import { HsmCluster } from "../hsm/cluster";
 import { requireAdminSecret } from "./auth";
 import { unaryCall } from "./callAdapter";
 import { Logger } from "./logger";
-import { validateCreateUser } from "./requestValidation";
+import { validateCreateUser, validateUnlockUser } from "./requestValidation";
 import { toUser } from "./responseMapping";
 
 export function adminServiceHandlers(cluster: HsmCluster, adminSecret: string, logger: Logger): AdminServiceServer {
@@ -20,6 +20,14 @@ export function adminServiceHandlers(cluster: HsmCluster, adminSecret: string, l
     listUsers: unaryCall("ListUsers", logger, (_request, context) => {
       requireAdminSecret(context.metadata, adminSecret);
       return { users: cluster.listUsers().map(toUser) };
+    }),
+
+    unlockUser: unaryCall("UnlockUser", logger, async (request, context) => {
+      requireAdminSecret(context.metadata, adminSecret);
+      const { username, newPassword } = validateUnlockUser(request);
+      const user = await cluster.resetUserLogin("admin", username, newPassword);
+      context.log.userId = user.userId;
+      return { user: toUser(user) };
     }),
   };
 }

@@ -16,6 +16,8 @@ export interface CallContext {
   readonly log: CallLogFields;
   /** Aborted when the client cancels or the call's deadline passes. */
   readonly signal: AbortSignal;
+  /** The client connection's address and port (grpc-js getPeer): one HTTP/2 connection. */
+  readonly peer: string;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, context: CallContext) => Promise<Res> | Res;
@@ -26,7 +28,7 @@ export function unaryCall<Req, Res>(method: string, logger: Logger, handler: Una
     const controller = new AbortController();
     const onCancelled = (): void => controller.abort();
     call.on("cancelled", onCancelled);
-    const context: CallContext = { metadata: call.metadata, log: {}, signal: controller.signal };
+    const context: CallContext = { metadata: call.metadata, log: {}, signal: controller.signal, peer: call.getPeer() };
     const finish = (code: grpc.status, reason?: string): void => {
       call.off("cancelled", onCancelled);
       // Formatting a line winston would drop costs a measurable share of a call.

@@ -6,7 +6,7 @@ import { HsmServiceService } from "../../clients/generated/localcloudhsm/v1/hsm_
 import { Clock, systemClock } from "../hsm/clock";
 import { HsmCluster } from "../hsm/cluster";
 import { HsmStore } from "../hsm/store/hsmStore";
-import { UserRole } from "../hsm/users";
+import { PasswordHasher, UserRole } from "../hsm/users";
 import { adminServiceHandlers } from "./adminService";
 import { clusterControlHandlers } from "./clusterControlService";
 import { DevUser } from "./config";
@@ -21,6 +21,7 @@ import { OpenStreams } from "./streamAdapter";
 import { Timers } from "../hsm/timers";
 import { SessionLimits } from "../hsm/sessions";
 import { AuditTrail } from "../hsm/auditLog";
+import { LoginLimits } from "../hsm/hashQueue";
 
 export interface DaemonParts {
   readonly store: HsmStore;
@@ -38,6 +39,10 @@ export interface DaemonParts {
   readonly sessionLimits?: SessionLimits;
   /** Most keys in the cluster; 0 for no limit. */
   readonly maxKeys?: number;
+  /** Password checks at once, logins in progress per connection, logins waiting daemon-wide. */
+  readonly loginLimits?: LoginLimits;
+  /** Hashes and checks passwords; scrypt at scryptN when absent (tests inject one to hold checks). */
+  readonly passwordHasher?: PasswordHasher;
   /** The audit log; none when absent. */
   readonly audit?: AuditTrail & { close?(): void };
   /** Transport security; plaintext when absent. */
@@ -77,6 +82,8 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
     ...(parts.sessionLimits ? { sessionLimits: parts.sessionLimits } : {}),
     ...(parts.audit ? { audit: parts.audit } : {}),
     ...(parts.maxKeys !== undefined ? { maxKeys: parts.maxKeys } : {}),
+    ...(parts.loginLimits ? { loginLimits: parts.loginLimits } : {}),
+    ...(parts.passwordHasher ? { passwordHasher: parts.passwordHasher } : {}),
     onBackgroundError: (err, context) => logger.error("background failure", { context, error: err instanceof Error ? err.message : String(err) }),
   });
   for (const dev of parts.devUsers ?? []) {

@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { HsmError } from "../hsm/errors";
 import { parseMasterKey } from "../hsm/store/masterKey";
 import { checkPasswordRules, normaliseUsername } from "../hsm/users";
+import { DEFAULT_LOGIN_LIMITS, LoginLimits } from "../hsm/hashQueue";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 export type LogFormat = "json" | "text";
@@ -54,6 +55,8 @@ export interface DaemonConfig {
   readonly tls: TlsConfig | undefined;
   /** Start an empty store where store.sqlite is missing or empty although the data directory has history. */
   readonly newStore: boolean;
+  /** Password checks at once, logins in progress per connection, and logins waiting daemon-wide. */
+  readonly loginLimits: LoginLimits;
 }
 
 export interface TlsConfig {
@@ -195,6 +198,24 @@ export const SETTINGS = {
     help: "begin an empty store when store.sqlite is missing or empty but the audit log has records (\"true\" in env)",
     defaultText: "false",
   },
+  loginHashConcurrency: {
+    flag: "--login-hash-concurrency",
+    env: "LOCALCLOUDHSM_LOGIN_HASH_CONCURRENCY",
+    help: "password checks (scrypt, on libuv's threadpool) running at once",
+    defaultText: "the smaller of UV_THREADPOOL_SIZE (4) and the CPU count",
+  },
+  loginsPerConnection: {
+    flag: "--logins-per-connection",
+    env: "LOCALCLOUDHSM_LOGINS_PER_CONNECTION",
+    help: "logins one client connection may have in progress; the next gets TOO_MANY_LOGINS",
+    defaultText: String(DEFAULT_LOGIN_LIMITS.perConnection),
+  },
+  loginQueue: {
+    flag: "--login-queue",
+    env: "LOCALCLOUDHSM_LOGIN_QUEUE",
+    help: "logins waiting for a password check daemon-wide; the next gets TOO_MANY_LOGINS",
+    defaultText: String(DEFAULT_LOGIN_LIMITS.maxWaiting),
+  },
 } as const satisfies Record<string, Setting>;
 const S = SETTINGS;
 
@@ -248,6 +269,9 @@ export function parseConfig(
         "tls-client-ca-file": { type: "string" },
         "allow-insecure": { type: "boolean" },
         "new-store": { type: "boolean" },
+        "login-hash-concurrency": { type: "string" },
+        "logins-per-connection": { type: "string" },
+        "login-queue": { type: "string" },
         help: { type: "boolean" },
       },
     });
@@ -315,6 +339,12 @@ export function parseConfig(
   }
 
   const newStore = v["new-store"] === true || env[S.newStore.env] === "true";
+  const loginLimits: LoginLimits = {
+    hashConcurrency: integer(S.loginHashConcurrency, pick(S.loginHashConcurrency, v["login-hash-concurrency"]) ?? String(DEFAULT_LOGIN_LIMITS.hashConcurrency), 1, 64),
+    perConnection: integer(S.loginsPerConnection, pick(S.loginsPerConnection, v["logins-per-connection"]) ?? String(DEFAULT_LOGIN_LIMITS.perConnection), 1, 100_000),
+    maxWaiting: integer(S.loginQueue, pick(S.loginQueue, v["login-queue"]) ?? String(DEFAULT_LOGIN_LIMITS.maxWaiting), 0, 1_000_000),
+  };
+
   const dataDir = resolve(pick(S.dataDir, v["data-dir"]) ?? ".local-cloudhsm");
   return {
     help: v.help === true,
@@ -343,6 +373,7 @@ export function parseConfig(
       maxKeys,
       tls,
       newStore,
+      loginLimits,
     },
   };
 }

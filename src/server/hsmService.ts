@@ -52,7 +52,7 @@ export function hsmServiceHandlers(
   watchSettings: WatchSettings,
 ): HsmServiceHandlers {
   const encoder = new WatchResponseEncoder();
-  const authenticate = (context: CallContext): LoginSession => {
+  const authenticate = (context: Pick<CallContext, "metadata" | "log">): LoginSession => {
     const session = cluster.session(bearerToken(context.metadata));
     context.log.userId = session.userId;
     return session;
@@ -61,7 +61,8 @@ export function hsmServiceHandlers(
   return {
     login: unaryCall("Login", logger, async (request, context) => {
       const { role, username, password } = validateLogin(request);
-      const { token, session } = await cluster.login(role, username, password);
+      // The connection, not the address: clients on one host (loopback) must not share one login budget.
+      const { token, session } = await cluster.login(role, username, password, context.peer);
       context.log.userId = session.userId;
       return { sessionToken: token, userId: session.userId, nodeStatuses: toNodeStatuses(cluster.nodeResults()) };
     }),
@@ -127,6 +128,12 @@ export function hsmServiceHandlers(
     listHsmUsers: unaryCall("ListHsmUsers", logger, (_request, context) => {
       authenticate(context);
       return { users: cluster.listUsers().map(toUser), nodeStatuses: toNodeStatuses(cluster.nodeResults()) };
+    }),
+
+    changeUserPassword: unaryCall("ChangeUserPassword", logger, async (request, context) => {
+      const session = authenticate(context);
+      const user = await cluster.resetUserLogin(session, request.username, request.newPassword);
+      return { user: toUser(user) };
     }),
 
     getAttestationKeys: unaryCall("GetAttestationKeys", logger, (_request, context) => {

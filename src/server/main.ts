@@ -105,6 +105,7 @@ async function startDaemon(config: DaemonConfig, layout: DataDirLayout, logger: 
           perUser: config.sessionsPerUser,
         },
         maxKeys: config.maxKeys,
+        loginLimits: config.loginLimits,
         audit,
         ...(config.tls
           ? {

@@ -9,7 +9,7 @@ import {
   ShareKeyRequest,
   WatchSyncStatusRequest,
 } from "../../clients/generated/localcloudhsm/v1/hsm_service";
-import { CreateUserRequest } from "../../clients/generated/localcloudhsm/v1/admin_service";
+import { CreateUserRequest, UnlockUserRequest } from "../../clients/generated/localcloudhsm/v1/admin_service";
 import { GenSymKeyParams, ImportSymKeyParams, KeyFilter } from "../hsm/cluster";
 import { HsmError } from "../hsm/errors";
 import { KCV_LENGTH } from "../hsm/crypto/kcv";
@@ -23,6 +23,11 @@ export const MAX_PAGE_SIZE = 10_000;
 
 export function validateLogin(request: LoginRequest): { role: UserRole; username: string; password: string } {
   return { role: roleOf(request.userType), username: request.username, password: request.password };
+}
+
+/** UnlockUser: an empty new_password keeps the current password. */
+export function validateUnlockUser(request: UnlockUserRequest): { username: string; newPassword: string | undefined } {
+  return { username: request.username, newPassword: request.newPassword === "" ? undefined : request.newPassword };
 }
 
 export function validateCreateUser(request: CreateUserRequest): { role: UserRole; username: string; password: string } {

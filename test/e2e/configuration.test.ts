@@ -54,6 +54,9 @@ const DOCUMENTED_VARIABLES = [
   "LOCALCLOUDHSM_TLS_CLIENT_CA_FILE",
   "LOCALCLOUDHSM_ALLOW_INSECURE",
   "LOCALCLOUDHSM_NEW_STORE",
+  "LOCALCLOUDHSM_LOGIN_HASH_CONCURRENCY",
+  "LOCALCLOUDHSM_LOGINS_PER_CONNECTION",
+  "LOCALCLOUDHSM_LOGIN_QUEUE",
 ];
 const DOCUMENTED_FLAGS = [
   "--listen",
@@ -82,6 +85,9 @@ const DOCUMENTED_FLAGS = [
   "--tls-client-ca-file",
   "--allow-insecure",
   "--new-store",
+  "--login-hash-concurrency",
+  "--logins-per-connection",
+  "--login-queue",
   "--help",
 ];
 
@@ -108,6 +114,8 @@ describe("configuration errors stop the start and name the setting", () => {
     },
     { name: "--watch-batch-ms 0", args: ["--watch-batch-ms", "0"], mentions: ["--watch-batch-ms", "LOCALCLOUDHSM_WATCH_BATCH_MS"] },
     { name: "an unknown flag", args: ["--bogus-flag", "1"], mentions: ["--bogus-flag"] },
+    { name: "--logins-per-connection 0", args: ["--logins-per-connection", "0"], mentions: ["--logins-per-connection", "LOCALCLOUDHSM_LOGINS_PER_CONNECTION"] },
+    { name: "LOCALCLOUDHSM_LOGIN_HASH_CONCURRENCY=0", args: [], env: { LOCALCLOUDHSM_LOGIN_HASH_CONCURRENCY: "0" }, mentions: ["--login-hash-concurrency"] },
     { name: "--scrypt-n that is not a power of two", args: ["--scrypt-n", "1000"], mentions: ["--scrypt-n", "LOCALCLOUDHSM_SCRYPT_N"] },
     {
       name: "a short LOCALCLOUDHSM_ADMIN_SECRET",

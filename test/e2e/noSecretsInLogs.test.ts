@@ -53,6 +53,7 @@ describe("no secrets in logs", () => {
     const devPassword = `Dev-${randomBytes(6).toString("hex")}`;
     const bobPassword = `Bob-${randomBytes(6).toString("hex")}`;
     const wrongPassword = `Wrong-${randomBytes(6).toString("hex")}`;
+    const resetPassword = `Reset-${randomBytes(6).toString("hex")}`;
     const daemon = await DaemonProcess.start(
       standardArgs(dataDir, ["--log-level", "debug"]).map((a) => (a === "alice:password1" ? `alice:${devPassword}` : a)),
       childEnv({ GRPC_TRACE: "all", GRPC_VERBOSITY: "DEBUG" }),
@@ -95,6 +96,8 @@ describe("no secrets in logs", () => {
     await control.setReplicationDelay(1, 5);
     await bob.logout();
     await alice.logout();
+    // A password set by the admin's unlock.
+    await admin.unlockUser("bob", resetPassword);
     expect((await daemon.stop("SIGTERM")).code).toBe(0);
 
     const secrets: Secret[] = [
@@ -105,6 +108,7 @@ describe("no secrets in logs", () => {
       { kind: "password", what: "alice's password", text: devPassword },
       { kind: "password", what: "bob's password", text: bobPassword },
       { kind: "password", what: "the wrong password", text: wrongPassword },
+      { kind: "password", what: "bob's reset password", text: resetPassword },
       { kind: "credential", what: "the admin secret", text: adminSecret },
       ...tokens.map((token, i): Secret => ({ kind: "credential", what: `session token ${i + 1}`, text: token })),
     ];

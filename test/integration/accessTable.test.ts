@@ -140,6 +140,8 @@ const HSM_TABLE: Record<string, Row> = {
   },
   ListHsmUsers: { request: () => ({}), keyRpc: false },
   GetAttestationKeys: { request: () => ({}), keyRpc: false },
+  // Sets carol's password to the one she has: harmless to the rest of the file when it works (for an officer).
+  ChangeUserPassword: { request: () => ({ username: "carol", newPassword: TEST_PASSWORD }), keyRpc: false },
 };
 
 /** A compact, diff-friendly summary of an outcome. */
@@ -307,7 +309,15 @@ describe("access table", () => {
       const md = bearerMetadata(m.name === "Logout" ? tokenOf(await login("bob")) : tokenOf(bob));
       actual[m.name] = verdict(await invoke(m, HSM_TABLE[m.name]!.request(w), md));
     }
-    expect(actual).toEqual({ Login: "OK", Logout: "OK", GenSymKey: "OK", ListHsmUsers: "OK", GetAttestationKeys: "OK" });
+    // Except the crypto officer's changePswd.
+    expect(actual).toEqual({
+      Login: "OK",
+      Logout: "OK",
+      GenSymKey: "OK",
+      ListHsmUsers: "OK",
+      GetAttestationKeys: "OK",
+      ChangeUserPassword: "PERMISSION_DENIED INVALID_USER_TYPE 0xdb",
+    });
   });
 
   test("a crypto officer's token: every key RPC is PERMISSION_DENIED INVALID_USER_TYPE (0xdb); the rest work", async () => {
@@ -343,6 +353,7 @@ describe("access table", () => {
     const requests: Record<string, object> = {
       CreateUser: { userType: UserType.USER_TYPE_CU, username: "sneaky", password: TEST_PASSWORD },
       ListUsers: {},
+      UnlockUser: { username: "carol", newPassword: "" },
       ListNodes: {},
       SetNodeState: { nodeId: 0, state: 2 },
       SetReplicationDelay: { nodeId: 0, delayMs: 5000 },

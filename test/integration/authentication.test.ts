@@ -146,17 +146,66 @@ describe("authentication", () => {
   });
 
   describe("failed logins and lockout", () => {
-    test("four wrong passwords -> LOGIN_FAILED; the fifth locks (USER_LOCKED); then even the right password is refused", async () => {
+    // The lock is kept but not revealed: the fifth failure and every later attempt, even with the right password,
+    // answer exactly like a wrong password (UNAUTHENTICATED LOGIN_FAILED 0xa3, same metadata) until an unlock.
+    test("five wrong passwords lock the user: then even the right password -> LOGIN_FAILED, like an unknown user", async () => {
       await t.admin.createUser("victim", TEST_PASSWORD);
       const c = t.client();
-      for (let i = 1; i <= 4; i++) {
+      for (let i = 1; i <= 5; i++) {
         const err = await expectRpcError(c.login("victim", `wrong-password-${i}`), S.UNAUTHENTICATED, "LOGIN_FAILED");
         expect(err.metadata.kmu_return_code).toBe("0xa3");
       }
-      const fifth = await expectRpcError(c.login("victim", "wrong-password-5"), S.PERMISSION_DENIED, "USER_LOCKED");
-      expect(fifth.metadata.kmu_return_code).toBe("0xa4");
-      await expectRpcError(c.login("victim", TEST_PASSWORD), S.PERMISSION_DENIED, "USER_LOCKED");
+      const locked = await expectRpcError(c.login("victim", TEST_PASSWORD), S.UNAUTHENTICATED, "LOGIN_FAILED");
+      const unknown = await expectRpcError(c.login("nobody_at_all", TEST_PASSWORD), S.UNAUTHENTICATED, "LOGIN_FAILED");
+      expect(locked.metadata).toEqual(unknown.metadata);
+      expect(locked.message).toBe(unknown.message);
       expect(await userNamed("victim")).toMatchObject({ locked: true, loginFailureCount: 5 });
+    });
+
+    test("AdminService.UnlockUser needs the admin secret; with it the locked user logs in with its password again", async () => {
+      await t.admin.createUser("unlockme", TEST_PASSWORD);
+      const c = t.client();
+      for (let i = 1; i <= 5; i++) await expectRpcError(c.login("unlockme", `wrong-password-${i}`), S.UNAUTHENTICATED, "LOGIN_FAILED");
+      const request = { username: "unlockme", newPassword: "" };
+      await expectRpcError(unaryWith(t.admin.raw, t.admin.raw.unlockUser, request, new grpc.Metadata()), S.UNAUTHENTICATED, "ADMIN_SECRET_INVALID");
+      const wrongSecret = new grpc.Metadata();
+      wrongSecret.set("x-admin-secret", "not-the-admin-secret-at-all");
+      await expectRpcError(unaryWith(t.admin.raw, t.admin.raw.unlockUser, request, wrongSecret), S.UNAUTHENTICATED, "ADMIN_SECRET_INVALID");
+      await expectRpcError(c.login("unlockme", TEST_PASSWORD), S.UNAUTHENTICATED, "LOGIN_FAILED");
+      expect(await userNamed("unlockme")).toMatchObject({ locked: true, loginFailureCount: 5 });
+
+      expect(await t.admin.unlockUser("UNLOCKME")).toMatchObject({ username: "unlockme", locked: false, loginFailureCount: 0 });
+      expect(await c.login("unlockme", TEST_PASSWORD)).toBe((await userNamed("unlockme"))!.userId);
+    });
+
+    test("UnlockUser with a new password: the old password is refused, the new one works", async () => {
+      await t.admin.createUser("newpass", TEST_PASSWORD);
+      for (let i = 1; i <= 5; i++) await expectRpcError(t.client().login("newpass", `wrong-password-${i}`), S.UNAUTHENTICATED, "LOGIN_FAILED");
+      await t.admin.unlockUser("newpass", "replacement-pw");
+      await expectRpcError(t.client().login("newpass", TEST_PASSWORD), S.UNAUTHENTICATED, "LOGIN_FAILED");
+      await t.client().login("newpass", "replacement-pw");
+    });
+
+    test("UnlockUser of an unknown user -> NOT_FOUND USER_NOT_FOUND (0x9d); a bad new password -> INVALID_ARGUMENT PASSWORD_INVALID", async () => {
+      const err = await expectRpcError(t.admin.unlockUser("no_such_user"), S.NOT_FOUND, "USER_NOT_FOUND");
+      expect(err.metadata.kmu_return_code).toBe("0x9d");
+      await expectRpcError(t.admin.unlockUser("alice", "short"), S.INVALID_ARGUMENT, "PASSWORD_INVALID");
+    });
+
+    test("a crypto officer's ChangeUserPassword unlocks a user with a new password; a crypto user's or no session is refused", async () => {
+      await t.admin.createUser("colocked", TEST_PASSWORD);
+      await t.admin.createUser("cochanger", TEST_PASSWORD, UserType.USER_TYPE_CO);
+      for (let i = 1; i <= 5; i++) await expectRpcError(t.client().login("colocked", `wrong-password-${i}`), S.UNAUTHENTICATED, "LOGIN_FAILED");
+      await expectRpcError(alice.changeUserPassword("colocked", "officer-set-pw"), S.PERMISSION_DENIED, "INVALID_USER_TYPE");
+      await expectRpcError(t.client().changeUserPassword("colocked", "officer-set-pw"), S.UNAUTHENTICATED, "UNAUTHENTICATED");
+      expect(await userNamed("colocked")).toMatchObject({ locked: true });
+
+      const officer = t.client();
+      await officer.login("cochanger", TEST_PASSWORD, UserType.USER_TYPE_CO);
+      expect(await officer.changeUserPassword("colocked", "officer-set-pw")).toMatchObject({ username: "colocked", locked: false, loginFailureCount: 0 });
+      await expectRpcError(t.client().login("colocked", TEST_PASSWORD), S.UNAUTHENTICATED, "LOGIN_FAILED");
+      await t.client().login("colocked", "officer-set-pw");
+      await expectRpcError(officer.changeUserPassword("colocked", ""), S.INVALID_ARGUMENT, "PASSWORD_INVALID");
     });
 
     test("a successful login resets the failure count", async () => {

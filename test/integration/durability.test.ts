@@ -125,7 +125,9 @@ describe("durability across a restart", () => {
       await expect(alice.importSymKey(randomBytes(32), { wrappingKey: before.wrappingKey, label: "reuse", id: "session-id" })).resolves.toBeDefined();
       expect(await bob.findKey({ label: "durable-3des" })).toEqual([before.des3Key]);
       expect(await bob.findKey({ label: "durable" })).toEqual([]);
-      await expectRpcError(again.client().login("victim", TEST_PASSWORD), S.PERMISSION_DENIED, "USER_LOCKED");
+      // Still locked after the restart: the right password is refused like a wrong one.
+      await expectRpcError(again.client().login("victim", TEST_PASSWORD), S.UNAUTHENTICATED, "LOGIN_FAILED");
+      expect((await again.admin.listUsers()).users.find((u) => u.username === "victim")).toMatchObject({ locked: true });
     } finally {
       running = undefined;
       await again.close();

@@ -22,6 +22,7 @@ import { encodeFields, INVALID_UTF8, WireField } from "../support/protoWire";
 import { bearerMetadata, describeOutcome, metadataOf, rawCall, RawOutcome, rawStream, tokenOf } from "../support/rawCall";
 import { ALL_METHODS, method, MethodInfo } from "../support/serviceMethods";
 import { startTestDaemon, TEST_ADMIN_SECRET, TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
+import { DEFAULT_LOGIN_LIMITS } from "../../src/hsm/hashQueue";
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2_147_483_647);
@@ -427,6 +428,19 @@ const LOGIN = fc.oneof(
   },
 );
 
+/**
+ * User names a reset may act on: never one the fuzzer logs in with (alice, mallory, loginee, the leavers, the officer),
+ * so a reset that works changes nothing the other cases rely on.
+ */
+const resetTarget = fc.oneof(fc.constantFrom("victim", "VICTIM", "bob", "nosuchuser", "x".repeat(31), "x".repeat(32), "a b", "\u00fcn\u00efcode", ""), fc.stringMatching(/^zz_[A-Za-z0-9_]{0,28}$/));
+/** UnlockUser and ChangeUserPassword: field 1 the user name, field 2 the new password (empty: unlock only, for UnlockUser). */
+const RESET_USER = message(
+  mixed(fc.tuple(fc.constantFrom("victim", "bob"), fc.stringMatching(/^[!-~]{8,32}$/)).map(([name, pass]) => ({ 1: textSpec(1, name), 2: textSpec(2, pass) })), {
+    1: text(1, resetTarget),
+    2: text(2, password),
+  }),
+);
+
 const CREATE_USER = message(
   mixed(
     fc.tuple(fc.constantFrom(1, 2), fc.stringMatching(/^fz_[A-Za-z0-9_]{1,28}$/), fc.stringMatching(/^[!-~]{8,32}$/)).map(([type, name, pass]) => ({
@@ -489,8 +503,11 @@ const RPCS: Record<string, { body: fc.Arbitrary<Body>; creds: fc.Arbitrary<Cred>
   "HsmService/GetKeyInfo": { body: simple({ 1: handleIn(1, "visible") }), creds: hsmCreds },
   "HsmService/ListHsmUsers": { body: message(), creds: hsmCreds },
   "HsmService/GetAttestationKeys": { body: message(), creds: hsmCreds },
+  // Mostly the officer here: only a crypto officer's session may change a password.
+  "HsmService/ChangeUserPassword": { body: RESET_USER, creds: fc.oneof({ weight: 3, arbitrary: fc.constant<Cred>("officer") }, { weight: 1, arbitrary: hsmCreds }) },
   "AdminService/CreateUser": { body: CREATE_USER, creds: adminCreds },
   "AdminService/ListUsers": { body: message(), creds: adminCreds },
+  "AdminService/UnlockUser": { body: RESET_USER, creds: adminCreds },
   "ClusterControlService/ListNodes": { body: message(), creds: adminCreds },
   "ClusterControlService/SetNodeState": {
     body: simple({ 1: node(1), 2: { valid: fc.constantFrom(1, 2, 3).map((n) => varintSpec(2, n)), any: varint(2, fc.constantFrom(0n, 1n, 2n, 3n, 4n)) } }),
@@ -797,6 +814,7 @@ function checkAnswer(s: Sent, problems: string[]): void {
     if (!allowed) fail(`accepted with credential ${c.cred}`);
   }
   if (accepted && m.service !== "HsmService" && c.cred !== "secret") fail(`accepted without the admin secret (${c.cred})`);
+  if (accepted && m.name === "ChangeUserPassword" && c.cred !== "officer") fail(`a password changed by a session that is not a crypto officer's (${c.cred})`);
   // No answer carries alice's key material, in any encoding.
   const everything = Buffer.concat([Buffer.from(o.details), Buffer.from(JSON.stringify(o.info ?? {})), o.response ?? Buffer.alloc(0), ...o.messages]);
   const leaked = leaks(everything);
@@ -931,7 +949,9 @@ async function fuzz(m: MethodInfo): Promise<void> {
 
 describe(`fuzz: ${FUZZ_RUNS} cases per RPC`, () => {
   beforeAll(async () => {
-    const t = await startTestDaemon({ watch: { defaultProgressIntervalMs: 25 } });
+    // A batch logs in up to BATCH fresh sessions at once over the process's shared connection, more than the daemon's
+    // per-connection login cap; the cap and its refusals are tested in loginFlood.test.ts.
+    const t = await startTestDaemon({ watch: { defaultProgressIntervalMs: 25 }, loginLimits: { ...DEFAULT_LOGIN_LIMITS, perConnection: 10 * BATCH } });
     const raw = new grpc.Client(t.address, grpc.credentials.createInsecure(), OWN_CONNECTION);
     const control = new ClusterControlClient(t.address, TEST_ADMIN_SECRET);
     for (const name of ["bob", "victim", "loginee", ...Array.from({ length: LEAVERS }, (_, i) => `leaver${i}`)]) await t.admin.createUser(name, TEST_PASSWORD);

@@ -9,6 +9,8 @@ import { SqliteStore } from "../../src/hsm/store/sqliteStore";
 import { Clock } from "../../src/hsm/clock";
 import { Timers } from "../../src/hsm/timers";
 import { SessionLimits } from "../../src/hsm/sessions";
+import { LoginLimits } from "../../src/hsm/hashQueue";
+import { PasswordHasher } from "../../src/hsm/users";
 import { buildDaemon, Daemon, DaemonParts } from "../../src/server/compositionRoot";
 import { createLogger } from "../../src/server/logger";
 
@@ -54,6 +56,10 @@ export interface TestDaemonOptions {
   readonly serverCredentials?: grpc.ServerCredentials;
   /** Client channel credentials matching serverCredentials. */
   readonly clientCredentials?: grpc.ChannelCredentials;
+  /** Password checks at once, logins per connection and waiting (the daemon's defaults when absent). */
+  readonly loginLimits?: LoginLimits;
+  /** Replaces scrypt, e.g. to hold checks until the test releases them. */
+  readonly passwordHasher?: PasswordHasher;
 }
 
 export const TEST_MASTER_KEY = Buffer.alloc(32, 7);
@@ -96,6 +102,8 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     ...(options.timers !== undefined ? { timers: options.timers } : {}),
     ...(options.sessionLimits !== undefined ? { sessionLimits: options.sessionLimits } : {}),
     ...(options.serverCredentials !== undefined ? { serverCredentials: options.serverCredentials } : {}),
+    ...(options.loginLimits !== undefined ? { loginLimits: options.loginLimits } : {}),
+    ...(options.passwordHasher !== undefined ? { passwordHasher: options.passwordHasher } : {}),
   });
   const port = await daemon.listen("127.0.0.1", 0);
   const address = `127.0.0.1:${port}`;

@@ -29,6 +29,8 @@ export interface HsmStore {
   saveAuditHead(head: AuditHead, pending: readonly AuditRecord[]): void;
   insertUser(user: UserRecord): void;
   saveLoginState(user: UserRecord): void;
+  /** Writes a user's password hash with its login state (a password reset or unlock). */
+  saveCredentials(user: UserRecord): void;
   /** Runs `writes` as one durable transaction (nested store writes join it). */
   transaction(writes: () => void): void;
   /** Writes a token key with its attributes, shares and nodes. */

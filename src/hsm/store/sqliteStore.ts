@@ -64,6 +64,7 @@ export class SqliteStore implements HsmStore {
         "INSERT INTO users(user_id, role, username, password_hash, login_failures, locked, row_mac) VALUES (@user_id, @role, @username, @password_hash, @login_failures, @locked, @row_mac)",
       ),
       saveLogin: db.prepare("UPDATE users SET login_failures = ?, locked = ?, row_mac = ? WHERE user_id = ?"),
+      saveCredentials: db.prepare("UPDATE users SET password_hash = ?, login_failures = ?, locked = ?, row_mac = ? WHERE user_id = ?"),
       insertKey: db.prepare(
         `INSERT INTO keys(handle, owner_id, key_class, key_type, label, key_id, flags, value_len, kcv,
            material_nonce, material_tag, material_sealed, acknowledged, row_mac)
@@ -243,6 +244,11 @@ export class SqliteStore implements HsmStore {
   saveLoginState(user: UserRecord): void {
     const row = userColumns(user);
     this.statements.saveLogin.run(row.login_failures, row.locked, this.macs.userRow(row), row.user_id);
+  }
+
+  saveCredentials(user: UserRecord): void {
+    const row = userColumns(user);
+    this.statements.saveCredentials.run(row.password_hash, row.login_failures, row.locked, this.macs.userRow(row), row.user_id);
   }
 
   insertKey(key: KeyObject, acknowledged: boolean): void {

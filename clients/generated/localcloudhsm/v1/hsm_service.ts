@@ -603,6 +603,20 @@ export interface ListHsmUsersResponse {
   nodeStatuses: NodeStatus[];
 }
 
+/** ChangeUserPasswordRequest names the user and its new password. */
+export interface ChangeUserPasswordRequest {
+  /** The user whose password changes; matched case-insensitively. */
+  username: string;
+  /** The new password: 8 to 32 characters. */
+  newPassword: string;
+}
+
+/** ChangeUserPasswordResponse returns the user as it is now (unlocked, no failed logins). */
+export interface ChangeUserPasswordResponse {
+  /** The user after the change. */
+  user?: User | undefined;
+}
+
 function createBaseLoginRequest(): LoginRequest {
   return { userType: 0, username: "", password: "" };
 }
@@ -5067,6 +5081,162 @@ export const ListHsmUsersResponse: MessageFns<ListHsmUsersResponse> = {
   },
 };
 
+function createBaseChangeUserPasswordRequest(): ChangeUserPasswordRequest {
+  return { username: "", newPassword: "" };
+}
+
+export const ChangeUserPasswordRequest: MessageFns<ChangeUserPasswordRequest> = {
+  encode(message: ChangeUserPasswordRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.username !== "") {
+      writer.uint32(10).string(message.username);
+    }
+    if (message.newPassword !== "") {
+      writer.uint32(18).string(message.newPassword);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChangeUserPasswordRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChangeUserPasswordRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.newPassword = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChangeUserPasswordRequest {
+    return {
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
+      newPassword: isSet(object.newPassword)
+        ? globalThis.String(object.newPassword)
+        : isSet(object.new_password)
+        ? globalThis.String(object.new_password)
+        : "",
+    };
+  },
+
+  toJSON(message: ChangeUserPasswordRequest): unknown {
+    const obj: any = {};
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    if (message.newPassword !== "") {
+      obj.newPassword = message.newPassword;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChangeUserPasswordRequest>, I>>(base?: I): ChangeUserPasswordRequest {
+    return ChangeUserPasswordRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChangeUserPasswordRequest>, I>>(object: I): ChangeUserPasswordRequest {
+    const message = createBaseChangeUserPasswordRequest();
+    message.username = object.username ?? "";
+    message.newPassword = object.newPassword ?? "";
+    return message;
+  },
+};
+
+function createBaseChangeUserPasswordResponse(): ChangeUserPasswordResponse {
+  return { user: undefined };
+}
+
+export const ChangeUserPasswordResponse: MessageFns<ChangeUserPasswordResponse> = {
+  encode(message: ChangeUserPasswordResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== undefined) {
+      User.encode(message.user, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChangeUserPasswordResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChangeUserPasswordResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = User.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChangeUserPasswordResponse {
+    return { user: isSet(object.user) ? User.fromJSON(object.user) : undefined };
+  },
+
+  toJSON(message: ChangeUserPasswordResponse): unknown {
+    const obj: any = {};
+    if (message.user !== undefined) {
+      obj.user = User.toJSON(message.user);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChangeUserPasswordResponse>, I>>(base?: I): ChangeUserPasswordResponse {
+    return ChangeUserPasswordResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChangeUserPasswordResponse>, I>>(object: I): ChangeUserPasswordResponse {
+    const message = createBaseChangeUserPasswordResponse();
+    message.user = (object.user !== undefined && object.user !== null) ? User.fromPartial(object.user) : undefined;
+    return message;
+  },
+};
+
 /**
  * HsmService carries the key-management calls of a crypto user.
  *
@@ -5077,7 +5247,13 @@ export const ListHsmUsersResponse: MessageFns<ListHsmUsersResponse> = {
  */
 export type HsmServiceService = typeof HsmServiceService;
 export const HsmServiceService = {
-  /** Login opens a login session (KMU loginHSM). Five failed attempts lock the user. */
+  /**
+   * Login opens a login session (KMU loginHSM). Five failed attempts lock the user.
+   * An unknown user, a wrong password and a locked user (even with the right
+   * password) all fail alike: UNAUTHENTICATED, reason LOGIN_FAILED, after the same
+   * password check. Too many logins in progress on one connection, or waiting in
+   * the daemon, fail at once with RESOURCE_EXHAUSTED, reason TOO_MANY_LOGINS.
+   */
   login: {
     path: "/localcloudhsm.v1.HsmService/Login" as const,
     requestStream: false as const,
@@ -5265,10 +5441,34 @@ export const HsmServiceService = {
       Buffer.from(GetAttestationKeysResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetAttestationKeysResponse => GetAttestationKeysResponse.decode(value),
   },
+  /**
+   * ChangeUserPassword sets another user's password, as a crypto officer does with
+   * cloudhsm_mgmt_util changePswd; it also clears the user's failed-login count and
+   * lock, which is how a locked user gets back in. Only a session of a crypto
+   * officer may call it (INVALID_USER_TYPE, 0xdb, otherwise); an unknown user name
+   * is NOT_FOUND, reason USER_NOT_FOUND.
+   */
+  changeUserPassword: {
+    path: "/localcloudhsm.v1.HsmService/ChangeUserPassword" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ChangeUserPasswordRequest): Buffer =>
+      Buffer.from(ChangeUserPasswordRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ChangeUserPasswordRequest => ChangeUserPasswordRequest.decode(value),
+    responseSerialize: (value: ChangeUserPasswordResponse): Buffer =>
+      Buffer.from(ChangeUserPasswordResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ChangeUserPasswordResponse => ChangeUserPasswordResponse.decode(value),
+  },
 } as const;
 
 export interface HsmServiceServer extends UntypedServiceImplementation {
-  /** Login opens a login session (KMU loginHSM). Five failed attempts lock the user. */
+  /**
+   * Login opens a login session (KMU loginHSM). Five failed attempts lock the user.
+   * An unknown user, a wrong password and a locked user (even with the right
+   * password) all fail alike: UNAUTHENTICATED, reason LOGIN_FAILED, after the same
+   * password check. Too many logins in progress on one connection, or waiting in
+   * the daemon, fail at once with RESOURCE_EXHAUSTED, reason TOO_MANY_LOGINS.
+   */
   login: handleUnaryCall<LoginRequest, LoginResponse>;
   /** Logout ends the caller's session (KMU logoutHSM); its session keys vanish. */
   logout: handleUnaryCall<LogoutRequest, LogoutResponse>;
@@ -5327,10 +5527,24 @@ export interface HsmServiceServer extends UntypedServiceImplementation {
    * firmware measurement, to verify -attest documents (or to pin them in a file).
    */
   getAttestationKeys: handleUnaryCall<GetAttestationKeysRequest, GetAttestationKeysResponse>;
+  /**
+   * ChangeUserPassword sets another user's password, as a crypto officer does with
+   * cloudhsm_mgmt_util changePswd; it also clears the user's failed-login count and
+   * lock, which is how a locked user gets back in. Only a session of a crypto
+   * officer may call it (INVALID_USER_TYPE, 0xdb, otherwise); an unknown user name
+   * is NOT_FOUND, reason USER_NOT_FOUND.
+   */
+  changeUserPassword: handleUnaryCall<ChangeUserPasswordRequest, ChangeUserPasswordResponse>;
 }
 
 export interface HsmServiceClient extends Client {
-  /** Login opens a login session (KMU loginHSM). Five failed attempts lock the user. */
+  /**
+   * Login opens a login session (KMU loginHSM). Five failed attempts lock the user.
+   * An unknown user, a wrong password and a locked user (even with the right
+   * password) all fail alike: UNAUTHENTICATED, reason LOGIN_FAILED, after the same
+   * password check. Too many logins in progress on one connection, or waiting in
+   * the daemon, fail at once with RESOURCE_EXHAUSTED, reason TOO_MANY_LOGINS.
+   */
   login(
     request: LoginRequest,
     callback: (error: ServiceError | null, response: LoginResponse) => void,
@@ -5592,6 +5806,28 @@ export interface HsmServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetAttestationKeysResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ChangeUserPassword sets another user's password, as a crypto officer does with
+   * cloudhsm_mgmt_util changePswd; it also clears the user's failed-login count and
+   * lock, which is how a locked user gets back in. Only a session of a crypto
+   * officer may call it (INVALID_USER_TYPE, 0xdb, otherwise); an unknown user name
+   * is NOT_FOUND, reason USER_NOT_FOUND.
+   */
+  changeUserPassword(
+    request: ChangeUserPasswordRequest,
+    callback: (error: ServiceError | null, response: ChangeUserPasswordResponse) => void,
+  ): ClientUnaryCall;
+  changeUserPassword(
+    request: ChangeUserPasswordRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ChangeUserPasswordResponse) => void,
+  ): ClientUnaryCall;
+  changeUserPassword(
+    request: ChangeUserPasswordRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ChangeUserPasswordResponse) => void,
   ): ClientUnaryCall;
 }
 
