@@ -43,6 +43,7 @@ export const RETURN_CODES = {
   USER_ALREADY_EXISTS: rc(0x103, "HSM Error: A user with this name already exists", "project"),
   ADMIN_AUTH_FAILED: rc(0x104, "HSM Error: Admin secret is missing or wrong", "project"),
   WRAPPED_KEY_INVALID: rc(0x110, "HSM Error: Unwrap integrity check failed", "project"),
+  WATCH_COUNT: rc(0x111, "HSM Error: The session has too many open watches", "project"),
 } as const satisfies Record<string, ReturnCode>;
 
 export type ReturnCodeName = keyof typeof RETURN_CODES;

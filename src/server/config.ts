@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { HsmError } from "../hsm/errors";
 import { parseMasterKey } from "../hsm/store/masterKey";
 import { checkPasswordRules, normaliseUsername } from "../hsm/users";
+import { Http2Limits } from "./http2Limits";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 export type LogFormat = "json" | "text";
@@ -52,6 +53,10 @@ export interface DaemonConfig {
   readonly maxKeys: number;
   /** TLS material (PEM text); undefined serves plaintext, allowed only on loopback or with allowInsecure. */
   readonly tls: TlsConfig | undefined;
+  /** Open watches one login session may hold. */
+  readonly watchesPerSession: number;
+  /** Streams per connection; idle, preface-less and unresponsive connections closed. */
+  readonly http2: Http2Limits;
 }
 
 export interface TlsConfig {
@@ -187,6 +192,36 @@ export const SETTINGS = {
     help: "serve plaintext on a non-loopback address (\"true\" in env)",
     defaultText: "false",
   },
+  watchesPerSession: {
+    flag: "--watches-per-session",
+    env: "LOCALCLOUDHSM_WATCHES_PER_SESSION",
+    help: "open WatchSyncStatus streams one login session may hold (RESOURCE_EXHAUSTED past it)",
+    defaultText: "64",
+  },
+  maxConcurrentStreams: {
+    flag: "--max-concurrent-streams",
+    env: "LOCALCLOUDHSM_MAX_CONCURRENT_STREAMS",
+    help: "HTTP/2 streams one connection may have open at once",
+    defaultText: "1000",
+  },
+  connectionIdle: {
+    flag: "--connection-idle-ms",
+    env: "LOCALCLOUDHSM_CONNECTION_IDLE_MS",
+    help: "a connection with no open call this long is closed (also one that never sends the HTTP/2 preface)",
+    defaultText: "120000",
+  },
+  keepalive: {
+    flag: "--keepalive-ms",
+    env: "LOCALCLOUDHSM_KEEPALIVE_MS",
+    help: "interval of the HTTP/2 pings the daemon sends on every connection",
+    defaultText: "60000",
+  },
+  keepaliveTimeout: {
+    flag: "--keepalive-timeout-ms",
+    env: "LOCALCLOUDHSM_KEEPALIVE_TIMEOUT_MS",
+    help: "a connection whose ping is not answered this long is closed, with its calls",
+    defaultText: "20000",
+  },
 } as const satisfies Record<string, Setting>;
 const S = SETTINGS;
 
@@ -239,6 +274,11 @@ export function parseConfig(
         "tls-key-file": { type: "string" },
         "tls-client-ca-file": { type: "string" },
         "allow-insecure": { type: "boolean" },
+        "watches-per-session": { type: "string" },
+        "max-concurrent-streams": { type: "string" },
+        "connection-idle-ms": { type: "string" },
+        "keepalive-ms": { type: "string" },
+        "keepalive-timeout-ms": { type: "string" },
         help: { type: "boolean" },
       },
     });
@@ -305,6 +345,14 @@ export function parseConfig(
     throw new ConfigError(S.listen, `plaintext is refused on non-loopback address ${host}; give --tls-cert-file and --tls-key-file, or --allow-insecure`);
   }
 
+  const watchesPerSession = integer(S.watchesPerSession, pick(S.watchesPerSession, v["watches-per-session"]) ?? "64", 1, 100_000);
+  const http2: Http2Limits = {
+    maxConcurrentStreams: integer(S.maxConcurrentStreams, pick(S.maxConcurrentStreams, v["max-concurrent-streams"]) ?? "1000", 1, 100_000),
+    connectionIdleMs: integer(S.connectionIdle, pick(S.connectionIdle, v["connection-idle-ms"]) ?? "120000", 100, 86_400_000),
+    keepaliveMs: integer(S.keepalive, pick(S.keepalive, v["keepalive-ms"]) ?? "60000", 100, 86_400_000),
+    keepaliveTimeoutMs: integer(S.keepaliveTimeout, pick(S.keepaliveTimeout, v["keepalive-timeout-ms"]) ?? "20000", 100, 600_000),
+  };
+
   const dataDir = resolve(pick(S.dataDir, v["data-dir"]) ?? ".local-cloudhsm");
   return {
     help: v.help === true,
@@ -332,6 +380,8 @@ export function parseConfig(
       sessionsPerUser,
       maxKeys,
       tls,
+      watchesPerSession,
+      http2,
     },
   };
 }

@@ -86,8 +86,10 @@ async function main(): Promise<number> {
       idleMs: config.sessionIdleSeconds * 1000,
       maxLifetimeMs: config.sessionMaxSeconds * 1000,
       perUser: config.sessionsPerUser,
+      watchesPerSession: config.watchesPerSession,
     },
     maxKeys: config.maxKeys,
+    http2: config.http2,
     audit,
     ...(config.tls
       ? {

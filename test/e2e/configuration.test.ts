@@ -53,6 +53,11 @@ const DOCUMENTED_VARIABLES = [
   "LOCALCLOUDHSM_TLS_KEY_FILE",
   "LOCALCLOUDHSM_TLS_CLIENT_CA_FILE",
   "LOCALCLOUDHSM_ALLOW_INSECURE",
+  "LOCALCLOUDHSM_WATCHES_PER_SESSION",
+  "LOCALCLOUDHSM_MAX_CONCURRENT_STREAMS",
+  "LOCALCLOUDHSM_CONNECTION_IDLE_MS",
+  "LOCALCLOUDHSM_KEEPALIVE_MS",
+  "LOCALCLOUDHSM_KEEPALIVE_TIMEOUT_MS",
 ];
 const DOCUMENTED_FLAGS = [
   "--listen",
@@ -81,6 +86,11 @@ const DOCUMENTED_FLAGS = [
   "--tls-client-ca-file",
   "--allow-insecure",
   "--help",
+  "--watches-per-session",
+  "--max-concurrent-streams",
+  "--connection-idle-ms",
+  "--keepalive-ms",
+  "--keepalive-timeout-ms",
 ];
 
 const STACK_FRAME = /^\s+at /m;

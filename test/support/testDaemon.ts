@@ -11,6 +11,7 @@ import { Timers } from "../../src/hsm/timers";
 import { SessionLimits } from "../../src/hsm/sessions";
 import { buildDaemon, Daemon, DaemonParts } from "../../src/server/compositionRoot";
 import { createLogger } from "../../src/server/logger";
+import { Http2Limits } from "../../src/server/http2Limits";
 
 export const TEST_ADMIN_SECRET = "integration-admin-secret-0123456789";
 export const TEST_PASSWORD = "password1";
@@ -54,6 +55,8 @@ export interface TestDaemonOptions {
   readonly serverCredentials?: grpc.ServerCredentials;
   /** Client channel credentials matching serverCredentials. */
   readonly clientCredentials?: grpc.ChannelCredentials;
+  /** HTTP/2 limits (streams per connection, idle and keepalive timeouts); the daemon's defaults when absent. */
+  readonly http2?: Partial<Http2Limits>;
 }
 
 export const TEST_MASTER_KEY = Buffer.alloc(32, 7);
@@ -96,6 +99,7 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     ...(options.timers !== undefined ? { timers: options.timers } : {}),
     ...(options.sessionLimits !== undefined ? { sessionLimits: options.sessionLimits } : {}),
     ...(options.serverCredentials !== undefined ? { serverCredentials: options.serverCredentials } : {}),
+    ...(options.http2 !== undefined ? { http2: options.http2 } : {}),
   });
   const port = await daemon.listen("127.0.0.1", 0);
   const address = `127.0.0.1:${port}`;
