@@ -47,6 +47,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     // The bench holds more keys than the hsm2m.medium quota the daemon enforces by default.
     "--max-keys",
     "0",
+    // Its watchers (up to 10,000) share one login and a few connections, past the default per-session and per-connection caps.
+    "--watches-per-session",
+    "10000",
+    "--max-concurrent-streams",
+    "10000",
   ];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   const pid = child.pid;

@@ -43,6 +43,7 @@ export const RETURN_CODES = {
   ADMIN_AUTH_FAILED: rc(0x104, "HSM Error: Admin secret is missing or wrong", "project"),
   WRAPPED_KEY_INVALID: rc(0x110, "HSM Error: Unwrap integrity check failed", "project"),
   LOGINS_BUSY: rc(0x105, "HSM Error: Too many logins in progress; retry later", "project"),
+  WATCH_COUNT: rc(0x111, "HSM Error: The session has too many open watches", "project"),
 } as const satisfies Record<string, ReturnCode>;
 
 export type ReturnCodeName = keyof typeof RETURN_CODES;

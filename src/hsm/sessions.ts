@@ -22,7 +22,11 @@ export interface SessionLimits {
   readonly maxLifetimeMs: number;
   /** Open sessions per user; the next login is refused. */
   readonly perUser: number;
+  /** Open streams (watches) per session; the next is refused. DEFAULT_WATCHES_PER_SESSION when absent. */
+  readonly watchesPerSession?: number;
 }
+
+export const DEFAULT_WATCHES_PER_SESSION = 64;
 
 export const DEFAULT_SESSION_LIMITS: SessionLimits = { idleMs: 15 * 60_000, maxLifetimeMs: 24 * 3_600_000, perUser: 64 };
 
@@ -120,10 +124,16 @@ export class SessionRegistry {
    * Marks a live session in use by a stream (a watch) until the returned release is called with the
    * time: it does not idle out meanwhile, and if it is closed or expires first, `close`/`expire`
    * hand `onEnd` back with it. Releasing twice, or after the session ended, does nothing.
+   * A session holds at most `watchesPerSession` streams (each costs memory and a scan per event):
+   * past that, TOO_MANY_WATCHES until one ends.
    */
   hold(sessionId: string, onEnd: SessionEndListener): (now: number) => void {
     const entry = this.bySessionId.get(sessionId);
     if (!entry) return () => undefined;
+    const max = this.limits.watchesPerSession ?? DEFAULT_WATCHES_PER_SESSION;
+    if (entry.streams.size >= max) {
+      throw new HsmError("TOO_MANY_WATCHES", "the session has too many open watches; end one first", { max_watches: max });
+    }
     entry.streams.add(onEnd);
     return (now) => {
       if (entry.streams.delete(onEnd)) entry.lastUsedAt = now;

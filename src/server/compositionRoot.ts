@@ -17,6 +17,7 @@ import { addHealth, addReflection, setAllNotServing } from "./introspection";
 import { Logger } from "./logger";
 import { PageTokenCodec } from "./pageToken";
 import { gateService, transportLimit } from "./requestGate";
+import { DEFAULT_HTTP2_LIMITS, Http2Limits, http2ServerOptions } from "./http2Limits";
 import { OpenStreams } from "./streamAdapter";
 import { Timers } from "../hsm/timers";
 import { SessionLimits } from "../hsm/sessions";
@@ -55,6 +56,8 @@ export interface DaemonParts {
   readonly devUsers?: readonly DevUser[];
   /** Seconds in-flight calls get at shutdown before they are cancelled. */
   readonly shutdownGraceSeconds?: number;
+  /** Streams per connection, idle and keepalive timeouts; DEFAULT_HTTP2_LIMITS for what is absent. */
+  readonly http2?: Partial<Http2Limits>;
 }
 
 export interface Daemon {
@@ -93,7 +96,10 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
   }
 
   const limit = transportLimit(parts.maxMessageBytes);
-  const server = new grpc.Server({ "grpc.max_receive_message_length": limit });
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": limit,
+    ...http2ServerOptions({ ...DEFAULT_HTTP2_LIMITS, ...parts.http2 }),
+  });
   const streams = new OpenStreams();
   const watchSettings: WatchSettings = {
     defaultProgressIntervalMs: parts.watch?.defaultProgressIntervalMs ?? 5000,

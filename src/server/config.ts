@@ -6,6 +6,7 @@ import { HsmError } from "../hsm/errors";
 import { parseMasterKey } from "../hsm/store/masterKey";
 import { checkPasswordRules, normaliseUsername } from "../hsm/users";
 import { DEFAULT_LOGIN_LIMITS, LoginLimits } from "../hsm/hashQueue";
+import { Http2Limits } from "./http2Limits";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 export type LogFormat = "json" | "text";
@@ -57,6 +58,10 @@ export interface DaemonConfig {
   readonly newStore: boolean;
   /** Password checks at once, logins in progress per connection, and logins waiting daemon-wide. */
   readonly loginLimits: LoginLimits;
+  /** Open watches one login session may hold. */
+  readonly watchesPerSession: number;
+  /** Streams per connection; idle, preface-less and unresponsive connections closed. */
+  readonly http2: Http2Limits;
 }
 
 export interface TlsConfig {
@@ -216,6 +221,36 @@ export const SETTINGS = {
     help: "logins waiting for a password check daemon-wide; the next gets TOO_MANY_LOGINS",
     defaultText: String(DEFAULT_LOGIN_LIMITS.maxWaiting),
   },
+  watchesPerSession: {
+    flag: "--watches-per-session",
+    env: "LOCALCLOUDHSM_WATCHES_PER_SESSION",
+    help: "open WatchSyncStatus streams one login session may hold (RESOURCE_EXHAUSTED past it)",
+    defaultText: "64",
+  },
+  maxConcurrentStreams: {
+    flag: "--max-concurrent-streams",
+    env: "LOCALCLOUDHSM_MAX_CONCURRENT_STREAMS",
+    help: "HTTP/2 streams one connection may have open at once",
+    defaultText: "1000",
+  },
+  connectionIdle: {
+    flag: "--connection-idle-ms",
+    env: "LOCALCLOUDHSM_CONNECTION_IDLE_MS",
+    help: "a connection with no open call this long is closed (also one that never sends the HTTP/2 preface)",
+    defaultText: "120000",
+  },
+  keepalive: {
+    flag: "--keepalive-ms",
+    env: "LOCALCLOUDHSM_KEEPALIVE_MS",
+    help: "interval of the HTTP/2 pings the daemon sends on every connection",
+    defaultText: "60000",
+  },
+  keepaliveTimeout: {
+    flag: "--keepalive-timeout-ms",
+    env: "LOCALCLOUDHSM_KEEPALIVE_TIMEOUT_MS",
+    help: "a connection whose ping is not answered this long is closed, with its calls",
+    defaultText: "20000",
+  },
 } as const satisfies Record<string, Setting>;
 const S = SETTINGS;
 
@@ -272,6 +307,11 @@ export function parseConfig(
         "login-hash-concurrency": { type: "string" },
         "logins-per-connection": { type: "string" },
         "login-queue": { type: "string" },
+        "watches-per-session": { type: "string" },
+        "max-concurrent-streams": { type: "string" },
+        "connection-idle-ms": { type: "string" },
+        "keepalive-ms": { type: "string" },
+        "keepalive-timeout-ms": { type: "string" },
         help: { type: "boolean" },
       },
     });
@@ -344,6 +384,13 @@ export function parseConfig(
     perConnection: integer(S.loginsPerConnection, pick(S.loginsPerConnection, v["logins-per-connection"]) ?? String(DEFAULT_LOGIN_LIMITS.perConnection), 1, 100_000),
     maxWaiting: integer(S.loginQueue, pick(S.loginQueue, v["login-queue"]) ?? String(DEFAULT_LOGIN_LIMITS.maxWaiting), 0, 1_000_000),
   };
+  const watchesPerSession = integer(S.watchesPerSession, pick(S.watchesPerSession, v["watches-per-session"]) ?? "64", 1, 100_000);
+  const http2: Http2Limits = {
+    maxConcurrentStreams: integer(S.maxConcurrentStreams, pick(S.maxConcurrentStreams, v["max-concurrent-streams"]) ?? "1000", 1, 100_000),
+    connectionIdleMs: integer(S.connectionIdle, pick(S.connectionIdle, v["connection-idle-ms"]) ?? "120000", 100, 86_400_000),
+    keepaliveMs: integer(S.keepalive, pick(S.keepalive, v["keepalive-ms"]) ?? "60000", 100, 86_400_000),
+    keepaliveTimeoutMs: integer(S.keepaliveTimeout, pick(S.keepaliveTimeout, v["keepalive-timeout-ms"]) ?? "20000", 100, 600_000),
+  };
 
   const dataDir = resolve(pick(S.dataDir, v["data-dir"]) ?? ".local-cloudhsm");
   return {
@@ -374,6 +421,8 @@ export function parseConfig(
       tls,
       newStore,
       loginLimits,
+      watchesPerSession,
+      http2,
     },
   };
 }

@@ -2,7 +2,8 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation } from "grpc-health-check";
+import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
+import { dirname, join, relative } from "node:path";
 import { protoRoot, serviceProtoFiles } from "./protoFiles";
 import { withLinkedFiles } from "./reflectionDescriptors";
 
@@ -22,9 +23,28 @@ export function setAllNotServing(health: HealthImplementation): void {
   for (const name of SERVICE_NAMES) health.setStatus(name, "NOT_SERVING");
 }
 
-/** Registers v1 and v1alpha server reflection over the project's .proto files. */
+/**
+ * The google.rpc types every failure carries in grpc-status-details-bin: served too, so a client
+ * using reflection (buf curl, grpcurl) can decode the ErrorInfo of an error.
+ */
+const RICH_STATUS_PROTO_FILES = ["google/rpc/status.proto", "google/rpc/error_details.proto"];
+
+/**
+ * Registers v1 and v1alpha server reflection over everything the daemon serves: the project's .proto
+ * files, the rich-status types, grpc.health.v1 and server reflection itself, each from the .proto
+ * its package ships (the one its service is built from).
+ */
 export function addReflection(server: grpc.Server): void {
   const root = protoRoot();
-  const definition = protoLoader.loadSync(serviceProtoFiles(root), { includeDirs: [root] });
+  const healthRoot = join(dirname(healthProtoPath), "..", "..");
+  const reflectionRoot = join(dirname(require.resolve("@grpc/reflection/package.json")), "build", "proto");
+  const files = [
+    ...serviceProtoFiles(root),
+    ...RICH_STATUS_PROTO_FILES,
+    relative(healthRoot, healthProtoPath),
+    "grpc/reflection/v1/reflection.proto",
+    "grpc/reflection/v1alpha/reflection.proto",
+  ];
+  const definition = protoLoader.loadSync(files, { includeDirs: [root, healthRoot, reflectionRoot] });
   new ReflectionService(withLinkedFiles(definition)).addToServer(server);
 }

@@ -2,6 +2,7 @@
 import * as grpc from "@grpc/grpc-js";
 import winston from "winston";
 import { LogFormat, LogLevel } from "./config";
+import { redactCredentials } from "./credentialRedaction";
 
 export type Logger = winston.Logger;
 
@@ -17,17 +18,6 @@ export function createLogger(level: LogLevel, format: LogFormat, stream: NodeJS.
           }),
         );
   return winston.createLogger({ level, format: formats, transports: [new winston.transports.Stream({ stream })] });
-}
-
-const BEARER = /Bearer\s+[A-Za-z0-9._~+/=-]+/gi;
-const ADMIN_SECRET_HEADER = /(x-admin-secret"?\s*[:=]\s*\[?\s*"?)[^"\],}\s]+/gi;
-
-/**
- * grpc-js tracers (GRPC_TRACE) print request headers verbatim; session tokens and the admin secret
- * are credentials, so their values never reach the log.
- */
-export function redactCredentials(text: string): string {
-  return text.replace(BEARER, "Bearer <redacted>").replace(ADMIN_SECRET_HEADER, "$1<redacted>");
 }
 
 /** grpc-js logs through this logger from now on, credentials redacted; its verbosity follows the daemon's level. */

@@ -103,9 +103,11 @@ async function startDaemon(config: DaemonConfig, layout: DataDirLayout, logger: 
           idleMs: config.sessionIdleSeconds * 1000,
           maxLifetimeMs: config.sessionMaxSeconds * 1000,
           perUser: config.sessionsPerUser,
+          watchesPerSession: config.watchesPerSession,
         },
         maxKeys: config.maxKeys,
         loginLimits: config.loginLimits,
+        http2: config.http2,
         audit,
         ...(config.tls
           ? {

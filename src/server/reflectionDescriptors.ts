@@ -1,4 +1,4 @@
-// Completes the files @grpc/reflection serves: each merged per-package file lists the files its types refer to, so strict clients (grpcurl) can link them.
+// Completes the files @grpc/reflection serves so strict clients (grpcurl, buf curl) can link them: each merged per-package file lists the files its types refer to, and map entries carry protoc's names.
 import { PackageDefinition } from "@grpc/proto-loader";
 import { FileDescriptorProto, IDescriptorProto, IEnumDescriptorProto, IFileDescriptorProto } from "protobufjs/ext/descriptor";
 
@@ -31,7 +31,7 @@ export function withLinkedFiles(definition: PackageDefinition): PackageDefinitio
       const owner = resolve(reference, file.package ?? "", owners);
       if (owner !== undefined && owner !== name) needed.add(owner);
     }
-    const linked: IFileDescriptorProto = { ...file, dependency: [...needed].sort() };
+    const linked: IFileDescriptorProto = { ...file, messageType: withMapEntryNames(file.messageType ?? []), dependency: [...needed].sort() };
     encoded.set(name, Buffer.from(FileDescriptorProto.encode(FileDescriptorProto.fromObject(linked as Record<string, unknown>)).finish()));
   }
 
@@ -49,6 +49,31 @@ export function withLinkedFiles(definition: PackageDefinition): PackageDefinitio
     out[key] = { ...entry, fileDescriptorProtos: relinked } as typeof entry;
   }
   return out;
+}
+
+/**
+ * protobufjs names the entry message of `map<..> metadata` "Metadata"; protoc names it "MetadataEntry",
+ * and Go's protodesc (buf curl, grpcurl) refuses a map entry with any other name, losing the whole file
+ * (google.rpc.ErrorInfo, grpc.health.v1's List). Renames each entry and the field that refers to it.
+ */
+function withMapEntryNames(messages: IDescriptorProto[]): IDescriptorProto[] {
+  return messages.map((message) => {
+    const renamed = new Map<string, string>();
+    for (const field of message.field ?? []) {
+      const entry = (message.nestedType ?? []).find((n) => n.options?.mapEntry === true && n.name === field.typeName);
+      if (entry && field.name) renamed.set(entry.name!, mapEntryName(field.name));
+    }
+    return {
+      ...message,
+      field: (message.field ?? []).map((f) => (f.typeName && renamed.has(f.typeName) ? { ...f, typeName: renamed.get(f.typeName) } : f)),
+      nestedType: withMapEntryNames(message.nestedType ?? []).map((n) => (n.options?.mapEntry === true && renamed.has(n.name!) ? { ...n, name: renamed.get(n.name!) } : n)),
+    };
+  });
+}
+
+/** protoc's entry name for a map field: the field name in CamelCase plus "Entry" (`user_roles` -> `UserRolesEntry`). */
+function mapEntryName(fieldName: string): string {
+  return fieldName.replace(/(?:^|_)(.)/g, (_, c: string) => c.toUpperCase()).replace(/_/g, "") + "Entry";
 }
 
 function protosOf(entry: PackageDefinition[string]): Buffer[] {

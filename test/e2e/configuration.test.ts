@@ -57,6 +57,11 @@ const DOCUMENTED_VARIABLES = [
   "LOCALCLOUDHSM_LOGIN_HASH_CONCURRENCY",
   "LOCALCLOUDHSM_LOGINS_PER_CONNECTION",
   "LOCALCLOUDHSM_LOGIN_QUEUE",
+  "LOCALCLOUDHSM_WATCHES_PER_SESSION",
+  "LOCALCLOUDHSM_MAX_CONCURRENT_STREAMS",
+  "LOCALCLOUDHSM_CONNECTION_IDLE_MS",
+  "LOCALCLOUDHSM_KEEPALIVE_MS",
+  "LOCALCLOUDHSM_KEEPALIVE_TIMEOUT_MS",
 ];
 const DOCUMENTED_FLAGS = [
   "--listen",
@@ -89,6 +94,11 @@ const DOCUMENTED_FLAGS = [
   "--logins-per-connection",
   "--login-queue",
   "--help",
+  "--watches-per-session",
+  "--max-concurrent-streams",
+  "--connection-idle-ms",
+  "--keepalive-ms",
+  "--keepalive-timeout-ms",
 ];
 
 const STACK_FRAME = /^\s+at /m;

@@ -1,14 +1,15 @@
 // No secret in any log: a daemon process at --log-level debug with grpc-js tracing everything (GRPC_TRACE=all,
 // GRPC_VERBOSITY=DEBUG) serves logins (good and bad passwords), plaintext and -wk imports, exports (exSymKey with and
 // without -wk), user creation and cluster control; then every stdout and stderr line and every audit line is scanned for
-// the key material (hex in both cases, base64, base64url), the passwords, the session tokens and the admin secret.
+// the key material (hex in both cases, base64, base64url), the passwords, the session tokens (also sent as `Token x`
+// and `Bearer "x"`) and the admin secret (which has spaces in it).
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { AdminClient, ClusterControlClient, HsmClient, KEY_TYPE } from "../../clients";
 import { expectRpcError } from "../support/expectRpcError";
-import { tokenOf } from "../support/rawCall";
+import { rawCall, tokenOf } from "../support/rawCall";
 import { childEnv, Closer, DaemonProcess, killAllDaemons, makeTempDir, removeTempDirs, standardArgs } from "./support/daemonProcess";
 
 const closer = new Closer();
@@ -54,11 +55,13 @@ describe("no secrets in logs", () => {
     const bobPassword = `Bob-${randomBytes(6).toString("hex")}`;
     const wrongPassword = `Wrong-${randomBytes(6).toString("hex")}`;
     const resetPassword = `Reset-${randomBytes(6).toString("hex")}`;
+    // An admin secret with spaces inside: a redaction that stops at the first space would leave the rest in the log.
+    const adminSecretWords = Array.from({ length: 4 }, () => randomBytes(6).toString("hex"));
+    const adminSecret = `adm ${adminSecretWords.join(" ")}`;
     const daemon = await DaemonProcess.start(
       standardArgs(dataDir, ["--log-level", "debug"]).map((a) => (a === "alice:password1" ? `alice:${devPassword}` : a)),
-      childEnv({ GRPC_TRACE: "all", GRPC_VERBOSITY: "DEBUG" }),
+      childEnv({ GRPC_TRACE: "all", GRPC_VERBOSITY: "DEBUG", LOCALCLOUDHSM_ADMIN_SECRET: adminSecret }),
     );
-    const adminSecret = readFileSync(join(dataDir, "admin-secret"), "utf8").trim();
     const admin = closer.add(new AdminClient(daemon.address, adminSecret));
     const control = closer.add(new ClusterControlClient(daemon.address, adminSecret));
     const alice = closer.add(new HsmClient(daemon.address));
@@ -70,6 +73,23 @@ describe("no secrets in logs", () => {
     await alice.login("alice", devPassword);
     const bobId = await bob.login("bob", bobPassword);
     const tokens = [tokenOf(alice), tokenOf(bob)];
+    // Live credentials sent in the forms a confused client might use: another scheme, a quoted bearer value, the admin
+    // secret twice in one call (grpc-js refuses two authorization values on the client, so only the secret can be doubled).
+    const raw = closer.add(new grpc.Client(daemon.address, grpc.credentials.createInsecure()));
+    const confused: [string, string, string[]][] = [
+      ["/localcloudhsm.v1.HsmService/ListHsmUsers", "authorization", [`Token ${tokens[0]}`]],
+      ["/localcloudhsm.v1.HsmService/ListHsmUsers", "authorization", [`Bearer "${tokens[0]}"`]],
+      ["/localcloudhsm.v1.AdminService/ListUsers", "x-admin-secret", [adminSecret, `${adminSecret} again`]],
+    ];
+    const outcomes: string[] = [];
+    for (const [path, key, values] of confused) {
+      const metadata = new grpc.Metadata();
+      for (const value of values) metadata.add(key, value);
+      const outcome = await rawCall(raw, path, Buffer.alloc(0), metadata);
+      outcomes.push(outcome.info?.reason ?? grpc.status[outcome.code]);
+    }
+    // Only a bearer token is a session token; two admin secrets are not the admin secret.
+    expect(outcomes).toEqual(["UNAUTHENTICATED", "UNAUTHENTICATED", "ADMIN_SECRET_INVALID"]);
 
     // Key material the test knows: a wrapping key imported in plaintext (so -wk can use it on the host), an AES key
     // and a 3DES key imported in plaintext, and an AES key imported with -wk (wrapped here, never sent in plaintext).
@@ -110,6 +130,7 @@ describe("no secrets in logs", () => {
       { kind: "password", what: "the wrong password", text: wrongPassword },
       { kind: "password", what: "bob's reset password", text: resetPassword },
       { kind: "credential", what: "the admin secret", text: adminSecret },
+      ...adminSecretWords.map((word, i): Secret => ({ kind: "credential", what: `word ${i + 2} of the admin secret`, text: word })),
       ...tokens.map((token, i): Secret => ({ kind: "credential", what: `session token ${i + 1}`, text: token })),
     ];
     const sources: [string, string][] = [
@@ -149,8 +170,9 @@ describe("no secrets in logs", () => {
     expect(scan.hits.filter((h) => h.kind === "password").map((h) => h.text)).toEqual([]);
   });
 
-  // grpc-js tracing prints request headers; the daemon redacts authorization and x-admin-secret values.
-  test("no session token or admin secret in any log or audit line, even with grpc-js tracing everything", () => {
+  // grpc-js tracing prints request headers; the daemon redacts authorization and x-admin-secret values whole
+  // (a spaced admin secret, `Token x`, `Bearer "x"`, two authorization values).
+  test("no session token or admin secret (nor any word of it) in any log or audit line, even with grpc-js tracing everything", () => {
     expect(scan.hits.filter((h) => h.kind === "credential").map((h) => h.text)).toEqual([]);
   });
 });

@@ -45,12 +45,47 @@ describe("health and reflection", () => {
   });
 
   describe("server reflection", () => {
-    test.each(["v1", "v1alpha"] as const)("%s list_services includes HsmService and AdminService", async (version) => {
+    type DescribedFile = {
+      name: string;
+      package: string;
+      messageType: { name: string; field: { name: string; typeName: string }[]; nestedType: { name: string; options: { mapEntry?: boolean } | null }[] }[];
+      service: { name: string; method: { name: string }[] }[];
+    };
+    const filesContaining = async (symbol: string): Promise<DescribedFile[]> => {
+      const res = await reflect<FileDescriptorResponse>(reflectionV1, { file_containing_symbol: symbol });
+      expect(res.message_response).toBe("file_descriptor_response");
+      const type = fileDescriptorType();
+      return res.file_descriptor_response.file_descriptor_proto.map(
+        (bytes) => type.toObject(type.decode(bytes), { defaults: true, arrays: true }) as DescribedFile,
+      );
+    };
+
+    test.each(["v1", "v1alpha"] as const)("%s list_services includes HsmService, AdminService and grpc.health.v1.Health", async (version) => {
       const client = version === "v1" ? reflectionV1 : reflectionV1alpha;
       const res = await reflect<ListServicesResponse>(client, { list_services: "" });
       expect(res.message_response).toBe("list_services_response");
       const names = res.list_services_response.service.map((s) => s.name);
-      expect(names).toEqual(expect.arrayContaining(["localcloudhsm.v1.HsmService", "localcloudhsm.v1.AdminService"]));
+      expect(names).toEqual(expect.arrayContaining(["localcloudhsm.v1.HsmService", "localcloudhsm.v1.AdminService", "grpc.health.v1.Health"]));
+    });
+
+    test("file_containing_symbol grpc.health.v1.Health gives the Health service with Check and Watch", async () => {
+      const files = await filesContaining("grpc.health.v1.Health");
+      const file = files.find((f) => f.package === "grpc.health.v1");
+      const service = file?.service.find((s) => s.name === "Health");
+      expect(service?.method.map((m) => m.name)).toEqual(expect.arrayContaining(["Check", "Watch"]));
+      expect(file!.messageType.map((m) => m.name)).toEqual(expect.arrayContaining(["HealthCheckRequest", "HealthCheckResponse"]));
+    });
+
+    test("file_containing_symbol google.rpc.ErrorInfo gives ErrorInfo with reason, domain and metadata (what every failure carries)", async () => {
+      const files = await filesContaining("google.rpc.ErrorInfo");
+      const file = files.find((f) => f.package === "google.rpc");
+      const errorInfo = file?.messageType.find((m) => m.name === "ErrorInfo");
+      expect(errorInfo?.field.map((f) => f.name)).toEqual(expect.arrayContaining(["reason", "domain", "metadata"]));
+      // protoc's name for the map entry: Go's protodesc (buf curl, grpcurl) rejects the file under any other.
+      expect(errorInfo?.nestedType.map((n) => [n.name, n.options?.mapEntry])).toEqual([["MetadataEntry", true]]);
+      expect(errorInfo?.field.find((f) => f.name === "metadata")?.typeName).toBe("MetadataEntry");
+      // The trailer's outer message is resolvable too.
+      expect(file!.messageType.map((m) => m.name)).toContain("Status");
     });
 
     test("file_containing_symbol gives a descriptor with the HsmService methods and messages", async () => {

@@ -13,6 +13,7 @@ import { LoginLimits } from "../../src/hsm/hashQueue";
 import { PasswordHasher } from "../../src/hsm/users";
 import { buildDaemon, Daemon, DaemonParts } from "../../src/server/compositionRoot";
 import { createLogger } from "../../src/server/logger";
+import { Http2Limits } from "../../src/server/http2Limits";
 
 export const TEST_ADMIN_SECRET = "integration-admin-secret-0123456789";
 export const TEST_PASSWORD = "password1";
@@ -60,6 +61,8 @@ export interface TestDaemonOptions {
   readonly loginLimits?: LoginLimits;
   /** Replaces scrypt, e.g. to hold checks until the test releases them. */
   readonly passwordHasher?: PasswordHasher;
+  /** HTTP/2 limits (streams per connection, idle and keepalive timeouts); the daemon's defaults when absent. */
+  readonly http2?: Partial<Http2Limits>;
 }
 
 export const TEST_MASTER_KEY = Buffer.alloc(32, 7);
@@ -104,6 +107,7 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     ...(options.serverCredentials !== undefined ? { serverCredentials: options.serverCredentials } : {}),
     ...(options.loginLimits !== undefined ? { loginLimits: options.loginLimits } : {}),
     ...(options.passwordHasher !== undefined ? { passwordHasher: options.passwordHasher } : {}),
+    ...(options.http2 !== undefined ? { http2: options.http2 } : {}),
   });
   const port = await daemon.listen("127.0.0.1", 0);
   const address = `127.0.0.1:${port}`;
