@@ -27,7 +27,10 @@ function checkout(): string {
   const dir = join(makeTempDir("lch-npm-start-"), "checkout");
   mkdirSync(dir);
   for (const file of ["package.json", "tsconfig.json", "tsconfig.build.json"]) copyFileSync(join(REPO_ROOT, file), join(dir, file));
-  for (const link of ["src", "clients", "bench", "examples", "proto", "node_modules"]) symlinkSync(join(REPO_ROOT, link), join(dir, link));
+  // Every folder the build compiles (read from the build's tsconfig, so a new top-level folder is not missed), plus proto and node_modules.
+  const build = JSON.parse(readFileSync(join(REPO_ROOT, "tsconfig.build.json"), "utf8")) as { include: string[] };
+  const compiled = build.include.map((pattern) => pattern.split("/")[0]!);
+  for (const link of new Set([...compiled, "proto", "node_modules"])) symlinkSync(join(REPO_ROOT, link), join(dir, link));
   return dir;
 }
 
