@@ -1,8 +1,9 @@
 // A watcher's cursor over the revision log, without gRPC: where it starts, what it filters, when it sends
-// progress, how it ends, and how it judges lag. Time is a fake `now`; nothing here sleeps.
+// progress, how it ends, and how it judges lag. Time is a FakeTime; nothing here sleeps.
 import { HsmError } from "../../src/hsm/errors";
 import { ClusterEvent, EventAudience, NewEvent, RevisionLog } from "../../src/hsm/revisionLog";
 import { SyncWatcher, WatchItem, WatchOptions } from "../../src/hsm/syncWatcher";
+import { FakeTime } from "../support/fakeTime";
 
 const ALICE = 1;
 const BOB = 2;
@@ -41,11 +42,20 @@ interface Running {
 
 class World {
   readonly log: RevisionLog;
-  nowMs = 1_000_000;
+  readonly time = new FakeTime(1_000_000);
   private readonly running: Running[] = [];
 
   constructor(capacity = 1000) {
     this.log = new RevisionLog(0, () => undefined, capacity);
+  }
+
+  /** Setting the time moves it without firing timers: a waiting watcher looks at it again at the next append. */
+  get nowMs(): number {
+    return this.time.now();
+  }
+
+  set nowMs(ms: number) {
+    this.time.jump(ms - this.time.now());
   }
 
   append(...events: NewEvent[]): ClusterEvent[] {
@@ -61,7 +71,8 @@ class World {
       // Long enough never to fire by itself; tests that want progress move `nowMs`.
       progressIntervalMs: 600_000,
       maxLag: 10_000,
-      now: () => this.nowMs,
+      now: () => this.time.now(),
+      timers: this.time,
       viewer: "alice",
       ...options,
     });
