@@ -277,6 +277,55 @@ describe("SyncWatcher", () => {
     expect(err.details).toMatchObject({ resume_revision: 1, current_revision: 4, max_lag: 3 });
   });
 
+  test("lag policy while blocked: ends with WATCHER_TOO_SLOW at the append that puts writers more than maxLag past where the client stopped", async () => {
+    const r = w.watch({ startRevision: 0, maxLag: 3 });
+    const blocked = new AbortController();
+    const guard = r.watcher.failWhenTooFarBehind(blocked.signal);
+    w.append(nodeEvent(0), nodeEvent(1));
+    w.append(nodeEvent(2));
+    expect(await settlesSoon(guard)).toBe(false);
+    w.append(nodeEvent(0));
+    await expect(guard).rejects.toMatchObject({ reason: "WATCHER_TOO_SLOW", details: { resume_revision: 1, current_revision: 4, max_lag: 3 } });
+  });
+
+  test("lag policy while blocked: settles once the client drains (abort), whatever is appended after", async () => {
+    const r = w.watch({ startRevision: 0, maxLag: 3 });
+    const blocked = new AbortController();
+    const guard = r.watcher.failWhenTooFarBehind(blocked.signal);
+    w.append(nodeEvent(0));
+    expect(await settlesSoon(guard)).toBe(false);
+    blocked.abort();
+    await expect(guard).resolves.toBeUndefined();
+    // Counted again from where the client stops next time, not from the first stop.
+    w.append(nodeEvent(0), nodeEvent(1), nodeEvent(2));
+    const again = new AbortController();
+    const next = r.watcher.failWhenTooFarBehind(again.signal);
+    expect(await settlesSoon(next)).toBe(false);
+    again.abort();
+    await expect(next).resolves.toBeUndefined();
+  });
+
+  test("lag policy while blocked: time alone never ends a blocked watcher (only appends and compaction do)", async () => {
+    const r = w.watch({ startRevision: 0, maxLag: 3 });
+    const blocked = new AbortController();
+    const guard = r.watcher.failWhenTooFarBehind(blocked.signal);
+    w.time.advance(3_600_000);
+    expect(await settlesSoon(guard)).toBe(false);
+    blocked.abort();
+    await guard;
+  });
+
+  test("progress waits run on the injected timers: the interval passing (no append) brings the notice", async () => {
+    // Ten minutes: only the fake timers can make that pass within the test.
+    const r = w.watch({ startRevision: 0, handles: new Set([42]), progressIntervalMs: 600_000 });
+    const first = r.next();
+    expect(await settlesSoon(first)).toBe(false);
+    w.time.advance(599_999);
+    expect(await settlesSoon(first)).toBe(false);
+    w.time.advance(1);
+    expect(revisions([(await first) as WatchItem])).toEqual(["p0"]);
+  });
+
   test("a watcher whose cursor was compacted away is too slow, even within maxLag", () => {
     const small = new World(4);
     const r = small.watch({ startRevision: 0, maxLag: 100 });
