@@ -40,22 +40,21 @@ export class Waiter {
     // One wait at a time: a second one ends the first, as if interrupted.
     this.ending?.("woken");
     return new Promise<WaitEnd>((resolve) => {
-      let timer: TimerHandle | undefined;
-      let withdraw: (() => void) | undefined;
-      let ended = false;
+      // Filled in as they are armed: a source may wake the wait while it is being registered.
+      const armed: { timer?: TimerHandle; withdraw?: () => void; ended?: true } = {};
       const end = (how: WaitEnd): void => {
-        if (ended) return;
-        ended = true;
+        if (armed.ended) return;
+        armed.ended = true;
         if (this.ending === end) this.ending = undefined;
-        timer?.cancel();
-        withdraw?.();
+        armed.timer?.cancel();
+        armed.withdraw?.();
         resolve(how);
       };
       this.ending = end;
-      withdraw = source(() => end("woken"));
+      armed.withdraw = source(() => end("woken"));
       // A source that woke at once has nothing left to withdraw, but withdrawing twice is harmless.
-      if (ended) withdraw();
-      else if (timeoutMs !== undefined) timer = this.timers.after(timeoutMs, () => end("timeout"));
+      if (armed.ended) armed.withdraw();
+      else if (timeoutMs !== undefined) armed.timer = this.timers.after(timeoutMs, () => end("timeout"));
     });
   }
 
