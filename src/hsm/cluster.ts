@@ -18,7 +18,7 @@ import { KeyPlacement } from "./keyPlacement";
 import { KeyRegistry } from "./keyRegistry";
 import { NodeState, NodeTable } from "./nodes";
 import { RevisionLog } from "./revisionLog";
-import { DEFAULT_SESSION_LIMITS, LoginSession, SessionEndListener, SessionLimits, SessionRegistry } from "./sessions";
+import { DEFAULT_SESSION_LIMITS, LoginSession, SessionLimits, SessionRegistry } from "./sessions";
 import { HsmStore } from "./store/hsmStore";
 import { SyncWatcher } from "./syncWatcher";
 import { systemTimers, Timers } from "./timers";
@@ -163,15 +163,6 @@ export class HsmCluster {
   /** The session of a token; UNAUTHENTICATED if none, SESSION_EXPIRED if expired. */
   session(token: string | undefined): LoginSession {
     return this.sessions.session(token);
-  }
-
-  /** Holds a session open while a stream uses it; call the returned function when the stream ends. */
-  useSession(session: LoginSession, onEnd: SessionEndListener): () => void {
-    return this.sessions.useSession(session, onEnd);
-  }
-
-  expireSessions(): void {
-    this.sessions.expireSessions();
   }
 
   logout(token: string): NodeResult[] {
