@@ -49,6 +49,11 @@ export class GroupCommit {
     if (failure) throw failure.err;
   }
 
+  /** An audit record with no store change of its own: it still advances the chain's head in the store. */
+  record(event: AuditEvent): void {
+    this.commit(noWrite, [event]);
+  }
+
   private flush(): void {
     const batch = this.batch;
     this.batch = [];
@@ -74,3 +79,6 @@ export class GroupCommit {
     for (const item of batch) item.resolve();
   }
 }
+
+/** For an audit event that changes nothing in the store. */
+export function noWrite(): void {}

@@ -1,7 +1,8 @@
 // A watcher's cursor over the revision log: delivers matching events in order, with progress notices, never blocking writers.
+import { Waiter } from "./appendWait";
 import { HsmError } from "./errors";
 import { ClusterEvent, RevisionLog } from "./revisionLog";
-import { MAX_TIMER_MS } from "./timers";
+import { nextTurn, Timers } from "./timers";
 import { Scan, SharedScans } from "./sharedScans";
 import { WatchTicker } from "./watchTicker";
 
@@ -35,6 +36,8 @@ export interface WatchOptions {
   /** A client that stops reading while writers append this many revisions is ended; it can resume from its cursor. */
   readonly maxLag: number;
   readonly now: () => number;
+  /** What the watcher's waits (progress interval, ticks) run on. */
+  readonly timers: Timers;
   /** Absent: one event per item. */
   readonly batching?: WatchBatching;
   /** Identifies who is watching (what `canSee` depends on), for the view key. */
@@ -57,8 +60,8 @@ export class SyncWatcher {
   private cursor: number;
   /** Set by finishAt: deliver up to this revision, then end with this error. */
   private final: { readonly revision: number; readonly reason: HsmError } | undefined;
-  /** Ends the current wait early (abort, finishAt). */
-  private wakeNow: (() => void) | undefined;
+  /** The waits of the running items(); finishAt interrupts the one in progress. */
+  private waiter: Waiter | undefined;
 
   constructor(
     private readonly log: RevisionLog,
@@ -101,7 +104,26 @@ export class SyncWatcher {
    */
   finishAt(revision: number, reason: HsmError): void {
     this.final ??= { revision, reason };
-    this.wakeNow?.();
+    this.waiter?.interrupt();
+  }
+
+  /**
+   * The lag policy, for while the client is not reading (a write waits for it to drain): fails with
+   * WATCHER_TOO_SLOW once writers get more than maxLag revisions past where it stopped, or compaction
+   * passes the cursor; looks again at every append, and settles once `signal` aborts (it drained, or
+   * the stream ended).
+   */
+  async failWhenTooFarBehind(signal: AbortSignal): Promise<void> {
+    const blockedAt = this.log.currentRevision;
+    const waiter = new Waiter(this.options.timers, signal);
+    try {
+      while (!signal.aborted) {
+        this.checkKeepingUp(blockedAt);
+        await waiter.nextAppend(this.log);
+      }
+    } finally {
+      waiter.close();
+    }
   }
 
   /** WATCHER_TOO_SLOW when compaction passed the cursor: those events are gone. */
@@ -119,11 +141,21 @@ export class SyncWatcher {
 
   /** Matching events, and a progress notice whenever nothing was sent for the progress interval. */
   async *items(signal: AbortSignal): AsyncGenerator<WatchItem> {
-    if (this.options.batching) {
-      yield* this.batches(signal, this.options.batching);
-      return;
+    // One abort listener for the stream's life, not one per wait: a tick costs a watcher no listener churn.
+    const waiter = new Waiter(this.options.timers, signal);
+    this.waiter = waiter;
+    try {
+      if (this.options.batching) yield* this.batches(signal, waiter, this.options.batching);
+      else yield* this.oneByOne(signal, waiter);
+    } finally {
+      waiter.close();
+      if (this.waiter === waiter) this.waiter = undefined;
     }
-    const { now, progressIntervalMs } = this.options;
+  }
+
+  /** One event per item: everything matching from the cursor, then a wait for the next append or the progress interval. */
+  private async *oneByOne(signal: AbortSignal, waiter: Waiter): AsyncGenerator<WatchItem> {
+    const { now, progressIntervalMs, timers } = this.options;
     let lastSent = now();
     while (!signal.aborted) {
       this.checkFinished();
@@ -143,9 +175,9 @@ export class SyncWatcher {
         continue;
       }
       // A long run of events this watcher may not see must not hold the event loop: let other calls in.
-      if (batch.length === BATCH) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (batch.length === BATCH) await nextTurn(timers);
       if (batch.length > 0) continue;
-      await this.waitForAppend(signal, progressIntervalMs - (now() - lastSent));
+      await waiter.nextAppend(this.log, progressIntervalMs - (now() - lastSent));
     }
   }
 
@@ -155,70 +187,45 @@ export class SyncWatcher {
    * sends once per tick, not once per append; one with a backlog (full batches, or a scan that
    * stopped at BATCH_SCAN_LIMIT before the head) goes on at once.
    */
-  private async *batches(signal: AbortSignal, { maxEvents, ticker, scans }: WatchBatching): AsyncGenerator<WatchItem> {
-    const { now, progressIntervalMs } = this.options;
+  private async *batches(signal: AbortSignal, waiter: Waiter, { maxEvents, ticker, scans }: WatchBatching): AsyncGenerator<WatchItem> {
+    const { now, progressIntervalMs, timers } = this.options;
     const viewKey = this.viewKey;
-    // One abort listener for the stream's life, not one per wait: a tick costs a watcher no listener churn.
-    const onAbort = (): void => this.wakeNow?.();
-    signal.addEventListener("abort", onAbort, { once: true });
-    /**
-     * Until a tick brings revisions past the cursor, `timeoutMs` passes (for progress; none: no timer),
-     * abort, or finishAt. Whatever wakes it, the timer and the ticker waiter are withdrawn.
-     */
-    const nextTick = (timeoutMs: number | undefined): Promise<void> =>
-      new Promise<void>((resolve) => {
-        let timer: NodeJS.Timeout | undefined;
-        let withdraw: (() => void) | undefined;
-        const done = (): void => {
-          if (timer) clearTimeout(timer);
-          withdraw?.();
-          this.wakeNow = undefined;
-          resolve();
-        };
-        this.wakeNow = done;
-        withdraw = ticker.onTickAfter(this.cursor - 1, done);
-        // The loop re-checks, so a long interval is waited for in steps setTimeout can hold.
-        if (timeoutMs !== undefined) timer = setTimeout(done, Math.min(MAX_TIMER_MS, Math.max(1, timeoutMs)));
-      });
+    /** Until a tick brings revisions past the cursor, `timeoutMs` passes (for progress; none: no timer), abort, or finishAt. */
+    const nextTick = (timeoutMs: number | undefined): Promise<unknown> => waiter.until((wake) => ticker.onTickAfter(this.cursor - 1, wake), timeoutMs);
     const stoppedBeforeHead = (scan: Scan): boolean => scan.scannedCount === BATCH_SCAN_LIMIT && scan.scannedTo < this.readLimit();
-    try {
-      let lastSent = now();
-      const untilProgress = (): number => progressIntervalMs - (now() - lastSent);
-      while (!signal.aborted) {
-        this.checkFinished();
-        this.checkNotOvertaken();
-        const scan = scans.scan(viewKey, this.cursor, this.readLimit(), () => this.scan(maxEvents));
-        this.cursor = scan.scannedTo + 1;
-        if (scan.events.length > 0) {
-          yield { kind: "batch", events: scan.events, scannedFrom: scan.scannedFrom, scannedTo: scan.scannedTo };
-          lastSent = now();
-          if (scan.final) return;
-          if (scan.events.length === maxEvents || signal.aborted || this.final) continue;
-          if (stoppedBeforeHead(scan)) {
-            await new Promise<void>((resolve) => setImmediate(resolve));
-            continue;
-          }
-          // More is already in the log: the tick is certain, no progress timer needed (the common case under load).
-          const moreWaiting = this.readLimit() >= this.cursor;
-          await nextTick(moreWaiting ? undefined : untilProgress());
-          continue;
-        }
-        if (untilProgress() <= 0) {
-          yield { kind: "progress", revision: this.cursor - 1 };
-          lastSent = now();
-          continue;
-        }
+    let lastSent = now();
+    const untilProgress = (): number => progressIntervalMs - (now() - lastSent);
+    while (!signal.aborted) {
+      this.checkFinished();
+      this.checkNotOvertaken();
+      const scan = scans.scan(viewKey, this.cursor, this.readLimit(), () => this.scan(maxEvents));
+      this.cursor = scan.scannedTo + 1;
+      if (scan.events.length > 0) {
+        yield { kind: "batch", events: scan.events, scannedFrom: scan.scannedFrom, scannedTo: scan.scannedTo };
+        lastSent = now();
+        if (scan.final) return;
+        if (scan.events.length === maxEvents || signal.aborted || this.final) continue;
         if (stoppedBeforeHead(scan)) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          await nextTurn(timers);
           continue;
         }
-        // Past the revision its session ended at: the loop's first check ends the watch.
-        if (this.final) continue;
-        if (!signal.aborted) await nextTick(untilProgress());
+        // More is already in the log: the tick is certain, no progress timer needed (the common case under load).
+        const moreWaiting = this.readLimit() >= this.cursor;
+        await nextTick(moreWaiting ? undefined : untilProgress());
+        continue;
       }
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      this.wakeNow?.();
+      if (untilProgress() <= 0) {
+        yield { kind: "progress", revision: this.cursor - 1 };
+        lastSent = now();
+        continue;
+      }
+      if (stoppedBeforeHead(scan)) {
+        await nextTurn(timers);
+        continue;
+      }
+      // Past the revision its session ended at: the loop's first check ends the watch.
+      if (this.final) continue;
+      if (!signal.aborted) await nextTick(untilProgress());
     }
   }
 
@@ -237,33 +244,6 @@ export class SyncWatcher {
       if (final || events.length === maxEvents) break;
     }
     return { events, scannedFrom, scannedTo, scannedCount: scannedTo - scannedFrom + 1, final };
-  }
-
-  /**
-   * Waits for the next append, `waitMs`, abort or finishAt. One promise per wait; its timer, abort
-   * listener and append listener are all removed after, so an idle log accumulates nothing.
-   */
-  private async waitForAppend(signal: AbortSignal, waitMs: number): Promise<void> {
-    // The loop re-checks, so a long interval is waited for in steps setTimeout can hold.
-    const ms = Math.min(MAX_TIMER_MS, Math.max(1, waitMs));
-    let timer: NodeJS.Timeout | undefined;
-    let wake: (() => void) | undefined;
-    let stopListening: (() => void) | undefined;
-    try {
-      await new Promise<void>((resolve) => {
-        const done = (): void => resolve();
-        wake = done;
-        timer = setTimeout(done, ms);
-        signal.addEventListener("abort", done, { once: true });
-        this.wakeNow = done;
-        stopListening = this.log.onNextAppend(done);
-      });
-    } finally {
-      clearTimeout(timer);
-      if (wake) signal.removeEventListener("abort", wake);
-      stopListening?.();
-      this.wakeNow = undefined;
-    }
   }
 
   /** The newest revision this watcher may read: the head, or where its session ended. */

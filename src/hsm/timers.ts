@@ -1,11 +1,11 @@
-// Timers as the domain sees them: injected so tests can run replication on a fake clock.
+// Timers as the domain sees them: injected so tests can run replication, expiry and watch waits on a fake clock.
 
 export interface TimerHandle {
   cancel(): void;
 }
 
 export interface Timers {
-  /** Calls `fn` after `ms` milliseconds unless cancelled. */
+  /** Calls `fn` after `ms` milliseconds unless cancelled; 0 or less means the next turn of the event loop. */
   after(ms: number, fn: () => void): TimerHandle;
 }
 
@@ -14,6 +14,11 @@ export const MAX_TIMER_MS = 2_147_483_647;
 
 export const systemTimers: Timers = {
   after(ms, fn) {
+    // No delay: after the I/O already waiting (setImmediate), as the fake timers do, not 1 ms later.
+    if (ms <= 0) {
+      const immediate = setImmediate(fn);
+      return { cancel: () => clearImmediate(immediate) };
+    }
     // Long waits are armed in steps Node can hold.
     let t: NodeJS.Timeout;
     const arm = (remaining: number): void => {
@@ -23,3 +28,8 @@ export const systemTimers: Timers = {
     return { cancel: () => clearTimeout(t) };
   },
 };
+
+/** Lets other work in (pending I/O, other calls) before going on: a long loop yields with this. */
+export function nextTurn(timers: Timers): Promise<void> {
+  return new Promise<void>((resolve) => timers.after(0, resolve));
+}

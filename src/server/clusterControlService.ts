@@ -22,8 +22,8 @@ export function clusterControlHandlers(cluster: HsmCluster, adminSecret: string,
       requireAdminSecret(context.metadata, adminSecret);
       return {
         nodes: cluster.listNodes().map(toNode),
-        replicationPaused: cluster.nodes.replicationPaused,
-        revision: String(cluster.events.currentRevision),
+        replicationPaused: cluster.replicationPaused,
+        revision: String(cluster.currentRevision),
       };
     }),
 
@@ -49,7 +49,7 @@ export function clusterControlHandlers(cluster: HsmCluster, adminSecret: string,
     setReplicationPaused: unaryCall("SetReplicationPaused", logger, (request, context) => {
       requireAdminSecret(context.metadata, adminSecret);
       const revision = cluster.setReplicationPaused(request.paused);
-      return { paused: cluster.nodes.replicationPaused, revision: String(revision) };
+      return { paused: cluster.replicationPaused, revision: String(revision) };
     }),
   };
 }

@@ -22,9 +22,8 @@ import {
 import { toAttributeValue, toNodeStatuses, toSteps, toUser } from "./responseMapping";
 import { Attestation, AttestationDocument } from "../../clients/generated/localcloudhsm/v1/hsm_service";
 import { NodeStatus, StepResult } from "../../clients/generated/localcloudhsm/v1/common";
-import { GENUINE_FIRMWARE_MEASUREMENT } from "../hsm/attestation";
 import { KeyCreation } from "../hsm/cluster";
-import { SyncWatcher, WatchItem } from "../hsm/syncWatcher";
+import { WatchItem } from "../hsm/syncWatcher";
 import { WatchResponseEncoder } from "./watchEncoding";
 
 /** How the watch stream behaves; the defaults suit tests and laptops alike. */
@@ -139,10 +138,10 @@ export function hsmServiceHandlers(
     getAttestationKeys: unaryCall("GetAttestationKeys", logger, (_request, context) => {
       authenticate(context);
       return {
-        keys: Array.from({ length: cluster.nodeCount }, (_, nodeId) => ({
+        keys: cluster.attestationKeys().map(({ nodeId, publicKeyDer, expectedFirmwareMeasurement }) => ({
           nodeId,
-          publicKey: cluster.attestors.publicKeyDer(nodeId),
-          expectedFirmwareMeasurement: GENUINE_FIRMWARE_MEASUREMENT,
+          publicKey: publicKeyDer,
+          expectedFirmwareMeasurement,
         })),
       };
     }),
@@ -186,15 +185,13 @@ export function hsmServiceHandlers(
     watchSyncStatus: serverStreamingCall("WatchSyncStatus", logger, streams, (request, context) => {
       const session = authenticate(context);
       const query = validateWatch(request, watchSettings.defaultProgressIntervalMs);
-      const watcher = cluster.watch(session, { ...query, maxLag: watchSettings.maxLag });
-      // The watch keeps its session in use, and ends when the session is logged out or expires.
-      const release = cluster.useSession(session, (reason) => watcher.finishAt(cluster.events.currentRevision, reason));
-      if (context.signal.aborted) release();
-      else context.signal.addEventListener("abort", release, { once: true });
+      // The watch keeps its session in use until the stream ends, and ends when the session is logged out or expires.
+      const watcher = cluster.openWatch(session, { ...query, maxLag: watchSettings.maxLag }, context.signal);
       return {
         items: watcher.items(context.signal),
         toMessage: (item: WatchItem) => encoder.encode(item),
-        whileBlocked: (signal) => failWhenTooFarBehind(cluster, watcher, signal),
+        // While the client is not reading, the watch's lag policy decides when to give up on it.
+        whileBlocked: (signal) => watcher.failWhenTooFarBehind(signal),
       };
     }),
   };
@@ -207,8 +204,7 @@ function creationResponse(created: KeyCreation): { keyHandle: number; steps: Ste
 /** With -attest, each answering node's signed statement about its firmware, the nonce and the new key. */
 function attestations(cluster: HsmCluster, session: LoginSession, handle: number, nonce: Buffer | undefined): Attestation[] {
   if (!nonce) return [];
-  const key = cluster.visibleKey(session, handle);
-  return cluster.attest(nonce, handle, key).map((statement) => {
+  return cluster.attestKey(session, nonce, handle).map((statement) => {
     const document = Buffer.from(
       AttestationDocument.encode({
         nodeId: statement.nodeId,
@@ -218,27 +214,8 @@ function attestations(cluster: HsmCluster, session: LoginSession, handle: number
         time: new Date(statement.atMs),
       }).finish(),
     );
-    return { nodeId: statement.nodeId, document, signature: cluster.attestors.sign(statement.nodeId, document) };
+    return { nodeId: statement.nodeId, document, signature: cluster.signAttestation(statement.nodeId, document) };
   });
-}
-
-/** While the client is not reading, end the stream once writers get more than maxLag revisions ahead. */
-async function failWhenTooFarBehind(cluster: HsmCluster, watcher: SyncWatcher, signal: AbortSignal): Promise<void> {
-  const blockedAt = cluster.events.currentRevision;
-  let wake: () => void = () => undefined;
-  let stopListening: (() => void) | undefined;
-  signal.addEventListener("abort", () => wake(), { once: true });
-  try {
-    while (!signal.aborted) {
-      watcher.checkKeepingUp(blockedAt);
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        stopListening = cluster.events.onNextAppend(resolve);
-      });
-    }
-  } finally {
-    stopListening?.();
-  }
 }
 
 /** Index of the first handle greater than `after` in an ascending list. */

@@ -11,7 +11,7 @@ import { WatchRecorder, WatchRequest } from "./watchRecorder";
 export function burst(cluster: HsmCluster, count: number): number {
   if (count % 2 !== 0) throw new Error("burst needs an even count so replication ends up running");
   let revision = cluster.events.currentRevision;
-  const startPaused = cluster.nodes.replicationPaused;
+  const startPaused = cluster.replicationPaused;
   for (let i = 0; i < count; i++) revision = cluster.setReplicationPaused(i % 2 === 0 ? !startPaused : startPaused);
   return revision;
 }

@@ -49,6 +49,7 @@ class World {
       progressIntervalMs: 600_000,
       maxLag: 10_000,
       now: () => this.time.now(),
+      timers: this.time,
       viewer: "alice",
       ...(maxEvents > 1 ? { batching: { maxEvents, ticker: this.ticker, scans: this.scans } } : {}),
       ...options,

@@ -1,8 +1,9 @@
 // A watcher's cursor over the revision log, without gRPC: where it starts, what it filters, when it sends
-// progress, how it ends, and how it judges lag. Time is a fake `now`; nothing here sleeps.
+// progress, how it ends, and how it judges lag. Time is a FakeTime; nothing here sleeps.
 import { HsmError } from "../../src/hsm/errors";
 import { ClusterEvent, EventAudience, NewEvent, RevisionLog } from "../../src/hsm/revisionLog";
 import { SyncWatcher, WatchItem, WatchOptions } from "../../src/hsm/syncWatcher";
+import { FakeTime } from "../support/fakeTime";
 
 const ALICE = 1;
 const BOB = 2;
@@ -41,11 +42,20 @@ interface Running {
 
 class World {
   readonly log: RevisionLog;
-  nowMs = 1_000_000;
+  readonly time = new FakeTime(1_000_000);
   private readonly running: Running[] = [];
 
   constructor(capacity = 1000) {
     this.log = new RevisionLog(0, () => undefined, capacity);
+  }
+
+  /** Setting the time moves it without firing timers: a waiting watcher looks at it again at the next append. */
+  get nowMs(): number {
+    return this.time.now();
+  }
+
+  set nowMs(ms: number) {
+    this.time.jump(ms - this.time.now());
   }
 
   append(...events: NewEvent[]): ClusterEvent[] {
@@ -61,7 +71,8 @@ class World {
       // Long enough never to fire by itself; tests that want progress move `nowMs`.
       progressIntervalMs: 600_000,
       maxLag: 10_000,
-      now: () => this.nowMs,
+      now: () => this.time.now(),
+      timers: this.time,
       viewer: "alice",
       ...options,
     });
@@ -264,6 +275,55 @@ describe("SyncWatcher", () => {
     w.append(nodeEvent(0));
     const err = expectHsmError(() => r.watcher.checkKeepingUp(blockedAt), "WATCHER_TOO_SLOW");
     expect(err.details).toMatchObject({ resume_revision: 1, current_revision: 4, max_lag: 3 });
+  });
+
+  test("lag policy while blocked: ends with WATCHER_TOO_SLOW at the append that puts writers more than maxLag past where the client stopped", async () => {
+    const r = w.watch({ startRevision: 0, maxLag: 3 });
+    const blocked = new AbortController();
+    const guard = r.watcher.failWhenTooFarBehind(blocked.signal);
+    w.append(nodeEvent(0), nodeEvent(1));
+    w.append(nodeEvent(2));
+    expect(await settlesSoon(guard)).toBe(false);
+    w.append(nodeEvent(0));
+    await expect(guard).rejects.toMatchObject({ reason: "WATCHER_TOO_SLOW", details: { resume_revision: 1, current_revision: 4, max_lag: 3 } });
+  });
+
+  test("lag policy while blocked: settles once the client drains (abort), whatever is appended after", async () => {
+    const r = w.watch({ startRevision: 0, maxLag: 3 });
+    const blocked = new AbortController();
+    const guard = r.watcher.failWhenTooFarBehind(blocked.signal);
+    w.append(nodeEvent(0));
+    expect(await settlesSoon(guard)).toBe(false);
+    blocked.abort();
+    await expect(guard).resolves.toBeUndefined();
+    // Counted again from where the client stops next time, not from the first stop.
+    w.append(nodeEvent(0), nodeEvent(1), nodeEvent(2));
+    const again = new AbortController();
+    const next = r.watcher.failWhenTooFarBehind(again.signal);
+    expect(await settlesSoon(next)).toBe(false);
+    again.abort();
+    await expect(next).resolves.toBeUndefined();
+  });
+
+  test("lag policy while blocked: time alone never ends a blocked watcher (only appends and compaction do)", async () => {
+    const r = w.watch({ startRevision: 0, maxLag: 3 });
+    const blocked = new AbortController();
+    const guard = r.watcher.failWhenTooFarBehind(blocked.signal);
+    w.time.advance(3_600_000);
+    expect(await settlesSoon(guard)).toBe(false);
+    blocked.abort();
+    await guard;
+  });
+
+  test("progress waits run on the injected timers: the interval passing (no append) brings the notice", async () => {
+    // Ten minutes: only the fake timers can make that pass within the test.
+    const r = w.watch({ startRevision: 0, handles: new Set([42]), progressIntervalMs: 600_000 });
+    const first = r.next();
+    expect(await settlesSoon(first)).toBe(false);
+    w.time.advance(599_999);
+    expect(await settlesSoon(first)).toBe(false);
+    w.time.advance(1);
+    expect(revisions([(await first) as WatchItem])).toEqual(["p0"]);
   });
 
   test("a watcher whose cursor was compacted away is too slow, even within maxLag", () => {
