@@ -9,40 +9,45 @@ import { HsmStore } from "../hsm/store/hsmStore";
 import { PasswordHasher, UserRole } from "../hsm/users";
 import { adminServiceHandlers } from "./adminService";
 import { clusterControlHandlers } from "./clusterControlService";
-import { DevUser } from "./config";
-import { hsmServiceHandlers, WatchSettings } from "./hsmService";
+import { Settings } from "./settings";
+import { hsmServiceHandlers } from "./hsmService";
 import { withEncodedWatchResponses } from "./watchEncoding";
 
 import { addHealth, addReflection, setAllNotServing } from "./introspection";
 import { Logger } from "./logger";
 import { PageTokenCodec } from "./pageToken";
 import { gateService, transportLimit } from "./requestGate";
-import { DEFAULT_HTTP2_LIMITS, Http2Limits, http2ServerOptions } from "./http2Limits";
+import { http2ServerOptions } from "./http2Limits";
 import { OpenStreams } from "./streamAdapter";
 import { Timers } from "../hsm/timers";
-import { SessionLimits } from "../hsm/sessions";
 import { AuditTrail } from "../hsm/auditLog";
-import { LoginLimits } from "../hsm/hashQueue";
+
+/** The settings the daemon's parts use, as option bags (the rest belong to the entry point: listen, data dir, logs, secrets). */
+export type DaemonSettings = Pick<
+  Settings,
+  | "nodeCount"
+  | "replicationDelayMs"
+  | "createObjectMinimumNodes"
+  | "eventCapacity"
+  | "watch"
+  | "sessionLimits"
+  | "maxKeys"
+  | "loginLimits"
+  | "maxMessageBytes"
+  | "scryptN"
+  | "devUsers"
+  | "shutdownGraceSeconds"
+  | "http2"
+>;
 
 export interface DaemonParts {
   readonly store: HsmStore;
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly timers?: Timers;
-  readonly nodeCount: number;
-  /** Default replication delay to each node, ms. */
-  readonly replicationDelayMs?: number;
-  /** CloudHSM's create_object_minimum_nodes. */
-  readonly createObjectMinimumNodes?: number;
-  /** Events kept for watchers before compaction. */
-  readonly eventCapacity?: number;
-  readonly watch?: Partial<WatchSettings & { batchIntervalMs: number }>;
-  readonly sessionLimits?: SessionLimits;
-  /** Most keys in the cluster; 0 for no limit. */
-  readonly maxKeys?: number;
-  /** Password checks at once, logins in progress per connection, logins waiting daemon-wide. */
-  readonly loginLimits?: LoginLimits;
-  /** Hashes and checks passwords; scrypt at scryptN when absent (tests inject one to hold checks). */
+  /** Every setting with a value (from parseConfig or configFrom, which apply the table's defaults). */
+  readonly settings: DaemonSettings;
+  /** Hashes and checks passwords; scrypt at settings.scryptN when absent (tests inject one to hold checks). */
   readonly passwordHasher?: PasswordHasher;
   /** The audit log; none when absent. */
   readonly audit?: AuditTrail & { close?(): void };
@@ -51,13 +56,6 @@ export interface DaemonParts {
   /** Seed of the nodes' attestation keys (derive it from the master key so keys survive restarts). */
   readonly attestationSeed?: Buffer;
   readonly adminSecret: string;
-  readonly maxMessageBytes: number;
-  readonly scryptN: number;
-  readonly devUsers?: readonly DevUser[];
-  /** Seconds in-flight calls get at shutdown before they are cancelled. */
-  readonly shutdownGraceSeconds?: number;
-  /** Streams per connection, idle and keepalive timeouts; DEFAULT_HTTP2_LIMITS for what is absent. */
-  readonly http2?: Partial<Http2Limits>;
 }
 
 export interface Daemon {
@@ -71,47 +69,44 @@ export interface Daemon {
 
 export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
   const { logger } = parts;
+  const { settings } = parts;
   const cluster = new HsmCluster({
     store: parts.store,
     clock: parts.clock ?? systemClock,
     ...(parts.timers ? { timers: parts.timers } : {}),
-    nodeCount: parts.nodeCount,
-    ...(parts.replicationDelayMs !== undefined ? { replicationDelayMs: parts.replicationDelayMs } : {}),
-    ...(parts.createObjectMinimumNodes !== undefined ? { createObjectMinimumNodes: parts.createObjectMinimumNodes } : {}),
-    ...(parts.eventCapacity !== undefined ? { eventCapacity: parts.eventCapacity } : {}),
-    ...(parts.watch?.batchIntervalMs !== undefined ? { watchBatchIntervalMs: parts.watch.batchIntervalMs } : {}),
-    scryptCost: { N: parts.scryptN, r: 8, p: 1 },
+    nodeCount: settings.nodeCount,
+    replicationDelayMs: settings.replicationDelayMs,
+    createObjectMinimumNodes: settings.createObjectMinimumNodes,
+    eventCapacity: settings.eventCapacity,
+    watchBatchIntervalMs: settings.watch.batchIntervalMs,
+    scryptCost: { N: settings.scryptN, r: 8, p: 1 },
     ...(parts.attestationSeed ? { attestationSeed: parts.attestationSeed } : {}),
-    ...(parts.sessionLimits ? { sessionLimits: parts.sessionLimits } : {}),
+    sessionLimits: settings.sessionLimits,
     ...(parts.audit ? { audit: parts.audit } : {}),
-    ...(parts.maxKeys !== undefined ? { maxKeys: parts.maxKeys } : {}),
-    ...(parts.loginLimits ? { loginLimits: parts.loginLimits } : {}),
+    maxKeys: settings.maxKeys,
+    loginLimits: settings.loginLimits,
     ...(parts.passwordHasher ? { passwordHasher: parts.passwordHasher } : {}),
     onBackgroundError: (err, context) => logger.error("background failure", { context, error: err instanceof Error ? err.message : String(err) }),
   });
-  for (const dev of parts.devUsers ?? []) {
+  for (const dev of settings.devUsers) {
     if (cluster.findUserByName(dev.username)) continue;
     const user = await cluster.createUser(UserRole.CU, dev.username, dev.password);
     logger.info("created development crypto user", { user_id: user.userId, username: user.username });
   }
 
-  const limit = transportLimit(parts.maxMessageBytes);
+  const limit = transportLimit(settings.maxMessageBytes);
   const server = new grpc.Server({
     "grpc.max_receive_message_length": limit,
-    ...http2ServerOptions({ ...DEFAULT_HTTP2_LIMITS, ...parts.http2 }),
+    ...http2ServerOptions(settings.http2),
   });
   const streams = new OpenStreams();
-  const watchSettings: WatchSettings = {
-    defaultProgressIntervalMs: parts.watch?.defaultProgressIntervalMs ?? 5000,
-    maxLag: parts.watch?.maxLag ?? 10_000,
-  };
   server.addService(
-    withEncodedWatchResponses(gateService(HsmServiceService, parts.maxMessageBytes)),
-    hsmServiceHandlers(cluster, new PageTokenCodec(), logger, streams, watchSettings),
+    withEncodedWatchResponses(gateService(HsmServiceService, settings.maxMessageBytes)),
+    hsmServiceHandlers(cluster, new PageTokenCodec(), logger, streams, settings.watch),
   );
-  server.addService(gateService(AdminServiceService, parts.maxMessageBytes), adminServiceHandlers(cluster, parts.adminSecret, logger));
+  server.addService(gateService(AdminServiceService, settings.maxMessageBytes), adminServiceHandlers(cluster, parts.adminSecret, logger));
   server.addService(
-    gateService(ClusterControlServiceService, parts.maxMessageBytes),
+    gateService(ClusterControlServiceService, settings.maxMessageBytes),
     clusterControlHandlers(cluster, parts.adminSecret, logger),
   );
   const health = addHealth(server);
@@ -134,7 +129,7 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
         const grace = setTimeout(() => {
           logger.warn("shutdown grace period over; cancelling remaining calls");
           server.forceShutdown();
-        }, (parts.shutdownGraceSeconds ?? 10) * 1000);
+        }, settings.shutdownGraceSeconds * 1000);
         server.tryShutdown(() => {
           clearTimeout(grace);
           cluster.close();

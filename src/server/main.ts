@@ -89,25 +89,8 @@ async function startDaemon(config: DaemonConfig, layout: DataDirLayout, logger: 
       daemon = await buildDaemon({
         store,
         logger,
-        nodeCount: config.nodeCount,
+        settings: config,
         adminSecret,
-        maxMessageBytes: config.maxMessageBytes,
-        scryptN: config.scryptN,
-        devUsers: config.devUsers,
-        shutdownGraceSeconds: config.shutdownGraceSeconds,
-        replicationDelayMs: config.replicationDelayMs,
-        createObjectMinimumNodes: config.createObjectMinimumNodes,
-        eventCapacity: config.eventCapacity,
-        watch: { defaultProgressIntervalMs: config.watchProgressMs, maxLag: config.watchMaxLag, batchIntervalMs: config.watchBatchMs },
-        sessionLimits: {
-          idleMs: config.sessionIdleSeconds * 1000,
-          maxLifetimeMs: config.sessionMaxSeconds * 1000,
-          perUser: config.sessionsPerUser,
-          watchesPerSession: config.watchesPerSession,
-        },
-        maxKeys: config.maxKeys,
-        loginLimits: config.loginLimits,
-        http2: config.http2,
         audit,
         ...(config.tls
           ? {
@@ -183,16 +166,16 @@ async function main(): Promise<number> {
   const { daemon, lock } = started;
   let port: number;
   try {
-    port = await daemon.listen(config.host, config.port);
+    port = await daemon.listen(config.listen.host, config.listen.port);
   } catch (err) {
-    logger.error("cannot listen", { host: config.host, port: config.port, error: (err as Error).message });
+    logger.error("cannot listen", { host: config.listen.host, port: config.listen.port, error: (err as Error).message });
     await daemon.shutdown();
     lock.release();
     return 1;
   }
   // The ready line: scripts wait for it (README, "Running the daemon").
   logger.info("local-cloudhsm serving", {
-    address: `${config.host}:${port}`,
+    address: `${config.listen.host}:${port}`,
     port,
     transport: config.tls ? (config.tls.clientCa ? "mutual TLS" : "TLS") : "plaintext",
     data_dir: config.dataDir,

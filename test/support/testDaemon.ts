@@ -11,9 +11,9 @@ import { Timers } from "../../src/hsm/timers";
 import { SessionLimits } from "../../src/hsm/sessions";
 import { LoginLimits } from "../../src/hsm/hashQueue";
 import { PasswordHasher } from "../../src/hsm/users";
-import { buildDaemon, Daemon, DaemonParts } from "../../src/server/compositionRoot";
+import { buildDaemon, Daemon } from "../../src/server/compositionRoot";
+import { configFrom, SettingsInput } from "../../src/server/config";
 import { createLogger } from "../../src/server/logger";
-import { Http2Limits } from "../../src/server/http2Limits";
 
 export const TEST_ADMIN_SECRET = "integration-admin-secret-0123456789";
 export const TEST_PASSWORD = "password1";
@@ -48,7 +48,7 @@ export interface TestDaemonOptions {
   /** Events kept for watchers before compaction. */
   readonly eventCapacity?: number;
   /** Watch stream settings: default progress interval, the lag that ends a slow watcher, the batch interval. */
-  readonly watch?: DaemonParts["watch"];
+  readonly watch?: SettingsInput["watch"];
   readonly clock?: Clock;
   readonly timers?: Timers;
   /** Session idle and absolute expiry and the per-user cap (the daemon's defaults when absent). */
@@ -62,7 +62,7 @@ export interface TestDaemonOptions {
   /** Replaces scrypt, e.g. to hold checks until the test releases them. */
   readonly passwordHasher?: PasswordHasher;
   /** HTTP/2 limits (streams per connection, idle and keepalive timeouts); the daemon's defaults when absent. */
-  readonly http2?: Partial<Http2Limits>;
+  readonly http2?: SettingsInput["http2"];
 }
 
 export const TEST_MASTER_KEY = Buffer.alloc(32, 7);
@@ -92,22 +92,13 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
   const daemon = await buildDaemon({
     store,
     logger,
-    nodeCount: options.nodeCount ?? 3,
     adminSecret: TEST_ADMIN_SECRET,
-    maxMessageBytes: options.maxMessageBytes ?? 1024 * 1024,
-    scryptN: TEST_SCRYPT_N,
-    shutdownGraceSeconds: 5,
-    ...(options.replicationDelayMs !== undefined ? { replicationDelayMs: options.replicationDelayMs } : {}),
-    ...(options.createObjectMinimumNodes !== undefined ? { createObjectMinimumNodes: options.createObjectMinimumNodes } : {}),
-    ...(options.eventCapacity !== undefined ? { eventCapacity: options.eventCapacity } : {}),
-    ...(options.watch !== undefined ? { watch: options.watch } : {}),
-    ...(options.clock !== undefined ? { clock: options.clock } : {}),
-    ...(options.timers !== undefined ? { timers: options.timers } : {}),
-    ...(options.sessionLimits !== undefined ? { sessionLimits: options.sessionLimits } : {}),
-    ...(options.serverCredentials !== undefined ? { serverCredentials: options.serverCredentials } : {}),
-    ...(options.loginLimits !== undefined ? { loginLimits: options.loginLimits } : {}),
-    ...(options.passwordHasher !== undefined ? { passwordHasher: options.passwordHasher } : {}),
-    ...(options.http2 !== undefined ? { http2: options.http2 } : {}),
+    settings: configFrom({
+      scryptN: TEST_SCRYPT_N,
+      shutdownGraceSeconds: 5,
+      ...pick(options, ["nodeCount", "maxMessageBytes", "replicationDelayMs", "createObjectMinimumNodes", "eventCapacity", "watch", "sessionLimits", "loginLimits", "http2"]),
+    }),
+    ...pick(options, ["clock", "timers", "serverCredentials", "passwordHasher"]),
   });
   const port = await daemon.listen("127.0.0.1", 0);
   const address = `127.0.0.1:${port}`;
@@ -144,4 +135,11 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The given (not undefined) fields of `options` among `keys`: optional fields passed on only when set. */
+function pick<T extends object, K extends keyof T>(options: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (options[key] !== undefined) out[key] = options[key];
+  return out;
 }
