@@ -5,12 +5,11 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { HEALTH_CHECK } from "./methods";
+import { settingArgs, SettingsInput } from "../src/server/config";
 
 export interface DaemonOptions {
-  readonly dataDir: string;
-  readonly logLevel: "error" | "warn" | "info" | "debug";
-  readonly devUser: string;
-  readonly scryptN: number;
+  /** Daemon settings, given as the flags the settings table names (the bench's own overrides below apply first). */
+  readonly settings: SettingsInput & Required<Pick<SettingsInput, "dataDir">>;
   /** Extra arguments for node itself, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[];
 }
@@ -34,24 +33,15 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const args = [
     ...(options.nodeArgs ?? []),
     MAIN_PATH,
-    "--listen",
-    "127.0.0.1:0",
-    "--data-dir",
-    options.dataDir,
-    "--log-level",
-    options.logLevel,
-    "--scrypt-n",
-    String(options.scryptN),
-    "--dev-cu",
-    options.devUser,
-    // The bench holds more keys than the hsm2m.medium quota the daemon enforces by default.
-    "--max-keys",
-    "0",
-    // Its watchers (up to 10,000) share one login and a few connections, past the default per-session and per-connection caps.
-    "--watches-per-session",
-    "10000",
-    "--max-concurrent-streams",
-    "10000",
+    ...settingArgs({
+      listen: { host: "127.0.0.1", port: 0 },
+      // The bench holds more keys than the hsm2m.medium quota the daemon enforces by default.
+      maxKeys: 0,
+      // Its watchers (up to 10,000) share one login and a few connections, past the default per-session and per-connection caps.
+      sessionLimits: { watchesPerSession: 10_000 },
+      http2: { maxConcurrentStreams: 10_000 },
+      ...options.settings,
+    }),
   ];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   const pid = child.pid;

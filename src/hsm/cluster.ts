@@ -11,19 +11,19 @@ import { ClusterSessions } from "./clusterSessions";
 import { GenSymKeyParams, ImportSymKeyParams, KeyChange, KeyCreation, KeyFilter, NodeResult, NodeSummary } from "./clusterTypes";
 import { ClusterWatches, WatchRequest } from "./clusterWatches";
 import { GroupCommit } from "./groupCommit";
-import { DEFAULT_LOGIN_LIMITS, HashQueue, LoginLimits } from "./hashQueue";
+import { HashQueue, LoginLimits } from "./hashQueue";
 import { KeyGuards } from "./keyGuards";
 import { KeyOperations } from "./keyOperations";
 import { KeyPlacement } from "./keyPlacement";
 import { KeyRegistry } from "./keyRegistry";
 import { NodeState, NodeTable } from "./nodes";
 import { RevisionLog } from "./revisionLog";
-import { DEFAULT_SESSION_LIMITS, LoginSession, SessionLimits, SessionRegistry } from "./sessions";
+import { LoginSession, SessionLimits, SessionRegistry } from "./sessions";
 import { HsmStore } from "./store/hsmStore";
 import { SyncWatcher } from "./syncWatcher";
 import { systemTimers, Timers } from "./timers";
 import { UserDirectory } from "./userDirectory";
-import { DEFAULT_SCRYPT_COST, PasswordHasher, ScryptCost, scryptHasher, UserInfo, UserRole } from "./users";
+import { PasswordHasher, ScryptCost, scryptHasher, UserInfo, UserRole } from "./users";
 
 export * from "./clusterTypes";
 export { MAX_WRAPPED_KEY_BYTES, MIN_WRAPPABLE_BYTES } from "./keyOperations";
@@ -36,38 +36,29 @@ export interface ClusterOptions {
   /** Number of emulated HSMs, node ids 0..nodeCount-1. */
   readonly nodeCount: number;
   /** Default time a token key takes to reach each other node (ms). */
-  readonly replicationDelayMs?: number;
+  readonly replicationDelayMs: number;
   /** CloudHSM client config create_object_minimum_nodes: the larger of it and -min_srv wins. */
-  readonly createObjectMinimumNodes?: number;
+  readonly createObjectMinimumNodes: number;
   /** Events kept for watchers; older ones are compacted. */
-  readonly eventCapacity?: number;
-  /** Batched watchers that are caught up read at most once per this many ms (default 20). */
-  readonly watchBatchIntervalMs?: number;
-  readonly scryptCost?: ScryptCost;
+  readonly eventCapacity: number;
+  /** Batched watchers that are caught up read at most once per this many ms. */
+  readonly watchBatchIntervalMs: number;
+  readonly scryptCost: ScryptCost;
   /** Hashes and checks passwords; scrypt at `scryptCost` when absent (tests inject one to count checks). */
   readonly passwordHasher?: PasswordHasher;
   /** How many password checks run and wait at once, per connection and daemon-wide. */
-  readonly loginLimits?: LoginLimits;
+  readonly loginLimits: LoginLimits;
   /** Where security events are recorded (the audit log); they commit with the changes they describe. */
   readonly audit?: AuditTrail;
   /** Session expiry and per-user cap. */
-  readonly sessionLimits?: SessionLimits;
-  /** Most keys the cluster holds (hsm2m.medium: 16,666); 0 for no limit. */
-  readonly maxKeys?: number;
+  readonly sessionLimits: SessionLimits;
+  /** Most keys the cluster holds (the hsm2m.medium quota by default); 0 for no limit. */
+  readonly maxKeys: number;
   /** Seed of the nodes' attestation keys; the same seed gives the same keys. Random if absent. */
   readonly attestationSeed?: Buffer;
   /** Told about failures of background work (replication writes). */
   readonly onBackgroundError?: (err: unknown, context: string) => void;
 }
-
-/** Batched watchers that are caught up read at most this often, by default. */
-export const DEFAULT_WATCH_BATCH_MS = 20;
-
-/** The hsm2m.medium quota of keys per cluster. */
-export const DEFAULT_MAX_KEYS = 16_666;
-
-/** Small but not zero, so a watcher sees replication happen. */
-export const DEFAULT_REPLICATION_DELAY_MS = 20;
 
 /**
  * One object per cluster (no singletons: a test can build two). Each method hands over to the module
@@ -93,7 +84,7 @@ export class HsmCluster {
     this.store = store;
     this.nodeCount = options.nodeCount;
     const commits = new GroupCommit(store, options.audit ?? NULL_AUDIT);
-    const nodes = new NodeTable(options.nodeCount, options.replicationDelayMs ?? DEFAULT_REPLICATION_DELAY_MS);
+    const nodes = new NodeTable(options.nodeCount, options.replicationDelayMs);
     const attestors = new NodeAttestors(options.attestationSeed ?? randomBytes(32), options.nodeCount);
 
     const start = readStartingState(store, options.eventCapacity);
@@ -101,8 +92,8 @@ export class HsmCluster {
     const events = new ClusterEvents(start.log, clock, options.nodeCount);
     const users = new UserDirectory(
       store,
-      options.passwordHasher ?? scryptHasher(options.scryptCost ?? DEFAULT_SCRYPT_COST),
-      new HashQueue(options.loginLimits ?? DEFAULT_LOGIN_LIMITS),
+      options.passwordHasher ?? scryptHasher(options.scryptCost),
+      new HashQueue(options.loginLimits),
       start.users,
     );
     const keys = this.keys;
@@ -115,8 +106,8 @@ export class HsmCluster {
       events,
       nodes,
       handles: start.handles,
-      createObjectMinimumNodes: options.createObjectMinimumNodes ?? 1,
-      maxKeys: options.maxKeys ?? DEFAULT_MAX_KEYS,
+      createObjectMinimumNodes: options.createObjectMinimumNodes,
+      maxKeys: options.maxKeys,
       onBackgroundError: options.onBackgroundError ?? (() => undefined),
     });
     const placement = this.placement;
@@ -125,14 +116,14 @@ export class HsmCluster {
       timers,
       commits,
       users,
-      sessions: new SessionRegistry(options.sessionLimits ?? DEFAULT_SESSION_LIMITS),
+      sessions: new SessionRegistry(options.sessionLimits),
       nodeCount: options.nodeCount,
       placement,
     });
     this.guards = new KeyGuards(keys, users);
     this.operations = new KeyOperations({ store, commits, keys, events, guards: this.guards, placement });
     this.control = new ClusterControl({ clock, commits, keys, events, nodes, attestors, placement });
-    this.watches = new ClusterWatches(start.log, clock, timers, options.watchBatchIntervalMs ?? DEFAULT_WATCH_BATCH_MS, this.sessions);
+    this.watches = new ClusterWatches(start.log, clock, timers, options.watchBatchIntervalMs, this.sessions);
     restoreKeys(start.keys, keys, placement);
   }
 

@@ -14,7 +14,7 @@ export interface StartingState {
   readonly handles: HandleAllocator;
 }
 
-export function readStartingState(store: HsmStore, eventCapacity: number | undefined): StartingState {
+export function readStartingState(store: HsmStore, eventCapacity: number): StartingState {
   const state = store.load();
   return {
     users: state.users,

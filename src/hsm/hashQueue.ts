@@ -1,5 +1,4 @@
 // Runs password hashing a few jobs at a time, fairly across connections, and refuses logins past per-connection and daemon-wide bounds.
-import { availableParallelism } from "node:os";
 import { HsmError } from "./errors";
 
 /** How much password hashing may run and wait at once. */
@@ -11,18 +10,6 @@ export interface LoginLimits {
   /** Logins waiting for a hash slot daemon-wide; past it the next is refused with TOO_MANY_LOGINS. */
   readonly maxWaiting: number;
 }
-
-/**
- * libuv's threadpool runs async scrypt; more hash jobs than threads would only queue inside libuv where no
- * one can order them. More than the CPUs would take the event loop's core too.
- */
-export function defaultHashConcurrency(): number {
-  const threadpool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(1, Math.min(threadpool, availableParallelism()));
-}
-
-/** 64 per connection: as many sessions as one user may hold (--sessions-per-user). */
-export const DEFAULT_LOGIN_LIMITS: LoginLimits = { hashConcurrency: defaultHashConcurrency(), perConnection: 64, maxWaiting: 256 };
 
 /** Jobs of the daemon itself (creating a user, resetting a password): not counted against any connection or the waiting bound. */
 export const INTERNAL_ORIGIN = undefined;
@@ -41,7 +28,7 @@ export class HashQueue {
   /** Logins in progress per origin, running or waiting. */
   private readonly perOrigin = new Map<string, number>();
 
-  constructor(readonly limits: LoginLimits = DEFAULT_LOGIN_LIMITS) {}
+  constructor(readonly limits: LoginLimits) {}
 
   /** Runs `job` when a slot is free; refuses at once (TOO_MANY_LOGINS) if `origin` or the daemon is over its bound. */
   async run<T>(origin: string | undefined, job: () => Promise<T>): Promise<T> {

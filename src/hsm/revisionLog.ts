@@ -61,7 +61,7 @@ export class RevisionLog {
   constructor(
     reservedCeiling: number,
     private readonly reserve: (ceiling: number) => void,
-    readonly capacity = 100_000,
+    readonly capacity: number,
   ) {
     if (capacity < 1) throw new RangeError("capacity must be positive");
     this.ring = new Array<ClusterEvent | undefined>(capacity);

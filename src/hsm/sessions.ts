@@ -22,13 +22,9 @@ export interface SessionLimits {
   readonly maxLifetimeMs: number;
   /** Open sessions per user; the next login is refused. */
   readonly perUser: number;
-  /** Open streams (watches) per session; the next is refused. DEFAULT_WATCHES_PER_SESSION when absent. */
-  readonly watchesPerSession?: number;
+  /** Open streams (watches) per session; the next is refused. */
+  readonly watchesPerSession: number;
 }
-
-export const DEFAULT_WATCHES_PER_SESSION = 64;
-
-export const DEFAULT_SESSION_LIMITS: SessionLimits = { idleMs: 15 * 60_000, maxLifetimeMs: 24 * 3_600_000, perUser: 64 };
 
 /** Told why the session ended; an open stream ends with that error. */
 export type SessionEndListener = (reason: HsmError) => void;
@@ -57,7 +53,7 @@ export class SessionRegistry {
   private readonly expiredTokens = new Map<string, number>();
   private sequence = 0;
 
-  constructor(readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS) {}
+  constructor(readonly limits: SessionLimits) {}
 
   open(user: { userId: number; role: UserRole; username: string }, now: number, nodeId: number): { token: string; session: LoginSession } {
     const open = [...this.byTokenHash.values()].filter((e) => e.session.userId === user.userId).length;
@@ -130,7 +126,7 @@ export class SessionRegistry {
   hold(sessionId: string, onEnd: SessionEndListener): (now: number) => void {
     const entry = this.bySessionId.get(sessionId);
     if (!entry) return () => undefined;
-    const max = this.limits.watchesPerSession ?? DEFAULT_WATCHES_PER_SESSION;
+    const max = this.limits.watchesPerSession;
     if (entry.streams.size >= max) {
       throw new HsmError("TOO_MANY_WATCHES", "the session has too many open watches; end one first", { max_watches: max });
     }

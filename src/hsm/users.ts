@@ -42,7 +42,6 @@ export interface ScryptCost {
   readonly r: number;
   readonly p: number;
 }
-export const DEFAULT_SCRYPT_COST: ScryptCost = { N: 16384, r: 8, p: 1 };
 
 export function toUserInfo(user: UserRecord): UserInfo {
   return { userId: user.userId, role: user.role, username: user.username, loginFailures: user.loginFailures, locked: user.locked };
@@ -69,7 +68,7 @@ export function checkPasswordRules(password: string): void {
 }
 
 /** Hashes a password as "scrypt$N$r$p$salt$hash" (base64 parts). */
-export async function hashPassword(password: string, cost: ScryptCost = DEFAULT_SCRYPT_COST): Promise<string> {
+export async function hashPassword(password: string, cost: ScryptCost): Promise<string> {
   const salt = randomBytes(16);
   const hash = await scryptAsync(password, salt, 32, { N: cost.N, r: cost.r, p: cost.p, maxmem: 256 * cost.N * cost.r });
   return ["scrypt", cost.N, cost.r, cost.p, salt.toString("base64"), hash.toString("base64")].join("$");
@@ -97,6 +96,6 @@ export interface PasswordHasher {
 }
 
 /** The production hasher: node's asynchronous scrypt, which runs on libuv's threadpool. */
-export function scryptHasher(cost: ScryptCost = DEFAULT_SCRYPT_COST): PasswordHasher {
+export function scryptHasher(cost: ScryptCost): PasswordHasher {
   return { hash: (password) => hashPassword(password, cost), verify: verifyPassword };
 }

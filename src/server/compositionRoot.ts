@@ -4,7 +4,7 @@ import { AdminServiceService } from "../../clients/generated/localcloudhsm/v1/ad
 import { ClusterControlServiceService } from "../../clients/generated/localcloudhsm/v1/cluster_control_service";
 import { HsmServiceService } from "../../clients/generated/localcloudhsm/v1/hsm_service";
 import { Clock, systemClock } from "../hsm/clock";
-import { HsmCluster } from "../hsm/cluster";
+import { ClusterOptions, HsmCluster } from "../hsm/cluster";
 import { HsmStore } from "../hsm/store/hsmStore";
 import { PasswordHasher, UserRole } from "../hsm/users";
 import { adminServiceHandlers } from "./adminService";
@@ -58,6 +58,23 @@ export interface DaemonParts {
   readonly adminSecret: string;
 }
 
+/** The cluster's share of the settings (unit tests build clusters with clusterSettings(DEFAULTS)). */
+export function clusterSettings(
+  settings: Omit<DaemonSettings, "maxMessageBytes" | "devUsers" | "shutdownGraceSeconds" | "http2">,
+): Omit<ClusterOptions, "store" | "clock" | "nodeCount"> {
+  return {
+    replicationDelayMs: settings.replicationDelayMs,
+    createObjectMinimumNodes: settings.createObjectMinimumNodes,
+    eventCapacity: settings.eventCapacity,
+    watchBatchIntervalMs: settings.watch.batchIntervalMs,
+    // r and p are scrypt's usual; only N is a setting.
+    scryptCost: { N: settings.scryptN, r: 8, p: 1 },
+    sessionLimits: settings.sessionLimits,
+    loginLimits: settings.loginLimits,
+    maxKeys: settings.maxKeys,
+  };
+}
+
 export interface Daemon {
   readonly cluster: HsmCluster;
   readonly server: grpc.Server;
@@ -75,16 +92,9 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
     clock: parts.clock ?? systemClock,
     ...(parts.timers ? { timers: parts.timers } : {}),
     nodeCount: settings.nodeCount,
-    replicationDelayMs: settings.replicationDelayMs,
-    createObjectMinimumNodes: settings.createObjectMinimumNodes,
-    eventCapacity: settings.eventCapacity,
-    watchBatchIntervalMs: settings.watch.batchIntervalMs,
-    scryptCost: { N: settings.scryptN, r: 8, p: 1 },
+    ...clusterSettings(settings),
     ...(parts.attestationSeed ? { attestationSeed: parts.attestationSeed } : {}),
-    sessionLimits: settings.sessionLimits,
     ...(parts.audit ? { audit: parts.audit } : {}),
-    maxKeys: settings.maxKeys,
-    loginLimits: settings.loginLimits,
     ...(parts.passwordHasher ? { passwordHasher: parts.passwordHasher } : {}),
     onBackgroundError: (err, context) => logger.error("background failure", { context, error: err instanceof Error ? err.message : String(err) }),
   });

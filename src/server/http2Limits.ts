@@ -15,13 +15,6 @@ export interface Http2Limits {
   readonly keepaliveTimeoutMs: number;
 }
 
-export const DEFAULT_HTTP2_LIMITS: Http2Limits = {
-  maxConcurrentStreams: 1000,
-  connectionIdleMs: 120_000,
-  keepaliveMs: 60_000,
-  keepaliveTimeoutMs: 20_000,
-};
-
 /** The grpc-js server options (1.14) that enforce `limits`. */
 export function http2ServerOptions(limits: Http2Limits): grpc.ServerOptions {
   return {

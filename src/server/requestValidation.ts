@@ -132,8 +132,7 @@ export function validateShareKey(request: ShareKeyRequest): { handle: number; us
   return { handle: request.keyHandle, userIds: shareList(request.userIds), share: request.share };
 }
 
-/** Default and bounds of WatchSyncStatus progress notices. */
-export const DEFAULT_PROGRESS_INTERVAL_MS = 5000;
+/** Bounds of WatchSyncStatus progress notices (the default is the --watch-progress-ms setting). */
 export const MIN_PROGRESS_INTERVAL_MS = 10;
 export const MAX_WATCH_FILTER_ITEMS = 10_000;
 
@@ -151,7 +150,7 @@ export interface WatchQuery {
 /** Batches stay far below the 4 MiB default message limit of gRPC clients (an event is about 30 bytes). */
 export const MAX_EVENTS_PER_RESPONSE = 4096;
 
-export function validateWatch(request: WatchSyncStatusRequest, defaultProgressMs: number = DEFAULT_PROGRESS_INTERVAL_MS): WatchQuery {
+export function validateWatch(request: WatchSyncStatusRequest, defaultProgressMs: number): WatchQuery {
   const start = Number(request.startRevision);
   if (!/^\d+$/.test(request.startRevision) || !Number.isSafeInteger(start)) {
     throw new HsmError("REQUEST_INVALID", "start_revision must be 0 or a positive revision", { field: "start_revision", value: request.startRevision });

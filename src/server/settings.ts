@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { HsmError } from "../hsm/errors";
 import { parseMasterKey } from "../hsm/store/masterKey";
 import { checkPasswordRules, normaliseUsername } from "../hsm/users";
+import { MIN_PROGRESS_INTERVAL_MS } from "./requestValidation";
 import { ConfigError, directory, HostPort, hostPort, integer, Kind, list, onOff, oneOf, optionalPath, secret, Setting, SettingNames } from "./settingKinds";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
@@ -120,7 +121,7 @@ export const SETTINGS = {
   ),
   /** The watch stream's settings, in the server's WatchSettings names (batchIntervalMs goes to the ticker). */
   watch: {
-    defaultProgressIntervalMs: setting("--watch-progress-ms", "LOCALCLOUDHSM_WATCH_PROGRESS_MS", integer(10, 3_600_000), 5000, "default interval of watch progress messages"),
+    defaultProgressIntervalMs: setting("--watch-progress-ms", "LOCALCLOUDHSM_WATCH_PROGRESS_MS", integer(MIN_PROGRESS_INTERVAL_MS, 3_600_000), 5000, "default interval of watch progress messages"),
     maxLag: setting("--watch-max-lag", "LOCALCLOUDHSM_WATCH_MAX_LAG", integer(1, 10_000_000), 10_000, "revisions a watcher may fall behind before it is ended"),
     batchIntervalMs: setting(
       "--watch-batch-ms",

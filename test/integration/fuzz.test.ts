@@ -22,7 +22,6 @@ import { encodeFields, INVALID_UTF8, WireField } from "../support/protoWire";
 import { bearerMetadata, describeOutcome, metadataOf, rawCall, RawOutcome, rawStream, tokenOf } from "../support/rawCall";
 import { ALL_METHODS, method, MethodInfo } from "../support/serviceMethods";
 import { startTestDaemon, TEST_ADMIN_SECRET, TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
-import { DEFAULT_LOGIN_LIMITS } from "../../src/hsm/hashQueue";
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2_147_483_647);
@@ -951,7 +950,7 @@ describe(`fuzz: ${FUZZ_RUNS} cases per RPC`, () => {
   beforeAll(async () => {
     // A batch logs in up to BATCH fresh sessions at once over the process's shared connection, more than the daemon's
     // per-connection login cap; the cap and its refusals are tested in loginFlood.test.ts.
-    const t = await startTestDaemon({ watch: { defaultProgressIntervalMs: 25 }, loginLimits: { ...DEFAULT_LOGIN_LIMITS, perConnection: 10 * BATCH } });
+    const t = await startTestDaemon({ watch: { defaultProgressIntervalMs: 25 }, loginLimits: { perConnection: 10 * BATCH } });
     const raw = new grpc.Client(t.address, grpc.credentials.createInsecure(), OWN_CONNECTION);
     const control = new ClusterControlClient(t.address, TEST_ADMIN_SECRET);
     for (const name of ["bob", "victim", "loginee", ...Array.from({ length: LEAVERS }, (_, i) => `leaver${i}`)]) await t.admin.createUser(name, TEST_PASSWORD);

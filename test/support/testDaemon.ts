@@ -8,8 +8,6 @@ import { AdminClient, HsmClient } from "../../clients";
 import { SqliteStore } from "../../src/hsm/store/sqliteStore";
 import { Clock } from "../../src/hsm/clock";
 import { Timers } from "../../src/hsm/timers";
-import { SessionLimits } from "../../src/hsm/sessions";
-import { LoginLimits } from "../../src/hsm/hashQueue";
 import { PasswordHasher } from "../../src/hsm/users";
 import { buildDaemon, Daemon } from "../../src/server/compositionRoot";
 import { configFrom, SettingsInput } from "../../src/server/config";
@@ -52,13 +50,13 @@ export interface TestDaemonOptions {
   readonly clock?: Clock;
   readonly timers?: Timers;
   /** Session idle and absolute expiry and the per-user cap (the daemon's defaults when absent). */
-  readonly sessionLimits?: SessionLimits;
+  readonly sessionLimits?: SettingsInput["sessionLimits"];
   /** Server transport security; plaintext when absent. */
   readonly serverCredentials?: grpc.ServerCredentials;
   /** Client channel credentials matching serverCredentials. */
   readonly clientCredentials?: grpc.ChannelCredentials;
   /** Password checks at once, logins per connection and waiting (the daemon's defaults when absent). */
-  readonly loginLimits?: LoginLimits;
+  readonly loginLimits?: SettingsInput["loginLimits"];
   /** Replaces scrypt, e.g. to hold checks until the test releases them. */
   readonly passwordHasher?: PasswordHasher;
   /** HTTP/2 limits (streams per connection, idle and keepalive timeouts); the daemon's defaults when absent. */

@@ -12,7 +12,7 @@ import { SqliteStore, StoreIntegrityError } from "../../src/hsm/store/sqliteStor
 import { UserRole } from "../../src/hsm/users";
 import { HsmCluster } from "../../src/hsm/cluster";
 import { HsmStore } from "../../src/hsm/store/hsmStore";
-import { ClusterHarness, FakeClock, FAST_SCRYPT, genParams, makeTempDir, removeDir } from "./support/harness";
+import { CLUSTER_DEFAULTS, ClusterHarness, FakeClock, FAST_SCRYPT, genParams, makeTempDir, removeDir } from "./support/harness";
 
 const NOW = Date.UTC(2026, 0, 1);
 
@@ -264,7 +264,7 @@ describe("one durable write path", () => {
       },
     }) as HsmStore;
     const clock = new FakeClock();
-    const cluster = new HsmCluster({ store: spied, clock, timers: clock, nodeCount: 3, replicationDelayMs: 0, scryptCost: FAST_SCRYPT, audit });
+    const cluster = new HsmCluster({ store: spied, clock, timers: clock, nodeCount: 3, ...CLUSTER_DEFAULTS, replicationDelayMs: 0, audit });
     try {
       await cluster.createUser(UserRole.CU, "alice", "password1");
       const bob = await cluster.createUser(UserRole.CU, "bob", "password1");

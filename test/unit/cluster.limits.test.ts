@@ -1,10 +1,10 @@
 // Session expiry (idle and absolute) removes session keys visibly; the cluster's key cap refuses new keys.
-import { ClusterHarness, expectHsmError, genParams } from "./support/harness";
+import { CLUSTER_DEFAULTS, ClusterHarness, expectHsmError, genParams } from "./support/harness";
 
 describe("session expiry", () => {
   let h: ClusterHarness;
   beforeEach(() => {
-    h = new ClusterHarness({ cluster: { sessionLimits: { idleMs: 60_000, maxLifetimeMs: 600_000, perUser: 8 } } });
+    h = new ClusterHarness({ cluster: { sessionLimits: { ...CLUSTER_DEFAULTS.sessionLimits, idleMs: 60_000, maxLifetimeMs: 600_000, perUser: 8 } } });
   });
   afterEach(() => h.dispose());
 

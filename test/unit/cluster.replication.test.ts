@@ -7,7 +7,7 @@ import { HsmCluster, NodeResult } from "../../src/hsm/cluster";
 import { ClusterEvent, ClusterEventKind } from "../../src/hsm/revisionLog";
 import { SqliteStore } from "../../src/hsm/store/sqliteStore";
 import { UserRole } from "../../src/hsm/users";
-import { ClusterHarness, expectHsmError, FAST_SCRYPT, FakeClock, genParams, makeTempDir, removeDir } from "./support/harness";
+import { CLUSTER_DEFAULTS, ClusterHarness, expectHsmError, FAST_SCRYPT, FakeClock, genParams, makeTempDir, removeDir } from "./support/harness";
 
 const DELAY = 100;
 const OK = 0;
@@ -400,9 +400,9 @@ describe("create_object_minimum_nodes", () => {
       clock: clock as Clock,
       timers: clock,
       nodeCount: 3,
+      ...CLUSTER_DEFAULTS,
       replicationDelayMs: DELAY,
       createObjectMinimumNodes: minimumNodes,
-      scryptCost: FAST_SCRYPT,
     });
     return {
       cluster,

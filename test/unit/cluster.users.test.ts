@@ -5,6 +5,7 @@ import { HsmError } from "../../src/hsm/errors";
 import { SessionRegistry } from "../../src/hsm/sessions";
 import { MAX_LOGIN_FAILURES, UserRole, verifyPassword } from "../../src/hsm/users";
 import { ClusterHarness, containsBytes, expectHsmError, genParams, importParams } from "./support/harness";
+import { DEFAULTS } from "../../src/server/settings";
 
 describe("users", () => {
   let h: ClusterHarness;
@@ -219,7 +220,7 @@ describe("users", () => {
 
 describe("SessionRegistry", () => {
   test("resolves tokens it issued, and only those", async () => {
-    const registry = new SessionRegistry();
+    const registry = new SessionRegistry(DEFAULTS.sessionLimits);
     const user = { userId: 7, role: UserRole.CU, username: "alice" };
     const { token, session } = registry.open(user, 1000, 0);
     expect(registry.resolve(token, 1000)).toBe(session);
@@ -235,7 +236,7 @@ describe("SessionRegistry", () => {
   });
 
   test("a session expires after its idle time and after its absolute lifetime", async () => {
-    const registry = new SessionRegistry({ idleMs: 100, maxLifetimeMs: 250, perUser: 10 });
+    const registry = new SessionRegistry({ ...DEFAULTS.sessionLimits, idleMs: 100, maxLifetimeMs: 250, perUser: 10 });
     const user = { userId: 7, role: UserRole.CU, username: "alice" };
     const idle = registry.open(user, 0, 0);
     const busy = registry.open(user, 0, 0);
@@ -248,7 +249,7 @@ describe("SessionRegistry", () => {
   });
 
   test("a held session does not idle out; closing hands back its streams; a release counts idle time from then", async () => {
-    const registry = new SessionRegistry({ idleMs: 100, maxLifetimeMs: 10_000, perUser: 10 });
+    const registry = new SessionRegistry({ ...DEFAULTS.sessionLimits, idleMs: 100, maxLifetimeMs: 10_000, perUser: 10 });
     const user = { userId: 7, role: UserRole.CU, username: "alice" };
     const watched = registry.open(user, 0, 0);
     const onEnd = (): void => undefined;
@@ -266,7 +267,7 @@ describe("SessionRegistry", () => {
   });
 
   test("a user may hold at most perUser sessions", async () => {
-    const registry = new SessionRegistry({ idleMs: 1000, maxLifetimeMs: 1000, perUser: 2 });
+    const registry = new SessionRegistry({ ...DEFAULTS.sessionLimits, idleMs: 1000, maxLifetimeMs: 1000, perUser: 2 });
     const user = { userId: 7, role: UserRole.CU, username: "alice" };
     const first = registry.open(user, 0, 0);
     registry.open(user, 0, 0);

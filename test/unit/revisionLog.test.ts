@@ -2,6 +2,7 @@
 // inclusive cursor, compaction (also of everything before a restart), and the wake-up of waiting readers.
 import { HsmError } from "../../src/hsm/errors";
 import { NewEvent, RevisionLog } from "../../src/hsm/revisionLog";
+import { DEFAULTS } from "../../src/server/settings";
 
 function nodeEvent(nodeId = 0): NewEvent {
   return { kind: "NODE_DOWN", handle: 0, nodeId, nodesHolding: 0, nodeCount: 3, atMs: 0, audience: undefined };
@@ -12,7 +13,7 @@ function keyEvent(handle: number, nodeId = 0): NewEvent {
 }
 
 /** A log whose reservations are recorded, as the store would persist them. */
-function recordingLog(ceiling = 0, capacity?: number): { log: RevisionLog; reserved: number[] } {
+function recordingLog(ceiling = 0, capacity = DEFAULTS.eventCapacity): { log: RevisionLog; reserved: number[] } {
   const reserved: number[] = [];
   const log = new RevisionLog(ceiling, (c) => reserved.push(c), capacity);
   return { log, reserved };

@@ -1,5 +1,6 @@
 // The per-session cap on streams (watches): a session holds at most watchesPerSession, a release frees a slot.
-import { DEFAULT_WATCHES_PER_SESSION, SessionRegistry } from "../../src/hsm/sessions";
+import { SessionRegistry } from "../../src/hsm/sessions";
+import { DEFAULTS } from "../../src/server/settings";
 import { UserRole } from "../../src/hsm/users";
 import { expectHsmError } from "./support/harness";
 
@@ -24,11 +25,11 @@ describe("watches per session", () => {
     await expectHsmError(() => registry.hold(one, onEnd()), "TOO_MANY_WATCHES");
   });
 
-  test("without a setting the cap is 64", async () => {
-    const registry = new SessionRegistry({ idleMs: 1000, maxLifetimeMs: 1000, perUser: 4 });
+  test("with the daemon's default limits the cap is 64", async () => {
+    const registry = new SessionRegistry(DEFAULTS.sessionLimits);
     const id = registry.open(ALICE, 0, 0).session.sessionId;
-    for (let i = 0; i < DEFAULT_WATCHES_PER_SESSION; i++) registry.hold(id, onEnd());
+    for (let i = 0; i < DEFAULTS.sessionLimits.watchesPerSession; i++) registry.hold(id, onEnd());
     await expectHsmError(() => registry.hold(id, onEnd()), "TOO_MANY_WATCHES");
-    expect(DEFAULT_WATCHES_PER_SESSION).toBe(64);
+    expect(DEFAULTS.sessionLimits.watchesPerSession).toBe(64);
   });
 });

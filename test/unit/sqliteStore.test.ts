@@ -12,7 +12,7 @@ import { SCHEMA_VERSION } from "../../src/hsm/store/schema";
 import { RowMac } from "../../src/hsm/store/rowMac";
 import { SqliteStore, StoreIntegrityError, StoreOpenError } from "../../src/hsm/store/sqliteStore";
 import { UserRole } from "../../src/hsm/users";
-import { ClusterHarness, containsBytes, expectHsmError, FakeClock, FAST_SCRYPT, genParams, importParams, makeTempDir, removeDir } from "./support/harness";
+import { CLUSTER_DEFAULTS, ClusterHarness, containsBytes, expectHsmError, FakeClock, FAST_SCRYPT, genParams, importParams, makeTempDir, removeDir } from "./support/harness";
 
 function withDb<T>(path: string, fn: (db: Database.Database) => T): T {
   const db = new Database(path);
@@ -104,7 +104,7 @@ describe("SqliteStore", () => {
     test("a cluster is not built over a store that does not open", async () => {
       const path = join(dir, "s.db");
       SqliteStore.open(path, randomBytes(32)).close();
-      expect(() => new HsmCluster({ store: SqliteStore.open(path, randomBytes(32)), clock: new FakeClock(), nodeCount: 3, scryptCost: FAST_SCRYPT })).toThrow(
+      expect(() => new HsmCluster({ store: SqliteStore.open(path, randomBytes(32)), clock: new FakeClock(), nodeCount: 3, ...CLUSTER_DEFAULTS })).toThrow(
         StoreOpenError,
       );
     });
@@ -161,7 +161,7 @@ describe("the store under a cluster", () => {
     });
     const store = SqliteStore.open(h.dbPath, h.masterKey);
     try {
-      expect(() => new HsmCluster({ store, clock: new FakeClock(), nodeCount: 3, scryptCost: FAST_SCRYPT })).toThrow(
+      expect(() => new HsmCluster({ store, clock: new FakeClock(), nodeCount: 3, ...CLUSTER_DEFAULTS })).toThrow(
         new StoreIntegrityError(h.dbPath, `key handle ${second}`),
       );
     } finally {

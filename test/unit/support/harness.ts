@@ -11,9 +11,14 @@ import { LoginSession } from "../../../src/hsm/sessions";
 import { SqliteStore } from "../../../src/hsm/store/sqliteStore";
 import { ScryptCost, UserRole } from "../../../src/hsm/users";
 import { FakeTime as FakeClock } from "../../support/fakeTime";
+import { clusterSettings } from "../../../src/server/compositionRoot";
+import { DEFAULTS } from "../../../src/server/settings";
 
 /** Low scrypt cost so the suite stays fast; the production default is N=16384. */
 export const FAST_SCRYPT: ScryptCost = { N: 1024, r: 8, p: 1 };
+
+/** The daemon's default cluster settings, from the settings table, with the fast scrypt cost. */
+export const CLUSTER_DEFAULTS = { ...clusterSettings(DEFAULTS), scryptCost: FAST_SCRYPT };
 
 /** The fake clock and timers of the domain unit tests: the same one the daemon-level tests use. */
 export { FakeClock };
@@ -77,8 +82,8 @@ export class ClusterHarness {
         clock: this.clock,
         timers: this.clock,
         nodeCount: this.nodeCount,
+        ...CLUSTER_DEFAULTS,
         replicationDelayMs: this.replicationDelayMs,
-        scryptCost: FAST_SCRYPT,
         ...this.extra,
       });
     } catch (err) {
