@@ -1,6 +1,7 @@
 // Command-line options of `npm run bench`, with their defaults and bounds.
 import { parseArgs } from "node:util";
 import { TARGET_CONCURRENCY } from "./targets";
+import type { LogLevel } from "../src/server/settings";
 
 const USAGE = `usage: npm run bench -- [options]
   --duration-ms N       measured window per measurement (default 2500)
@@ -37,7 +38,8 @@ export interface Options {
   watchProcesses: number;
   watchChannels: number;
   watchBatch: number;
-  logLevel: "warn" | "info";
+  /** Forwarded to the daemon as its --log-level; the bench reads warnings only, so it allows the two levels that keep them. */
+  logLevel: Extract<LogLevel, "warn" | "info">;
   cpuProfDir: string | undefined;
   json: string | undefined;
   keepData: boolean;

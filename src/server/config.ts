@@ -76,7 +76,8 @@ export function settingArgs(input: SettingsInput): string[] {
   for (const entry of SETTING_LIST) {
     const given = inputValue(input, entry);
     if (given === undefined) continue;
-    const { flag, kind } = entry.setting;
+    const { flag, env, kind } = entry.setting;
+    if (kind.flagNamesFile === true) throw new Error(`${flag} takes a file; give this setting through ${env} or a file`);
     if (kind.argType === "boolean") {
       if (given === true) args.push(flag);
     } else if (kind.multiple === true && Array.isArray(given)) {

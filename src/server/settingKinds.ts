@@ -27,6 +27,8 @@ export interface Kind<T> {
   readonly multiple?: boolean;
   /** An empty environment variable is a value (checked like any other), not "unset". */
   readonly emptyEnvIsValue?: boolean;
+  /** The flag names a file holding the value, so a value cannot be passed as the flag's argument. */
+  readonly flagNamesFile?: boolean;
   /** A flag's value: its text, true for a boolean flag, every occurrence of a repeatable one. */
   fromFlag(value: string | boolean | readonly (string | boolean)[], names: SettingNames, read: ReadFile): T;
   fromEnv(text: string, names: SettingNames): T;
@@ -152,6 +154,7 @@ export function secret(check: (text: string) => string | undefined): Kind<string
   return {
     argType: "string",
     emptyEnvIsValue: true,
+    flagNamesFile: true,
     fromFlag: (value, names, read) => readSettingFile(names, String(value), read),
     fromEnv: (text) => text,
     check: checked,

@@ -5,7 +5,7 @@ import { HsmError } from "../hsm/errors";
 import { parseMasterKey } from "../hsm/store/masterKey";
 import { checkPasswordRules, normaliseUsername } from "../hsm/users";
 import { MIN_PROGRESS_INTERVAL_MS } from "./requestValidation";
-import { ConfigError, directory, HostPort, hostPort, integer, Kind, list, onOff, oneOf, optionalPath, secret, Setting, SettingNames } from "./settingKinds";
+import { ConfigError, directory, HostPort, hostPort, integer, Kind, list, onOff, oneOf, optionalPath, secret, Setting } from "./settingKinds";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 export type LogFormat = "json" | "text";
@@ -268,5 +268,3 @@ export const DEFAULTS: Settings = buildSettings(({ setting }) => setting.default
 export function defaultText(setting: Setting<unknown>): string {
   return setting.defaultText ?? setting.kind.show(setting.default);
 }
-
-export type { SettingNames };

@@ -140,5 +140,7 @@ describe("settingArgs", () => {
       "--new-store",
     ]);
     expect(parse(args)).toEqual(configFrom(input));
+    // A secret's flag names a file: the value itself is never put on a command line.
+    expect(() => settingArgs({ adminSecret: "a-secret-of-sixteen-chars" })).toThrow("--admin-secret-file takes a file");
   });
 });
