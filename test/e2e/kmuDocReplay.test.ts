@@ -31,7 +31,8 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { childEnv, DaemonProcess, DEV_PASSWORD, DEV_USER, killAllDaemons, makeTempDir, removeTempDirs, standardArgs } from "./support/daemonProcess";
+import { childEnv, DaemonProcess, DEV_PASSWORD, DEV_USER, makeTempDir, standardArgs } from "./support/daemonProcess";
+import { useDaemonCleanup } from "./support/e2eFixture";
 import { aesKcv, des3Kcv } from "./support/keyMaterial";
 import { killAllKmu, KMU_JS, runKmu } from "./support/kmuProcess";
 
@@ -309,10 +310,7 @@ afterEach(() => {
   killAllKmu();
 });
 
-afterAll(async () => {
-  await killAllDaemons();
-  removeTempDirs();
-});
+useDaemonCleanup("file");
 
 /** A fresh daemon (its own data dir) and a fresh working directory. */
 async function cluster(name: string): Promise<DaemonProcess> {
