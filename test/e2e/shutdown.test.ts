@@ -98,7 +98,7 @@ describe("graceful shutdown", () => {
   test("an idle daemon stops at SIGTERM with exit 0 and logs 'stopped'", async () => {
     const daemon = await DaemonProcess.start(standardArgs(freshDataDir()));
     // One answered call first: it proves the daemon is past its start-up (see the race in the next test).
-    const hsm = await devCuClient(closer, daemon);
+    await devCuClient(closer, daemon);
     const exit = await daemon.stop("SIGTERM");
     expect({ code: exit.code, signal: exit.signal, stderr: exit.stderr }).toEqual({ code: 0, signal: null, stderr: "" });
     expect(daemon.logs.map((l) => l.message).slice(-2)).toEqual(["shutting down", "stopped"]);

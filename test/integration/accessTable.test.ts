@@ -13,6 +13,7 @@ import { FakeTime } from "../support/fakeTime";
 import { bearerMetadata, metadataOf, RawOutcome, rawCall, rawStream, tokenOf } from "../support/rawCall";
 import { ADMIN_METHODS, CONTROL_METHODS, HSM_METHODS, method, MethodInfo } from "../support/serviceMethods";
 import { startTestDaemon, TEST_ADMIN_SECRET, TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
+import { genSymKeyRequest, importSymKeyRequest } from "../support/rawRequests";
 
 const S = grpc.status;
 const { SyncEventType, WatchSyncStatusResponse } = hsmProto;
@@ -56,18 +57,8 @@ interface Row {
   readonly foreign?: readonly [mine: Request, missing: Request][];
 }
 
-const aesRequest = (label: string) => ({ keyType: KEY_TYPE.AES, keySize: 32, label, id: "", session: false, shareWithUserIds: [], nonExtractable: false, attest: false, attestNonce: Buffer.alloc(0) });
-const importRequest = (wrappingKeyHandle: number, label: string) => ({
-  material: { $case: "keyMaterial", value: randomBytes(32) },
-  wrappingKeyHandle,
-  keyType: KEY_TYPE.AES,
-  label,
-  id: "",
-  session: false,
-  attest: false,
-  shareWithUserIds: [],
-  attestNonce: Buffer.alloc(0),
-});
+const aesRequest = (label: string) => genSymKeyRequest({ label });
+const importRequest = (wrappingKeyHandle: number, label: string) => importSymKeyRequest(wrappingKeyHandle, { $case: "keyMaterial", value: randomBytes(32) }, { label });
 const watchFrom = (startRevision: number, keyHandles: number[]) => watchRequest({ startRevision, keyHandles });
 
 /** One row per HsmService RPC; the test fails if an RPC is missing here. */

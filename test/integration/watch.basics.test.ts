@@ -5,32 +5,23 @@ import { randomBytes } from "node:crypto";
 import { ClusterControlClient, HsmClient, KEY_TYPE } from "../../clients";
 import { burst, holders, shape, T, watchFromNow } from "../support/clusterScript";
 import { expectRpcError } from "../support/expectRpcError";
-import { startTestDaemon, TEST_ADMIN_SECRET, TestDaemon } from "../support/testDaemon";
+import { startTestDaemon, TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 import { range, WatchRecorder } from "../support/watchRecorder";
 
 let t: TestDaemon;
 let alice: HsmClient;
 let control: ClusterControlClient;
-const open: WatchRecorder[] = [];
+const fixture = useDaemonFixture();
 
-/** A raw watch that afterEach cancels if the test did not. */
+/** A raw watch that the fixture cancels if the test did not. */
 function watch(client: HsmClient, request: Parameters<typeof WatchRecorder.open>[1], options?: Parameters<typeof WatchRecorder.open>[2]): WatchRecorder {
-  const w = WatchRecorder.open(client, request, options);
-  open.push(w);
-  return w;
+  return fixture.watch(client, request, options);
 }
 
 async function start(options: Parameters<typeof startTestDaemon>[0] = {}): Promise<void> {
-  t = await startTestDaemon(options);
-  alice = await t.loggedInCu("alice");
-  control = new ClusterControlClient(t.address, TEST_ADMIN_SECRET);
+  ({ t, alice, control } = await fixture.start(options));
 }
-
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.cancel();
-  control.close();
-  await t.close();
-});
 
 async function aesKey(client: HsmClient, label: string, shareWith: number[] = []) {
   return client.genSymKey({ keyType: KEY_TYPE.AES, keySize: 16, label, shareWith });

@@ -5,27 +5,20 @@ import { eventsIn, HsmClient, KEY_TYPE } from "../../clients";
 import { burst } from "../support/clusterScript";
 import { FakeTime } from "../support/fakeTime";
 import { startTestDaemon, TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 import { range, turn, WatchRecorder } from "../support/watchRecorder";
 
 let t: TestDaemon;
 let alice: HsmClient;
-const open: WatchRecorder[] = [];
+const fixture = useDaemonFixture();
 
 function watch(client: HsmClient, request: Parameters<typeof WatchRecorder.open>[1]): WatchRecorder {
-  const w = WatchRecorder.open(client, request);
-  open.push(w);
-  return w;
+  return fixture.watch(client, request);
 }
 
 async function start(options: Parameters<typeof startTestDaemon>[0] = {}): Promise<void> {
-  t = await startTestDaemon(options);
-  alice = await t.loggedInCu("alice");
+  ({ t, alice } = await fixture.start(options));
 }
-
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.cancel();
-  await t.close();
-});
 
 /** The batch responses of a recorder, as event counts. */
 function batchSizes(w: WatchRecorder): number[] {

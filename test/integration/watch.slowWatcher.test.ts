@@ -4,7 +4,8 @@ import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
 import { HsmClient } from "../../clients";
 import { burst } from "../support/clusterScript";
-import { startTestDaemon, TestDaemon } from "../support/testDaemon";
+import { TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 import { range, WatchEnd, WatchRecorder } from "../support/watchRecorder";
 
 const MAX_LAG = 500;
@@ -15,21 +16,14 @@ const GUARD_EVENTS = 60_000;
 
 let t: TestDaemon;
 let alice: HsmClient;
-const open: WatchRecorder[] = [];
+const fixture = useDaemonFixture();
 
 beforeEach(async () => {
-  t = await startTestDaemon({ watch: { maxLag: MAX_LAG } });
-  alice = await t.loggedInCu("alice");
-});
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.cancel();
-  await t.close();
+  ({ t, alice } = await fixture.start({ watch: { maxLag: MAX_LAG } }));
 });
 
 function watch(client: HsmClient, request: Parameters<typeof WatchRecorder.open>[1], options?: Parameters<typeof WatchRecorder.open>[2]): WatchRecorder {
-  const w = WatchRecorder.open(client, request, options);
-  open.push(w);
-  return w;
+  return fixture.watch(client, request, options);
 }
 
 const tooSlowLine = (l: Record<string, unknown>): boolean => l.method === "WatchSyncStatus" && l.reason === "WATCHER_TOO_SLOW";

@@ -5,40 +5,27 @@ import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
 import { ClusterControlClient, HsmClient, HsmClientError, KEY_TYPE } from "../../clients";
 import { burst } from "../support/clusterScript";
-import { startTestDaemon, TEST_ADMIN_SECRET, TestDaemon } from "../support/testDaemon";
+import { startTestDaemon, TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 import { range, turn, WatchRecorder } from "../support/watchRecorder";
 
 let t: TestDaemon;
 let alice: HsmClient;
 let control: ClusterControlClient;
-const open: WatchRecorder[] = [];
-const extraClients: HsmClient[] = [];
+const fixture = useDaemonFixture();
 
 function watch(client: HsmClient, request: Parameters<typeof WatchRecorder.open>[1], options?: Parameters<typeof WatchRecorder.open>[2]): WatchRecorder {
-  const w = WatchRecorder.open(client, request, options);
-  open.push(w);
-  return w;
+  return fixture.watch(client, request, options);
 }
 
 /** A second channel to the daemon, closed after the test. */
 function channel(): HsmClient {
-  const c = new HsmClient(t.address);
-  extraClients.push(c);
-  return c;
+  return fixture.channel();
 }
 
 async function start(options: Parameters<typeof startTestDaemon>[0] = {}): Promise<void> {
-  t = await startTestDaemon(options);
-  alice = await t.loggedInCu("alice");
-  control = new ClusterControlClient(t.address, TEST_ADMIN_SECRET);
+  ({ t, alice, control } = await fixture.start(options));
 }
-
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.cancel();
-  for (const c of extraClients.splice(0)) c.close();
-  control.close();
-  await t.close();
-});
 
 const isWatchLine = (l: Record<string, unknown>): boolean => l.message === "call" && l.method === "WatchSyncStatus";
 

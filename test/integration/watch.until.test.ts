@@ -3,30 +3,21 @@
 import * as grpc from "@grpc/grpc-js";
 import { ClusterControlClient, HsmClient, KEY_TYPE, KeyGoneError } from "../../clients";
 import { burst, T } from "../support/clusterScript";
-import { startTestDaemon, TEST_ADMIN_SECRET, TestDaemon } from "../support/testDaemon";
+import { TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 import { WatchRecorder } from "../support/watchRecorder";
 
 let t: TestDaemon;
 let alice: HsmClient;
 let control: ClusterControlClient;
-const open: WatchRecorder[] = [];
+const fixture = useDaemonFixture();
 
 function watch(request: Parameters<typeof WatchRecorder.open>[1]): WatchRecorder {
-  const w = WatchRecorder.open(alice, request);
-  open.push(w);
-  return w;
+  return fixture.watch(alice, request);
 }
 
 beforeEach(async () => {
-  t = await startTestDaemon();
-  alice = await t.loggedInCu("alice");
-  control = new ClusterControlClient(t.address, TEST_ADMIN_SECRET);
-});
-
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.cancel();
-  control.close();
-  await t.close();
+  ({ t, alice, control } = await fixture.start());
 });
 
 const statusOf = (end: Awaited<WatchRecorder["ended"]>) => (end.error ? `${grpc.status[end.error.code]} ${end.error.reason}` : "OK");
