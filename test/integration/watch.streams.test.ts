@@ -14,10 +14,6 @@ let alice: HsmClient;
 let control: ClusterControlClient;
 const fixture = useDaemonFixture();
 
-function watch(client: HsmClient, request: Parameters<typeof WatchRecorder.open>[1], options?: Parameters<typeof WatchRecorder.open>[2]): WatchRecorder {
-  return fixture.watch(client, request, options);
-}
-
 /** A second channel to the daemon, closed after the test. */
 function channel(): HsmClient {
   return fixture.channel();
@@ -56,13 +52,13 @@ describe("ending a stream from the client", () => {
   });
 
   test("cancelling a raw call mid-stream ends it CANCELLED; the daemon keeps serving", async () => {
-    const w = watch(alice, { startRevision: t.daemon.cluster.events.currentRevision + 1 });
+    const w = fixture.watch(alice, { startRevision: t.daemon.cluster.events.currentRevision + 1 });
     const last = burst(t.daemon.cluster, 20);
     await w.untilRevision(last - 10);
     const end = await w.cancel();
     expect(statusOf(end).code).toBe("CANCELLED");
     expect((await t.waitForLog(isWatchLine)).status).toBe("CANCELLED");
-    const after = watch(alice, { startRevision: last - 5 });
+    const after = fixture.watch(alice, { startRevision: last - 5 });
     await after.untilRevision(last);
     expect(after.revisions).toEqual(range(last - 5, last));
   });
@@ -90,7 +86,7 @@ describe("many watchers", () => {
   test("50 watchers on 5 connections see exactly the same sequence", async () => {
     const from = t.daemon.cluster.events.currentRevision + 1;
     const channels = Array.from({ length: 5 }, () => channel());
-    const watchers = Array.from({ length: 50 }, (_, i) => watch(channels[i % 5]!, { startRevision: from }, { metadata: alice.metadata() }));
+    const watchers = Array.from({ length: 50 }, (_, i) => fixture.watch(channels[i % 5]!, { startRevision: from }, { metadata: alice.metadata() }));
     const wrappingKey = await alice.createWrappingKey();
     const creations = [];
     for (let i = 0; i < 8; i++) {
@@ -159,7 +155,7 @@ describe("the ring wraps under a watcher that keeps up", () => {
 
   test("600 events through a 100-event ring: every revision exactly once, in order", async () => {
     const from = t.daemon.cluster.events.currentRevision + 1;
-    const w = watch(alice, { startRevision: from });
+    const w = fixture.watch(alice, { startRevision: from });
     const wrappingKey = await alice.createWrappingKey();
     let last = 0;
     for (let round = 0; round < 30; round++) {
@@ -199,7 +195,7 @@ describe("resuming after a dropped connection", () => {
     await a.ended;
     const lastSeen = a.revisions[a.revisions.length - 1]!;
     const second = channel();
-    const b = watch(second, { startRevision: lastSeen + 1 }, { metadata: alice.metadata() });
+    const b = fixture.watch(second, { startRevision: lastSeen + 1 }, { metadata: alice.metadata() });
     await b.until(() => b.events.length >= 100, "100 events on the second connection");
     writing = false;
     await writer;
@@ -215,9 +211,9 @@ describe("daemon shutdown", () => {
 
   test("shutdown ends every stream UNAVAILABLE / SHUTTING_DOWN, also one whose client is not reading", async () => {
     const from = t.daemon.cluster.events.currentRevision + 1;
-    const active = watch(alice, { startRevision: from });
+    const active = fixture.watch(alice, { startRevision: from });
     const other = channel();
-    const stalled = watch(other, { startRevision: from }, { metadata: alice.metadata() });
+    const stalled = fixture.watch(other, { startRevision: from }, { metadata: alice.metadata() });
     const last = burst(t.daemon.cluster, 10);
     await Promise.all([active.untilRevision(last), stalled.untilRevision(last)]);
     stalled.pause();
