@@ -1,7 +1,7 @@
 // The revision log on its own: consecutive revisions reserved durably in blocks, a bounded ring read with an
 // inclusive cursor, compaction (also of everything before a restart), and the wake-up of waiting readers.
+import { HsmError } from "../../src/hsm/errors";
 import { NewEvent, RevisionLog } from "../../src/hsm/revisionLog";
-import { expectHsmErrorSync } from "./support/harness";
 
 function nodeEvent(nodeId = 0): NewEvent {
   return { kind: "NODE_DOWN", handle: 0, nodeId, nodesHolding: 0, nodeCount: 3, atMs: 0, audience: undefined };
@@ -23,7 +23,15 @@ function revisionsOf(log: RevisionLog, from: number, max = Number.MAX_SAFE_INTEG
 }
 
 function expectCompacted(fn: () => unknown, compactRevision: number): void {
-  expect(expectHsmErrorSync(fn, "WATCH_COMPACTED").details.compact_revision).toBe(compactRevision);
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(HsmError);
+  const err = caught as HsmError;
+  expect({ reason: err.reason, compact: err.details.compact_revision }).toEqual({ reason: "WATCH_COMPACTED", compact: compactRevision });
 }
 
 describe("RevisionLog", () => {

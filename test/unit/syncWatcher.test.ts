@@ -1,8 +1,8 @@
 // A watcher's cursor over the revision log, without gRPC: where it starts, what it filters, when it sends
 // progress, how it ends, and how it judges lag. Time is a fake `now`; nothing here sleeps.
+import { HsmError } from "../../src/hsm/errors";
 import { ClusterEvent, EventAudience, NewEvent, RevisionLog } from "../../src/hsm/revisionLog";
 import { SyncWatcher, WatchItem, WatchOptions } from "../../src/hsm/syncWatcher";
-import { expectHsmErrorSync } from "./support/harness";
 
 const ALICE = 1;
 const BOB = 2;
@@ -107,6 +107,18 @@ async function settlesSoon(promise: Promise<unknown>): Promise<boolean> {
   return settled;
 }
 
+function expectHsmError(fn: () => unknown, reason: string): HsmError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(HsmError);
+  expect((caught as HsmError).reason).toBe(reason);
+  return caught as HsmError;
+}
+
 describe("SyncWatcher", () => {
   let w: World;
   beforeEach(() => {
@@ -145,9 +157,9 @@ describe("SyncWatcher", () => {
     const small = new World(5);
     small.append(...Array.from({ length: 12 }, (_, i) => nodeEvent(i % 3)));
     expect(small.log.compactRevision).toBe(7);
-    const err = expectHsmErrorSync(() => small.watch({ startRevision: 7 }), "WATCH_COMPACTED");
+    const err = expectHsmError(() => small.watch({ startRevision: 7 }), "WATCH_COMPACTED");
     expect(err.details).toMatchObject({ compact_revision: 7, start_revision: 7 });
-    expectHsmErrorSync(() => small.watch({ startRevision: 1 }), "WATCH_COMPACTED");
+    expectHsmError(() => small.watch({ startRevision: 1 }), "WATCH_COMPACTED");
     expect(() => small.watch({ startRevision: 8 })).not.toThrow();
     return small.stop();
   });
@@ -250,7 +262,7 @@ describe("SyncWatcher", () => {
     expect(r.watcher.lag()).toBe(3);
     expect(() => r.watcher.checkKeepingUp(blockedAt)).not.toThrow();
     w.append(nodeEvent(0));
-    const err = expectHsmErrorSync(() => r.watcher.checkKeepingUp(blockedAt), "WATCHER_TOO_SLOW");
+    const err = expectHsmError(() => r.watcher.checkKeepingUp(blockedAt), "WATCHER_TOO_SLOW");
     expect(err.details).toMatchObject({ resume_revision: 1, current_revision: 4, max_lag: 3 });
   });
 
@@ -258,7 +270,7 @@ describe("SyncWatcher", () => {
     const small = new World(4);
     const r = small.watch({ startRevision: 0, maxLag: 100 });
     small.append(...Array.from({ length: 6 }, (_, i) => nodeEvent(i % 3)));
-    const err = expectHsmErrorSync(() => r.watcher.checkNotOvertaken(), "WATCHER_TOO_SLOW");
+    const err = expectHsmError(() => r.watcher.checkNotOvertaken(), "WATCHER_TOO_SLOW");
     expect(err.details).toMatchObject({ resume_revision: 1 });
     return small.stop();
   });
