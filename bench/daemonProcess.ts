@@ -1,9 +1,9 @@
-// Starts the local-cloudhsm daemon as a child process, finds its port (log line or /proc), waits for SERVING, stops it.
+// The bench's daemon: the shared harness (test/e2e/support/daemonProcess.ts) with the bench's flags, its port found
+// from the log line or /proc (at --log-level warn there is no serving line), SERVING awaited, warnings forwarded.
 import * as grpc from "@grpc/grpc-js";
-import { ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { DaemonProcess } from "../test/e2e/support/daemonProcess";
 import { HEALTH_CHECK } from "./methods";
 import { settingArgs, SettingsInput } from "../src/server/config";
 
@@ -26,13 +26,10 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
-const MAIN_PATH = join(__dirname, "..", "src", "server", "main.js");
 const START_TIMEOUT_MS = 20_000;
 
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const args = [
-    ...(options.nodeArgs ?? []),
-    MAIN_PATH,
     ...settingArgs({
       listen: { host: "127.0.0.1", port: 0 },
       // The bench holds more keys than the hsm2m.medium quota the daemon enforces by default.
@@ -43,22 +40,20 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       ...options.settings,
     }),
   ];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error("could not start the daemon");
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  let exitNote = "";
-  child.once("exit", (code, signal) => (exitNote = `daemon exited (${code ?? signal}) before serving`));
+  // The bench's own environment (unlike the tests'), and stdout read here: at --log-level info every call writes a line.
+  const daemon = DaemonProcess.spawn(args, process.env, { nodeArgs: options.nodeArgs ?? [], collectStdout: false });
+  const pid = daemon.pid;
+  const exited = daemon.exited.then(() => undefined);
 
   let loggedPort: number | undefined;
-  forwardLines(child, (port) => (loggedPort = port));
+  forwardLines(daemon, (port) => (loggedPort = port));
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   let port: number | undefined;
   while (port === undefined) {
-    if (exitNote !== "") throw new Error(exitNote);
+    if (!daemon.running) throw daemon.diagnostic("exited before serving");
     if (Date.now() > deadline) {
-      child.kill("SIGKILL");
+      daemon.signal("SIGKILL");
       throw new Error(`daemon did not listen within ${START_TIMEOUT_MS} ms`);
     }
     port = loggedPort ?? listeningPortOf(pid);
@@ -68,8 +63,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   await waitServing(address, deadline);
 
   const signalAndWait = async (signal: NodeJS.Signals): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    await exited;
+    await daemon.stop(signal);
   };
   return { pid, port, address, exited, kill9: () => signalAndWait("SIGKILL"), stop: () => signalAndWait("SIGTERM") };
 }
@@ -78,8 +72,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
  * Daemon stdout is JSON lines: the "serving" line gives the port (log level info or debug), warnings and
  * errors are shown, per-call info lines are dropped. stderr is shown as is.
  */
-function forwardLines(child: ChildProcess, onPort: (port: number) => void): void {
-  createInterface({ input: child.stdout! }).on("line", (line) => {
+function forwardLines(daemon: DaemonProcess, onPort: (port: number) => void): void {
+  createInterface({ input: daemon.child.stdout! }).on("line", (line) => {
     // Cheap filter first: at --log-level info every call writes a line.
     if (!line.includes("local-cloudhsm serving") && !line.includes('"warn"') && !line.includes('"error"')) return;
     let entry: { level?: string; message?: string; port?: number } | undefined;
@@ -92,7 +86,7 @@ function forwardLines(child: ChildProcess, onPort: (port: number) => void): void
     if (entry?.message === "local-cloudhsm serving" && typeof entry.port === "number") onPort(entry.port);
     else if (entry?.level === "warn" || entry?.level === "error") process.stderr.write(`[daemon] ${line}\n`);
   });
-  createInterface({ input: child.stderr! }).on("line", (line) => process.stderr.write(`[daemon] ${line}\n`));
+  createInterface({ input: daemon.child.stderr! }).on("line", (line) => process.stderr.write(`[daemon] ${line}\n`));
 }
 
 /**

@@ -2,7 +2,6 @@
 // export, deleteKey, a min_srv failure with its tombstone, user creation and cluster control leaves one CloudHSM opcode
 // record per event in <data-dir>/audit.jsonl, each with time, node, user, handle and result; `verifyAudit` accepts the
 // chain; editing one line makes it exit 1 naming that line, and the daemon then refuses to start with a one-line message.
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,26 +9,10 @@ import * as grpc from "@grpc/grpc-js";
 import { AdminClient, ClusterControlClient, HsmClient, KEY_TYPE } from "../../clients";
 import { AuditRecord } from "../../src/hsm/auditLog";
 import { expectRpcError } from "../support/expectRpcError";
-import { Closer, DaemonProcess, DEV_PASSWORD, DEV_USER, killAllDaemons, makeTempDir, REPO_ROOT, removeTempDirs, standardArgs } from "./support/daemonProcess";
+import { DaemonProcess, DEV_PASSWORD, DEV_USER, standardArgs } from "./support/daemonProcess";
+import { freshDataDir, useDaemonCleanup, verifyAudit } from "./support/e2eFixture";
 
-const VERIFY_JS = join(REPO_ROOT, "dist", "src", "server", "verifyAudit.js");
-const closer = new Closer();
-
-afterEach(async () => {
-  closer.closeAll();
-  await killAllDaemons();
-});
-afterAll(removeTempDirs);
-
-/** Runs `node dist/src/server/verifyAudit.js <file>`. */
-function verifyAudit(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [VERIFY_JS, file], { cwd: REPO_ROOT }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const closer = useDaemonCleanup();
 
 function readRecords(file: string): AuditRecord[] {
   return readFileSync(file, "utf8")
@@ -40,7 +23,7 @@ function readRecords(file: string): AuditRecord[] {
 
 describe("audit log", () => {
   test("records every security event with time, node, user, handle and result; tampering is detected", async () => {
-    const dataDir = join(makeTempDir("lch-audit-"), "data");
+    const dataDir = freshDataDir("lch-audit-");
     const auditFile = join(dataDir, "audit.jsonl");
     const startedAt = Date.now();
     const daemon = await DaemonProcess.start(standardArgs(dataDir));
@@ -117,7 +100,7 @@ describe("audit log", () => {
     expect(records.map((r) => r.seq)).toEqual(records.map((_, i) => i + 1));
 
     // The chain verifies.
-    const ok = await verifyAudit(auditFile);
+    const ok = await verifyAudit([auditFile]);
     expect(ok).toEqual({ code: 0, stdout: `audit chain OK: ${records.length} records\n`, stderr: "" });
 
     // Hide the failed login: change one field of line 4 and keep the line valid JSON.
@@ -126,7 +109,7 @@ describe("audit log", () => {
     expect(lines[tamperedLine - 1]).toContain('"result":"LOGIN_FAILED"');
     lines[tamperedLine - 1] = lines[tamperedLine - 1]!.replace('"result":"LOGIN_FAILED"', '"result":"SUCCESS"');
     writeFileSync(auditFile, lines.join("\n"));
-    const broken = await verifyAudit(auditFile);
+    const broken = await verifyAudit([auditFile]);
     expect(broken.code).toBe(1);
     expect(broken.stdout).toBe(`audit chain BROKEN at line ${tamperedLine}: content does not match its hash (${tamperedLine - 1} records verify before it)\n`);
 

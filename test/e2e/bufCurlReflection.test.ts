@@ -3,7 +3,8 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { FileDescriptorProto, IFileDescriptorProto } from "protobufjs/ext/descriptor";
-import { DaemonProcess, killAllDaemons, makeTempDir, REPO_ROOT, removeTempDirs, standardArgs } from "./support/daemonProcess";
+import { DaemonProcess, makeTempDir, REPO_ROOT, standardArgs } from "./support/daemonProcess";
+import { freshDataDir, useDaemonCleanup } from "./support/e2eFixture";
 
 const BUF = join(REPO_ROOT, "node_modules", ".bin", "buf");
 
@@ -28,15 +29,12 @@ function bufCurl(args: readonly string[]): Promise<BufRun> {
   });
 }
 
-afterAll(async () => {
-  await killAllDaemons();
-  removeTempDirs();
-});
+useDaemonCleanup("file");
 
 describe("buf curl --reflect", () => {
   let daemon: DaemonProcess;
   beforeAll(async () => {
-    daemon = await DaemonProcess.start(standardArgs(join(makeTempDir("lch-buf-"), "data")));
+    daemon = await DaemonProcess.start(standardArgs(freshDataDir("lch-buf-")));
   });
   afterAll(async () => {
     await daemon.stop();

@@ -3,29 +3,24 @@
 // with nothing of it left (visible tombstones, free id, counts), also after a further restart.
 import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { ATTRIBUTE, ClusterControlClient, HsmClient, HsmClientError, KEY_TYPE } from "../../clients";
 import { holders, T, watchFromNow } from "../support/clusterScript";
 import { expectRpcError } from "../support/expectRpcError";
 import { WatchRecorder } from "../support/watchRecorder";
-import { childEnv, Closer, DaemonProcess, DEV_PASSWORD, DEV_USER, killAllDaemons, makeTempDir, removeTempDirs, standardArgs } from "./support/daemonProcess";
+import { childEnv, DaemonProcess, standardArgs } from "./support/daemonProcess";
+import { devCuClient, freshDataDir, useDaemonCleanup } from "./support/e2eFixture";
 
 const SECRET = "e2e-cluster-admin-secret-0123456789";
 const ENV = childEnv({ LOCALCLOUDHSM_ADMIN_SECRET: SECRET });
 
-const closer = new Closer();
 const watches: WatchRecorder[] = [];
-
-afterEach(async () => {
+afterEach(() => {
   for (const w of watches.splice(0)) w.call.cancel();
-  closer.closeAll();
-  await killAllDaemons();
 });
-afterAll(removeTempDirs);
+const closer = useDaemonCleanup();
 
 async function connect(daemon: DaemonProcess): Promise<{ hsm: HsmClient; control: ClusterControlClient }> {
-  const hsm = closer.add(new HsmClient(daemon.address));
-  await hsm.login(DEV_USER, DEV_PASSWORD);
+  const hsm = await devCuClient(closer, daemon);
   return { hsm, control: closer.add(new ClusterControlClient(daemon.address, SECRET)) };
 }
 
@@ -44,7 +39,7 @@ function watch(hsm: HsmClient, startRevision: number): WatchRecorder {
 }
 
 test("kill -9 in the middle of replication: placement survives, and after the restart every key reaches every node", async () => {
-  const dataDir = join(makeTempDir(), "data");
+  const dataDir = freshDataDir();
   const first = await DaemonProcess.start(standardArgs(dataDir), ENV);
   const { hsm, control } = await connect(first);
   const wrapping = await hsm.genSymKey({ keyType: KEY_TYPE.AES, keySize: 32, label: "wrapping-key" });
@@ -108,7 +103,7 @@ test("kill -9 in the middle of replication: placement survives, and after the re
 });
 
 test("a key whose min_srv 3 call was still waiting at kill -9 is gone after the restart, and stays gone", async () => {
-  const dataDir = join(makeTempDir(), "data");
+  const dataDir = freshDataDir();
   const first = await DaemonProcess.start(standardArgs(dataDir), ENV);
   const { hsm, control } = await connect(first);
   const wrapping = await hsm.genSymKey({ keyType: KEY_TYPE.AES, keySize: 32, label: "wrapping-key" });

@@ -6,25 +6,17 @@ import { join } from "node:path";
 import { AdminClient, HsmClient } from "../../clients";
 import {
   childEnv,
-  Closer,
   DaemonProcess,
   DEV_PASSWORD,
   DEV_USER,
   ExitInfo,
   FAST_SCRYPT_N,
-  killAllDaemons,
   makeTempDir,
-  removeTempDirs,
   standardArgs,
 } from "./support/daemonProcess";
+import { freshDataDir, useDaemonCleanup } from "./support/e2eFixture";
 
-const closer = new Closer();
-
-afterEach(async () => {
-  closer.closeAll();
-  await killAllDaemons();
-});
-afterAll(removeTempDirs);
+const closer = useDaemonCleanup();
 
 /** Every variable the README's configuration table documents. */
 const DOCUMENTED_VARIABLES = [
@@ -136,7 +128,7 @@ describe("configuration errors stop the start and name the setting", () => {
   ];
 
   test.each(cases)("$name", async ({ args, env, mentions }) => {
-    const dataDir = join(makeTempDir(), "data");
+    const dataDir = freshDataDir();
     // Later flags win, so the case's own flags override the standard ones (e.g. --listen, --scrypt-n).
     const exit = await DaemonProcess.run([...standardArgs(dataDir), ...args], childEnv(env));
     expectRefusedStart(exit, dataDir);
@@ -144,7 +136,7 @@ describe("configuration errors stop the start and name the setting", () => {
   });
 
   test("--dev-cu on a non-loopback address is refused when given through LOCALCLOUDHSM_DEV_CU too", async () => {
-    const dataDir = join(makeTempDir(), "data");
+    const dataDir = freshDataDir();
     const exit = await DaemonProcess.run(
       ["--listen", "0.0.0.0:0", "--data-dir", dataDir, "--scrypt-n", String(FAST_SCRYPT_N)],
       childEnv({ LOCALCLOUDHSM_DEV_CU: `${DEV_USER}:${DEV_PASSWORD}` }),
@@ -154,14 +146,14 @@ describe("configuration errors stop the start and name the setting", () => {
   });
 
   test("an invalid LOCALCLOUDHSM_MASTER_KEY names the variable, without a stack trace", async () => {
-    const dataDir = join(makeTempDir(), "data");
+    const dataDir = freshDataDir();
     const exit = await DaemonProcess.run(standardArgs(dataDir), childEnv({ LOCALCLOUDHSM_MASTER_KEY: "not-a-master-key" }));
     expect(exit.stderr).toContain("LOCALCLOUDHSM_MASTER_KEY");
     expectRefusedStart(exit, dataDir);
   });
 
   test("a --dev-cu password outside the password rules names --dev-cu, without a stack trace", async () => {
-    const dataDir = join(makeTempDir(), "data");
+    const dataDir = freshDataDir();
     const exit = await DaemonProcess.run([...standardArgs(dataDir), "--dev-cu", "bob:short"]);
     expect(exit.stderr).toContain("--dev-cu");
     expectRefusedStart(exit, dataDir);
@@ -177,8 +169,8 @@ describe("configuration errors stop the start and name the setting", () => {
   });
 
   test("a port already in use: exit 1 with a 'cannot listen' error line", async () => {
-    const first = await DaemonProcess.start(standardArgs(join(makeTempDir(), "data")));
-    const exit = await DaemonProcess.run(standardArgs(join(makeTempDir(), "data"), ["--listen", first.address]));
+    const first = await DaemonProcess.start(standardArgs(freshDataDir()));
+    const exit = await DaemonProcess.run(standardArgs(freshDataDir(), ["--listen", first.address]));
     expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 1, signal: null });
     expect(exit.logs).toContainEqual(expect.objectContaining({ level: "error", message: "cannot listen", port: first.port }));
     expect(exit.logs.filter((l) => l.message === "local-cloudhsm serving")).toEqual([]);
@@ -189,7 +181,7 @@ describe("configuration errors stop the start and name the setting", () => {
 
 describe("--help", () => {
   test("exits 0, lists every flag and LOCALCLOUDHSM_ variable, and starts nothing", async () => {
-    const dataDir = join(makeTempDir(), "data");
+    const dataDir = freshDataDir();
     const exit = await DaemonProcess.run(["--help", "--data-dir", dataDir]);
     expect({ code: exit.code, signal: exit.signal, stderr: exit.stderr }).toEqual({ code: 0, signal: null, stderr: "" });
     for (const name of [...DOCUMENTED_VARIABLES, ...DOCUMENTED_FLAGS]) expect(exit.stdout).toContain(name);
@@ -209,7 +201,7 @@ describe("--help", () => {
 
 describe("configuration from the environment", () => {
   test("LOCALCLOUDHSM_* variables configure a run; a flag wins over its variable", async () => {
-    const dataDir = join(makeTempDir(), "data");
+    const dataDir = freshDataDir();
     const adminSecret = "e2e-admin-secret-from-the-environment";
     const env = childEnv({
       LOCALCLOUDHSM_LISTEN: "127.0.0.1:0",

@@ -13,12 +13,12 @@
 //     sharing the store holds: no change without its record, no record without its change;
 //   - the store and the audit chain open cleanly (the daemon starts; verifyAudit exits 0).
 // ROUNDS (default 20) sets the number of rounds.
-import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { ClusterControlClient, HsmClient, HsmClientError, KEY_TYPE } from "../../clients";
 import { readFileSync } from "node:fs";
 import { AuditRecord } from "../../src/hsm/auditLog";
-import { Closer, DaemonProcess, DEV_PASSWORD, DEV_USER, killAllDaemons, makeTempDir, REPO_ROOT, removeTempDirs, standardArgs } from "./support/daemonProcess";
+import { DaemonProcess, DEV_PASSWORD, DEV_USER, standardArgs } from "./support/daemonProcess";
+import { devCuClient, freshDataDir, useDaemonCleanup, verifyAudit } from "./support/e2eFixture";
 import { aesKcv, des3Kcv } from "./support/keyMaterial";
 import { prng } from "../support/prng";
 
@@ -30,17 +30,11 @@ const MUTATORS = 3;
 const NODES = 3;
 const FROZEN_DELAY_MS = 600_000;
 const DELAY_MS = 20;
-const VERIFY_JS = join(REPO_ROOT, "dist", "src", "server", "verifyAudit.js");
 const BOB = { username: "bob", password: "password2" };
 const daemonArgs = (dataDir: string, delayMs: number): string[] =>
   standardArgs(dataDir, ["--dev-cu", `${BOB.username}:${BOB.password}`, "--replication-delay-ms", String(delayMs)]);
 
-const closer = new Closer();
-afterAll(async () => {
-  closer.closeAll();
-  await killAllDaemons();
-  removeTempDirs();
-});
+const closer = useDaemonCleanup("file");
 
 /** Key bytes from the seeded PRNG (the test must be replayable, so not randomBytes). */
 function bytesFrom(random: () => number, length: number): Buffer {
@@ -107,12 +101,6 @@ function replayAudit(text: string): { alive: Set<number>; shares: Map<number, Se
   return { alive, shares };
 }
 
-function verifyAudit(file: string): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [VERIFY_JS, file], (err, stdout) => resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout }));
-  });
-}
-
 /** The value of each attribute in a 512 dump, by id. */
 function attributesById(dump: Awaited<ReturnType<HsmClient["getAttribute"]>>): Map<number, unknown> {
   return new Map(dump.attributes.map((a) => [a.attributeId, a.value?.value instanceof Uint8Array ? Buffer.from(a.value.value).toString("hex") : a.value?.value]));
@@ -122,7 +110,7 @@ describe("crash safety", () => {
   test(`${ROUNDS} rounds of SIGKILL at a random moment during concurrent imports lose nothing acknowledged and leave nothing half-made`, async () => {
     const random = prng(SEED);
     process.stdout.write(`crash safety seed ${SEED} (CRASH_SEED=${SEED} ROUNDS=${ROUNDS} replays it)\n`);
-    const dataDir = join(makeTempDir("lch-crash-"), "data");
+    const dataDir = freshDataDir("lch-crash-");
     const auditFile = join(dataDir, "audit.jsonl");
     let daemon = await DaemonProcess.start(daemonArgs(dataDir, DELAY_MS));
     const setup = closer.add(new HsmClient(daemon.address));
@@ -343,22 +331,21 @@ describe("crash safety", () => {
       for (const [handle, { p }] of thisRound) durable.set(handle, p);
 
       // ---- the audit chain verifies (the daemon is idle: no call in flight writes to it) --------------------------
-      const audit = await verifyAudit(auditFile);
+      const audit = await verifyAudit([auditFile]);
       if (audit.code !== 0) problems.push(`round ${round}: verifyAudit exited ${audit.code}: ${audit.stdout.trim()}`);
       hsm.close();
       control.close();
     }
 
     // ---- the end: every durable key once more, with its KCV, and a clean stop ----------------------------------------
-    const final = closer.add(new HsmClient(daemon.address));
-    await final.login(DEV_USER, DEV_PASSWORD);
+    const final = await devCuClient(closer, daemon);
     expect(new Set(await final.findKey())).toEqual(new Set(durable.keys()));
     const kcvs = await Promise.all([...durable].map(async ([handle, p]) => (p.kcv === "" ? true : (await final.kcv(handle)) === p.kcv)));
     const wrong = kcvs.filter((ok) => !ok).length;
     figures.losses += wrong;
     final.close();
     expect((await daemon.stop("SIGTERM")).code).toBe(0);
-    const audit = await verifyAudit(auditFile);
+    const audit = await verifyAudit([auditFile]);
 
     process.stdout.write(
       `crash safety: ${ROUNDS} rounds (seed ${SEED}), ${figures.acknowledged} acknowledged keys, ${figures.mutationsAcknowledged} acknowledged setAttribute/share/unshare/delete calls (${figures.mutationsInFlight} in flight at a kill), ${figures.inFlight} calls unanswered at the kill ` +

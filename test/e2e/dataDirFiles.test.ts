@@ -3,48 +3,27 @@
 // admin-secret, which may have leaked), and a missing, malformed or damaged file refused at start with one
 // line naming it, exit 1 and no stack trace, before anything is written.
 import Database from "better-sqlite3";
-import { randomBytes } from "node:crypto";
-import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { HsmClient } from "../../clients";
-import {
-  Closer,
-  DaemonProcess,
-  DEV_PASSWORD,
-  DEV_USER,
-  ExitInfo,
-  killAllDaemons,
-  LogLine,
-  makeTempDir,
-  removeTempDirs,
-  standardArgs,
-} from "./support/daemonProcess";
-import { aesKcv } from "./support/keyMaterial";
+import { DaemonProcess, DEV_PASSWORD, DEV_USER, ExitInfo, LogLine, standardArgs } from "./support/daemonProcess";
+import { freshDataDir, startLoggedIn, useDaemonCleanup, usedDataDir } from "./support/e2eFixture";
 
-const closer = new Closer();
-
-afterEach(async () => {
-  closer.closeAll();
-  await killAllDaemons();
-});
-afterAll(removeTempDirs);
+const closer = useDaemonCleanup();
 
 const modeOf = (path: string): string => `0${(statSync(path).mode & 0o777).toString(8)}`;
 const serving = (l: LogLine): boolean => l.message === "local-cloudhsm serving";
-
-/** A data dir written by a first run (stopped cleanly) holding one imported key. */
-async function usedDataDir(): Promise<{ dataDir: string; keyHandle: number; kcv: string }> {
-  const dataDir = join(makeTempDir(), "data");
-  const daemon = await DaemonProcess.start(standardArgs(dataDir));
-  const hsm = closer.add(new HsmClient(daemon.address));
-  await hsm.login(DEV_USER, DEV_PASSWORD);
-  const wrappingKey = await hsm.createWrappingKey();
-  const material = randomBytes(32);
-  const { keyHandle } = await hsm.importSymKey(material, { wrappingKey, label: "kept" });
-  hsm.close();
-  expect((await daemon.stop("SIGTERM")).code).toBe(0);
-  return { dataDir, keyHandle, kcv: aesKcv(material) };
-}
 
 /** Exit 1 before serving, one stderr line without a stack trace; returns the line. */
 function refusalLine(exit: ExitInfo & { logs: LogLine[] }): string {
@@ -62,9 +41,7 @@ function contents(dir: string): Record<string, string> {
 }
 
 async function expectKeyReadable(dataDir: string, keyHandle: number, kcv: string): Promise<void> {
-  const daemon = await DaemonProcess.start(standardArgs(dataDir));
-  const hsm = closer.add(new HsmClient(daemon.address));
-  await hsm.login(DEV_USER, DEV_PASSWORD);
+  const { daemon, hsm } = await startLoggedIn(closer, dataDir);
   expect(await hsm.kcv(keyHandle)).toBe(kcv);
   hsm.close();
   expect((await daemon.stop("SIGTERM")).code).toBe(0);
@@ -72,7 +49,7 @@ async function expectKeyReadable(dataDir: string, keyHandle: number, kcv: string
 
 describe("file modes", () => {
   test("under umask 000 the daemon still creates its directory 0700 and every file 0600", async () => {
-    const dataDir = join(makeTempDir(), "data");
+    const dataDir = freshDataDir();
     // The child inherits the umask at spawn: the most permissive one.
     const previous = process.umask(0o000);
     let daemon: DaemonProcess;
@@ -98,7 +75,7 @@ describe("file modes", () => {
   });
 
   test("a data dir of mode 0777 and store and audit files of 0644/0666 are narrowed to 0700/0600, a warning line each", async () => {
-    const { dataDir, keyHandle, kcv } = await usedDataDir();
+    const { dataDir, keyHandle, kcv } = await usedDataDir(closer);
     chmodSync(dataDir, 0o777);
     chmodSync(join(dataDir, "store.sqlite"), 0o644);
     chmodSync(join(dataDir, "audit.jsonl"), 0o666);
@@ -120,7 +97,7 @@ describe("file modes", () => {
     ["admin-secret", "0640"],
     ["master.key", "0602"],
   ])("%s of mode %s is refused with one line saying chmod 600 <path>, and nothing changes", async (file, modeText) => {
-    const { dataDir, keyHandle, kcv } = await usedDataDir();
+    const { dataDir, keyHandle, kcv } = await usedDataDir(closer);
     const path = join(dataDir, file);
     const mode = parseInt(modeText, 8);
     chmodSync(path, mode);
@@ -138,7 +115,7 @@ describe("file modes", () => {
 
 describe("missing, malformed and damaged files", () => {
   test("a missing master.key next to an existing store is refused, and no new master.key is written", async () => {
-    const { dataDir, keyHandle, kcv } = await usedDataDir();
+    const { dataDir, keyHandle, kcv } = await usedDataDir(closer);
     const keyPath = join(dataDir, "master.key");
     const key = readFileSync(keyPath);
     rmSync(keyPath);
@@ -158,7 +135,7 @@ describe("missing, malformed and damaged files", () => {
     ["master.key", "not a master key\n", /malformed/],
     ["admin-secret", "short\n", /at least 16/],
   ])("a malformed %s: one line naming the file, exit 1, file left as it was", async (file, text, problem) => {
-    const { dataDir } = await usedDataDir();
+    const { dataDir } = await usedDataDir(closer);
     const path = join(dataDir, file);
     writeFileSync(path, text, { mode: 0o600 });
     const line = refusalLine(await DaemonProcess.run(standardArgs(dataDir)));
@@ -168,7 +145,7 @@ describe("missing, malformed and damaged files", () => {
   });
 
   test("a corrupted page in store.sqlite: one line naming the store, exit 1, no stack trace", async () => {
-    const { dataDir } = await usedDataDir();
+    const { dataDir } = await usedDataDir(closer);
     const storePath = join(dataDir, "store.sqlite");
     // The keys table's root page, overwritten in place (the WAL was folded into the file at the clean stop).
     expect(existsSync(`${storePath}-wal`)).toBe(false);

@@ -2,25 +2,10 @@
 // changes anything, naming the directory and the running daemon's pid; the lock dies with its process.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { HsmClient } from "../../clients";
-import {
-  Closer,
-  DaemonProcess,
-  DEV_PASSWORD,
-  DEV_USER,
-  killAllDaemons,
-  makeTempDir,
-  removeTempDirs,
-  standardArgs,
-} from "./support/daemonProcess";
+import { DaemonProcess, standardArgs } from "./support/daemonProcess";
+import { devCuClient, freshDataDir, startLoggedIn, useDaemonCleanup } from "./support/e2eFixture";
 
-const closer = new Closer();
-
-afterEach(async () => {
-  closer.closeAll();
-  await killAllDaemons();
-});
-afterAll(removeTempDirs);
+const closer = useDaemonCleanup();
 
 /** Every file of the directory with its size, modification time and, for the audit log, content. */
 function snapshot(dir: string): Record<string, string> {
@@ -37,7 +22,7 @@ const serving = (l: { message?: string }): boolean => l.message === "local-cloud
 
 describe("data directory lock", () => {
   test("a second daemon on the same data dir exits 1 naming the dir and the first daemon's pid, and changes nothing", async () => {
-    const dataDir = join(makeTempDir(), "data");
+    const dataDir = freshDataDir();
     const first = await DaemonProcess.start(standardArgs(dataDir));
     const before = snapshot(dataDir);
     // Creating the dev user was audited: the log the second daemon would have appended to is not empty.
@@ -54,8 +39,7 @@ describe("data directory lock", () => {
     expect(snapshot(dataDir)).toEqual(before);
 
     // The first daemon is untouched: keys get consecutive handles, and after it stops the directory opens again.
-    const hsm = closer.add(new HsmClient(first.address));
-    await hsm.login(DEV_USER, DEV_PASSWORD);
+    const hsm = await devCuClient(closer, first);
     const a = await hsm.createWrappingKey();
     const b = await hsm.createWrappingKey();
     expect(b).toBe(a + 1);
@@ -67,7 +51,7 @@ describe("data directory lock", () => {
   });
 
   test("two daemons started at once on one data dir: exactly one serves, the other names it", async () => {
-    const dataDir = join(makeTempDir(), "data");
+    const dataDir = freshDataDir();
     const daemons = [DaemonProcess.spawn(standardArgs(dataDir)), DaemonProcess.spawn(standardArgs(dataDir))];
     const outcome = (d: DaemonProcess): Promise<"serving" | "exited"> =>
       d.waitForLog(serving, "the serving line").then(
@@ -88,10 +72,8 @@ describe("data directory lock", () => {
   });
 
   test("after kill -9 the lock is gone with the process: the next daemon starts on the directory and has its keys", async () => {
-    const dataDir = join(makeTempDir(), "data");
-    const first = await DaemonProcess.start(standardArgs(dataDir));
-    const hsm = closer.add(new HsmClient(first.address));
-    await hsm.login(DEV_USER, DEV_PASSWORD);
+    const dataDir = freshDataDir();
+    const { daemon: first, hsm } = await startLoggedIn(closer, dataDir);
     await hsm.createWrappingKey();
     hsm.close();
     expect((await first.stop("SIGKILL")).signal).toBe("SIGKILL");

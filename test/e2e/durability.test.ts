@@ -3,26 +3,12 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { HsmClient, KEY_TYPE } from "../../clients";
-import {
-  Closer,
-  DaemonProcess,
-  DEV_PASSWORD,
-  DEV_USER,
-  killAllDaemons,
-  makeTempDir,
-  removeTempDirs,
-  standardArgs,
-} from "./support/daemonProcess";
+import { KEY_TYPE } from "../../clients";
+import { DaemonProcess, standardArgs } from "./support/daemonProcess";
+import { devCuClient, freshDataDir, startLoggedIn, useDaemonCleanup } from "./support/e2eFixture";
 import { aesKcv, des3Kcv, filesUnder, findMaterial, findMaterialInText } from "./support/keyMaterial";
 
-const closer = new Closer();
-
-afterEach(async () => {
-  closer.closeAll();
-  await killAllDaemons();
-});
-afterAll(removeTempDirs);
+const closer = useDaemonCleanup();
 
 interface Planned {
   readonly label: string;
@@ -45,11 +31,9 @@ describe("durability under kill -9", () => {
   const KEY_COUNT = 50;
 
   test(`${KEY_COUNT} acknowledged imports survive SIGKILL with the right KCV, and no material is on disk in plaintext`, async () => {
-    const dataDir = join(makeTempDir(), "data");
+    const dataDir = freshDataDir();
     // debug level: the most verbose log must still carry no key bytes.
-    const first = await DaemonProcess.start(standardArgs(dataDir, ["--log-level", "debug"]));
-    const hsm = closer.add(new HsmClient(first.address));
-    await hsm.login(DEV_USER, DEV_PASSWORD);
+    const { daemon: first, hsm } = await startLoggedIn(closer, dataDir, ["--log-level", "debug"]);
     const wrappingKey = await hsm.createWrappingKey();
 
     const planned = plannedKeys(KEY_COUNT);
@@ -92,8 +76,7 @@ describe("durability under kill -9", () => {
 
     const second = await DaemonProcess.start(standardArgs(dataDir));
     expect(second.logs.find((l) => l.message === "local-cloudhsm serving")).toMatchObject({ keys: KEY_COUNT + 1 });
-    const again = closer.add(new HsmClient(second.address));
-    await again.login(DEV_USER, DEV_PASSWORD);
+    const again = await devCuClient(closer, second);
     for (const [handle, p] of acknowledged) {
       expect({ label: p.label, kcv: await again.kcv(handle) }).toEqual({ label: p.label, kcv: p.kcv });
     }

@@ -5,25 +5,11 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AdminClient, HsmClient, KEY_TYPE, UserType } from "../../clients";
 import { expectRpcError } from "../support/expectRpcError";
-import {
-  Closer,
-  DaemonProcess,
-  DEV_PASSWORD,
-  DEV_USER,
-  killAllDaemons,
-  makeTempDir,
-  removeTempDirs,
-  standardArgs,
-} from "./support/daemonProcess";
+import { DaemonProcess, DEV_PASSWORD, DEV_USER, makeTempDir, standardArgs } from "./support/daemonProcess";
+import { devCuClient, freshDataDir, useDaemonCleanup } from "./support/e2eFixture";
 import { aesKcv, des3Kcv } from "./support/keyMaterial";
 
-const closer = new Closer();
-
-afterEach(async () => {
-  closer.closeAll();
-  await killAllDaemons();
-});
-afterAll(removeTempDirs);
+const closer = useDaemonCleanup();
 
 function modeOf(path: string): number {
   return statSync(path).mode & 0o777;
@@ -102,12 +88,11 @@ describe("first start", () => {
   });
 
   test("a second start on the same data dir reuses the master key, admin secret and users", async () => {
-    const dataDir = join(makeTempDir(), "data");
+    const dataDir = freshDataDir();
     const first = await DaemonProcess.start(standardArgs(dataDir));
     const masterKey = readFileSync(join(dataDir, "master.key"));
     const secret = readFileSync(join(dataDir, "admin-secret"));
-    const hsm = closer.add(new HsmClient(first.address));
-    await hsm.login(DEV_USER, DEV_PASSWORD);
+    const hsm = await devCuClient(closer, first);
     const wrappingKey = await hsm.createWrappingKey();
     const material = randomBytes(16);
     const { keyHandle } = await hsm.importSymKey(material, { wrappingKey, label: "kept" });
@@ -123,8 +108,7 @@ describe("first start", () => {
 
     const admin = closer.add(new AdminClient(second.address, secret.toString("utf8").trim()));
     expect((await admin.listUsers()).users.map((u) => u.username)).toEqual([DEV_USER]);
-    const again = closer.add(new HsmClient(second.address));
-    await again.login(DEV_USER, DEV_PASSWORD);
+    const again = await devCuClient(closer, second);
     expect(await again.kcv(keyHandle)).toBe(aesKcv(material));
     expect((await second.stop("SIGTERM")).code).toBe(0);
   });

@@ -4,42 +4,10 @@ import Database from "better-sqlite3";
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { HsmClient } from "../../clients";
-import {
-  childEnv,
-  Closer,
-  DaemonProcess,
-  DEV_PASSWORD,
-  DEV_USER,
-  ExitInfo,
-  killAllDaemons,
-  makeTempDir,
-  removeTempDirs,
-  standardArgs,
-} from "./support/daemonProcess";
-import { aesKcv } from "./support/keyMaterial";
+import { childEnv, DaemonProcess, ExitInfo, standardArgs } from "./support/daemonProcess";
+import { freshDataDir, startLoggedIn, useDaemonCleanup, usedDataDir } from "./support/e2eFixture";
 
-const closer = new Closer();
-
-afterEach(async () => {
-  closer.closeAll();
-  await killAllDaemons();
-});
-afterAll(removeTempDirs);
-
-/** A data dir written by a first run (stopped cleanly) holding one imported key. */
-async function populatedDataDir(): Promise<{ dataDir: string; keyHandle: number; kcv: string }> {
-  const dataDir = join(makeTempDir(), "data");
-  const daemon = await DaemonProcess.start(standardArgs(dataDir));
-  const hsm = closer.add(new HsmClient(daemon.address));
-  await hsm.login(DEV_USER, DEV_PASSWORD);
-  const wrappingKey = await hsm.createWrappingKey();
-  const material = randomBytes(32);
-  const { keyHandle } = await hsm.importSymKey(material, { wrappingKey, label: "kept" });
-  hsm.close();
-  expect((await daemon.stop("SIGTERM")).code).toBe(0);
-  return { dataDir, keyHandle, kcv: aesKcv(material) };
-}
+const closer = useDaemonCleanup();
 
 /** Refused at start: non-zero exit, never served, one line on stderr with no stack trace. */
 function expectRefused(exit: ExitInfo & { logs: Record<string, unknown>[] }): string {
@@ -53,9 +21,7 @@ function expectRefused(exit: ExitInfo & { logs: Record<string, unknown>[] }): st
 
 /** The data dir still opens with its own settings and the key is intact. */
 async function expectStillUsable(dataDir: string, keyHandle: number, kcv: string): Promise<void> {
-  const daemon = await DaemonProcess.start(standardArgs(dataDir));
-  const hsm = closer.add(new HsmClient(daemon.address));
-  await hsm.login(DEV_USER, DEV_PASSWORD);
+  const { daemon, hsm } = await startLoggedIn(closer, dataDir);
   expect(await hsm.kcv(keyHandle)).toBe(kcv);
   hsm.close();
   expect((await daemon.stop("SIGTERM")).code).toBe(0);
@@ -74,7 +40,7 @@ function setSchemaVersion(dataDir: string, version: string): string {
 
 describe("a store written by another version or sealed under another key", () => {
   test("schema_version 99 is refused with one line naming the schema versions", async () => {
-    const { dataDir, keyHandle, kcv } = await populatedDataDir();
+    const { dataDir, keyHandle, kcv } = await usedDataDir(closer);
     const original = setSchemaVersion(dataDir, "99");
     expect(original).not.toBe("99");
 
@@ -90,7 +56,7 @@ describe("a store written by another version or sealed under another key", () =>
   });
 
   test("another master key (LOCALCLOUDHSM_MASTER_KEY) is refused with one line saying so", async () => {
-    const { dataDir, keyHandle, kcv } = await populatedDataDir();
+    const { dataDir, keyHandle, kcv } = await usedDataDir(closer);
     const exit = await DaemonProcess.run(standardArgs(dataDir), childEnv({ LOCALCLOUDHSM_MASTER_KEY: randomBytes(32).toString("hex") }));
     const line = expectRefused(exit);
     expect(line).toMatch(/master key/i);
@@ -99,7 +65,7 @@ describe("a store written by another version or sealed under another key", () =>
   });
 
   test("an SQLite file that is not a local-cloudhsm store is refused and left alone", async () => {
-    const dataDir = join(makeTempDir(), "data");
+    const dataDir = freshDataDir();
     mkdirSync(dataDir);
     const db = new Database(join(dataDir, "store.sqlite"));
     db.exec("CREATE TABLE someone_elses (x INTEGER)");

@@ -2,36 +2,19 @@
 // material) make the start fail with one line naming the key; the audit log cut at its tail or emptied is refused at
 // start and by `verifyAudit`, which takes the master key as the daemon does (data dir, --master-key-file).
 import Database from "better-sqlite3";
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { HsmClient } from "../../clients";
-import { Closer, DaemonProcess, DEV_PASSWORD, DEV_USER, ExitInfo, killAllDaemons, makeTempDir, REPO_ROOT, removeTempDirs, standardArgs } from "./support/daemonProcess";
+import { DaemonProcess, ExitInfo, makeTempDir, standardArgs } from "./support/daemonProcess";
+import { freshDataDir, startLoggedIn, useDaemonCleanup, verifyAudit } from "./support/e2eFixture";
 
-const VERIFY_JS = join(REPO_ROOT, "dist", "src", "server", "verifyAudit.js");
-const closer = new Closer();
-
-afterEach(async () => {
-  closer.closeAll();
-  await killAllDaemons();
-});
-afterAll(removeTempDirs);
-
-function verifyAudit(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [VERIFY_JS, ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "" } }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const closer = useDaemonCleanup();
 
 /** A data dir written by a first run (stopped cleanly): alice's wrapping key and an imported key shared with bob. */
 async function populatedDataDir(extraArgs: readonly string[] = []): Promise<{ dataDir: string; wrappingKey: number; keyHandle: number }> {
-  const dataDir = join(makeTempDir("lch-integrity-"), "data");
-  const daemon = await DaemonProcess.start(standardArgs(dataDir, ["--dev-cu", "bob:password2", ...extraArgs]));
-  const hsm = closer.add(new HsmClient(daemon.address));
-  await hsm.login(DEV_USER, DEV_PASSWORD);
+  const dataDir = freshDataDir("lch-integrity-");
+  const { daemon, hsm } = await startLoggedIn(closer, dataDir, ["--dev-cu", "bob:password2", ...extraArgs]);
   const wrappingKey = await hsm.createWrappingKey();
   const { keyHandle } = await hsm.importSymKey(randomBytes(32), { wrappingKey, label: "kept" });
   const bob = closer.add(new HsmClient(daemon.address));

@@ -4,12 +4,13 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { ClusterControlClient } from "../../clients";
-import { Closer, DaemonProcess, DEV_PASSWORD, DEV_USER, killAllDaemons, makeTempDir, removeTempDirs, standardArgs } from "./support/daemonProcess";
+import { DaemonProcess, DEV_PASSWORD, DEV_USER, makeTempDir, standardArgs } from "./support/daemonProcess";
+import { useDaemonCleanup } from "./support/e2eFixture";
 import { aesKcv, des3Kcv } from "./support/keyMaterial";
 import { foundHandles, KMU_BIN, keyHandleOf, killAllKmu, KmuRun, runKmu } from "./support/kmuProcess";
 
 const OK = "HSM Return: SUCCESS";
-const closer = new Closer();
+const closer = useDaemonCleanup("file");
 let daemon: DaemonProcess;
 let dataDir: string;
 let work: string;
@@ -43,11 +44,6 @@ beforeAll(async () => {
 afterEach(() => {
   closer.closeAll();
   killAllKmu();
-});
-
-afterAll(async () => {
-  await killAllDaemons();
-  removeTempDirs();
 });
 
 test("genSymKey prints the documented transcript", async () => {

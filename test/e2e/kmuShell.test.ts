@@ -3,7 +3,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { DaemonProcess, DEV_PASSWORD, DEV_USER, killAllDaemons, makeTempDir, removeTempDirs, standardArgs } from "./support/daemonProcess";
+import { DaemonProcess, DEV_PASSWORD, DEV_USER, makeTempDir, standardArgs } from "./support/daemonProcess";
+import { useDaemonCleanup } from "./support/e2eFixture";
 import { foundHandles, killAllKmu, KmuRun, runKmu } from "./support/kmuProcess";
 
 const OK = "HSM Return: SUCCESS";
@@ -29,10 +30,7 @@ beforeAll(async () => {
 
 afterEach(killAllKmu);
 
-afterAll(async () => {
-  await killAllDaemons();
-  removeTempDirs();
-});
+useDaemonCleanup("file");
 
 test("a whole piped session: login, keys, setAttribute session->token, logout, exit", async () => {
   writeFileSync(join(work, "s1.bin"), randomBytes(32));

@@ -1,42 +1,16 @@
 // A data directory whose store is gone (deleted, or emptied to 0 bytes) while its master key and audit log remain:
 // the daemon refuses to start rather than begin a new store under the old history, and begins one only when told
 // to with --new-store, setting the earlier audit log aside.
-import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
-import { HsmClient } from "../../clients";
-import {
-  childEnv,
-  Closer,
-  DaemonProcess,
-  DEV_PASSWORD,
-  DEV_USER,
-  ExitInfo,
-  killAllDaemons,
-  LogLine,
-  makeTempDir,
-  removeTempDirs,
-  standardArgs,
-} from "./support/daemonProcess";
+import { childEnv, DaemonProcess, ExitInfo, LogLine, standardArgs } from "./support/daemonProcess";
+import { devCuClient, useDaemonCleanup, usedDataDir } from "./support/e2eFixture";
 
-const closer = new Closer();
+const closer = useDaemonCleanup();
 
-afterEach(async () => {
-  closer.closeAll();
-  await killAllDaemons();
-});
-afterAll(removeTempDirs);
-
-/** A data dir written by a first run (stopped cleanly) in which alice made two keys (handles 6 and 7). */
-async function usedDataDir(): Promise<string> {
-  const dataDir = join(makeTempDir(), "data");
-  const daemon = await DaemonProcess.start(standardArgs(dataDir));
-  const hsm = closer.add(new HsmClient(daemon.address));
-  await hsm.login(DEV_USER, DEV_PASSWORD);
-  const wrappingKey = await hsm.createWrappingKey();
-  await hsm.importSymKey(randomBytes(32), { wrappingKey, label: "kept" });
-  hsm.close();
-  expect((await daemon.stop("SIGTERM")).code).toBe(0);
+/** A data dir written by a first run in which alice made two keys (handles 6 and 7), stopped cleanly. */
+async function cleanlyStoppedDataDir(): Promise<string> {
+  const { dataDir } = await usedDataDir(closer);
   // Closed cleanly: SQLite folded its WAL into the store file and removed it.
   expect(existsSync(join(dataDir, "store.sqlite-wal"))).toBe(false);
   return dataDir;
@@ -64,7 +38,7 @@ describe("a lost store is not silently replaced", () => {
     ["deleted", "missing", (store: string) => rmSync(store)],
     ["emptied", "empty", (store: string) => truncateSync(store, 0)],
   ] as const)("store.sqlite %s next to a non-empty audit log: exit 1, one line, nothing changed", async (_how, word, lose) => {
-    const dataDir = await usedDataDir();
+    const dataDir = await cleanlyStoppedDataDir();
     const store = join(dataDir, "store.sqlite");
     lose(store);
     const before = state(dataDir);
@@ -83,7 +57,7 @@ describe("a lost store is not silently replaced", () => {
     ["--new-store", ["--new-store"], {}],
     ["LOCALCLOUDHSM_NEW_STORE=true", [], { LOCALCLOUDHSM_NEW_STORE: "true" }],
   ] as const)("%s begins an empty store and keeps the earlier audit log under a new name", async (_name, flags, env) => {
-    const dataDir = await usedDataDir();
+    const dataDir = await cleanlyStoppedDataDir();
     rmSync(join(dataDir, "store.sqlite"));
     const oldAudit = readFileSync(join(dataDir, "audit.jsonl"), "utf8");
     const masterKey = readFileSync(join(dataDir, "master.key"), "utf8");
@@ -97,8 +71,7 @@ describe("a lost store is not silently replaced", () => {
     // The same master key seals the new store; the new audit log starts a chain of its own (checked at the restart below).
     expect(readFileSync(join(dataDir, "master.key"), "utf8")).toBe(masterKey);
 
-    const hsm = closer.add(new HsmClient(daemon.address));
-    await hsm.login(DEV_USER, DEV_PASSWORD);
+    const hsm = await devCuClient(closer, daemon);
     expect(await hsm.createWrappingKey()).toBe(6);
     hsm.close();
     expect((await daemon.stop("SIGTERM")).code).toBe(0);

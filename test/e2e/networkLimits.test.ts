@@ -1,29 +1,24 @@
 // The network limit flags reach a real daemon: --watches-per-session, --max-concurrent-streams and --connection-idle-ms.
 import * as grpc from "@grpc/grpc-js";
-import { join } from "node:path";
-import { HsmClient } from "../../clients";
 import { RawHttp2Peer } from "../support/rawHttp2";
 import { WatchRecorder } from "../support/watchRecorder";
-import { Closer, DaemonProcess, DEV_PASSWORD, DEV_USER, killAllDaemons, makeTempDir, removeTempDirs, standardArgs } from "./support/daemonProcess";
+import { DaemonProcess, standardArgs } from "./support/daemonProcess";
+import { devCuClient, freshDataDir, useDaemonCleanup } from "./support/e2eFixture";
 
-const closer = new Closer();
+const closer = useDaemonCleanup("file");
 let daemon: DaemonProcess;
 
 beforeAll(async () => {
   daemon = await DaemonProcess.start(
-    standardArgs(join(makeTempDir(), "data"), ["--watches-per-session", "1", "--max-concurrent-streams", "7", "--connection-idle-ms", "300"]),
+    standardArgs(freshDataDir(), ["--watches-per-session", "1", "--max-concurrent-streams", "7", "--connection-idle-ms", "300"]),
   );
 });
 afterAll(async () => {
-  closer.closeAll();
   await daemon.stop();
-  await killAllDaemons();
-  removeTempDirs();
 });
 
 test("--watches-per-session 1: a session's second watch is RESOURCE_EXHAUSTED / TOO_MANY_WATCHES", async () => {
-  const hsm = closer.add(new HsmClient(daemon.address));
-  await hsm.login(DEV_USER, DEV_PASSWORD);
+  const hsm = await devCuClient(closer, daemon);
   const first = WatchRecorder.open(hsm, { startRevision: 0, progressIntervalMs: 50 });
   // A progress message means the daemon has set the first watch up.
   await first.until(() => first.progress.length > 0, "a progress message");

@@ -10,15 +10,10 @@ import * as grpc from "@grpc/grpc-js";
 import { AdminClient, ClusterControlClient, HsmClient, KEY_TYPE } from "../../clients";
 import { expectRpcError } from "../support/expectRpcError";
 import { rawCall, tokenOf } from "../support/rawCall";
-import { childEnv, Closer, DaemonProcess, killAllDaemons, makeTempDir, removeTempDirs, standardArgs } from "./support/daemonProcess";
+import { childEnv, DaemonProcess, standardArgs } from "./support/daemonProcess";
+import { freshDataDir, useDaemonCleanup } from "./support/e2eFixture";
 
-const closer = new Closer();
-
-afterAll(async () => {
-  closer.closeAll();
-  await killAllDaemons();
-  removeTempDirs();
-});
+const closer = useDaemonCleanup("file");
 
 interface Secret {
   readonly kind: "material" | "password" | "credential";
@@ -50,7 +45,7 @@ describe("no secrets in logs", () => {
   let scan: Scan;
 
   beforeAll(async () => {
-    const dataDir = join(makeTempDir("lch-secrets-"), "data");
+    const dataDir = freshDataDir("lch-secrets-");
     const devPassword = `Dev-${randomBytes(6).toString("hex")}`;
     const bobPassword = `Bob-${randomBytes(6).toString("hex")}`;
     const wrongPassword = `Wrong-${randomBytes(6).toString("hex")}`;

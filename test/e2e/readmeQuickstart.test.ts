@@ -8,7 +8,8 @@
 import { ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { childEnv, DaemonProcess, killAllDaemons, makeTempDir, REPO_ROOT, removeTempDirs } from "./support/daemonProcess";
+import { childEnv, DaemonProcess, makeTempDir, REPO_ROOT } from "./support/daemonProcess";
+import { useDaemonCleanup } from "./support/e2eFixture";
 import { aesKcv } from "./support/keyMaterial";
 
 const OK = "HSM Return: SUCCESS";
@@ -70,10 +71,7 @@ afterEach(() => {
   liveShells.clear();
 });
 
-afterAll(async () => {
-  await killAllDaemons();
-  removeTempDirs();
-});
+useDaemonCleanup("file");
 
 test("the Quickstart runs as written: kmu piped and one-shot, and the TypeScript example, all with the key file's KCV", async () => {
   const blocks = quickstartBlocks();

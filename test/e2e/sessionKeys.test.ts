@@ -2,35 +2,18 @@
 // remain, their material never reaches the data dir, login sessions end, and handles are not reused.
 import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { ATTRIBUTE, HsmClient, KEY_TYPE } from "../../clients";
 import { expectRpcError } from "../support/expectRpcError";
-import {
-  Closer,
-  DaemonProcess,
-  DEV_PASSWORD,
-  DEV_USER,
-  killAllDaemons,
-  makeTempDir,
-  removeTempDirs,
-  standardArgs,
-} from "./support/daemonProcess";
+import { DaemonProcess, DEV_PASSWORD, DEV_USER, standardArgs } from "./support/daemonProcess";
+import { devCuClient, freshDataDir, startLoggedIn, useDaemonCleanup } from "./support/e2eFixture";
 import { aesKcv, filesUnder, findMaterial } from "./support/keyMaterial";
 
-const closer = new Closer();
-
-afterEach(async () => {
-  closer.closeAll();
-  await killAllDaemons();
-});
-afterAll(removeTempDirs);
+const closer = useDaemonCleanup();
 
 describe("session keys across a daemon restart", () => {
   test.each(["SIGTERM", "SIGKILL"] as const)("after %s and a restart, session keys are gone and token keys remain", async (signal) => {
-    const dataDir = join(makeTempDir(), "data");
-    const first = await DaemonProcess.start(standardArgs(dataDir));
-    const hsm = closer.add(new HsmClient(first.address));
-    await hsm.login(DEV_USER, DEV_PASSWORD);
+    const dataDir = freshDataDir();
+    const { daemon: first, hsm } = await startLoggedIn(closer, dataDir);
     const wrappingKey = await hsm.createWrappingKey();
 
     const tokenMaterial = randomBytes(32);
@@ -64,8 +47,7 @@ describe("session keys across a daemon restart", () => {
     });
     await expect(staleCall).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
 
-    const again = closer.add(new HsmClient(second.address));
-    await again.login(DEV_USER, DEV_PASSWORD);
+    const again = await devCuClient(closer, second);
     expect(await again.findKey({ session: true })).toEqual([]);
     expect(await again.findKey()).toEqual([wrappingKey, token.keyHandle]);
     expect(await again.kcv(token.keyHandle)).toBe(aesKcv(tokenMaterial));
@@ -80,14 +62,11 @@ describe("session keys across a daemon restart", () => {
   });
 
   test("session keys vanish at logout while the daemon keeps running", async () => {
-    const daemon = await DaemonProcess.start(standardArgs(join(makeTempDir(), "data")));
-    const hsm = closer.add(new HsmClient(daemon.address));
-    await hsm.login(DEV_USER, DEV_PASSWORD);
+    const { daemon, hsm } = await startLoggedIn(closer, freshDataDir());
     const wrappingKey = await hsm.createWrappingKey();
     const session = await hsm.importSymKey(randomBytes(32), { wrappingKey, label: "short-lived", session: true });
     // Another login session of the same user does not see it.
-    const other = closer.add(new HsmClient(daemon.address));
-    await other.login(DEV_USER, DEV_PASSWORD);
+    const other = await devCuClient(closer, daemon);
     expect(await other.findKey({ label: "short-lived" })).toEqual([]);
     await expectRpcError(other.getAttribute(session.keyHandle, ATTRIBUTE.KCV), grpc.status.NOT_FOUND, "KEY_NOT_FOUND");
 

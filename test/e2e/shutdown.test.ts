@@ -2,29 +2,12 @@
 // and the store reopens cleanly.
 import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { HsmClient, HsmClientError } from "../../clients";
-import {
-  childEnv,
-  Closer,
-  DaemonProcess,
-  DEV_PASSWORD,
-  DEV_USER,
-  killAllDaemons,
-  LogLine,
-  makeTempDir,
-  removeTempDirs,
-  standardArgs,
-} from "./support/daemonProcess";
+import { childEnv, DaemonProcess, DEV_PASSWORD, DEV_USER, LogLine, standardArgs } from "./support/daemonProcess";
+import { devCuClient, freshDataDir, useDaemonCleanup } from "./support/e2eFixture";
 import { aesKcv } from "./support/keyMaterial";
 
-const closer = new Closer();
-
-afterEach(async () => {
-  closer.closeAll();
-  await killAllDaemons();
-});
-afterAll(removeTempDirs);
+const closer = useDaemonCleanup();
 
 /**
  * scrypt cost (16x the other e2e tests) that makes each Login take a noticeable time, so calls are still
@@ -51,7 +34,7 @@ function settle(p: Promise<number>): Promise<Outcome> {
 }
 
 async function shutdownWithCallsInFlight(signal: NodeJS.Signals, inFlight: number): Promise<void> {
-  const dataDir = join(makeTempDir(), "data");
+  const dataDir = freshDataDir();
   const daemon = await DaemonProcess.start(standardArgs(dataDir, ["--log-level", "debug"], SLOW_SCRYPT_N), TRACE_ENV);
 
   const setup = closer.add(new HsmClient(daemon.address));
@@ -98,8 +81,7 @@ async function shutdownWithCallsInFlight(signal: NodeJS.Signals, inFlight: numbe
   // The store was closed cleanly: a restart opens it and the key is there.
   const restarted = await DaemonProcess.start(standardArgs(dataDir));
   expect(restarted.logs.find((l) => l.message === "local-cloudhsm serving")).toMatchObject({ keys: 2 });
-  const again = closer.add(new HsmClient(restarted.address));
-  await again.login(DEV_USER, DEV_PASSWORD);
+  const again = await devCuClient(closer, restarted);
   expect(await again.kcv(keyHandle)).toBe(aesKcv(material));
   expect((await restarted.stop("SIGTERM")).code).toBe(0);
 }
@@ -114,10 +96,9 @@ describe("graceful shutdown", () => {
   });
 
   test("an idle daemon stops at SIGTERM with exit 0 and logs 'stopped'", async () => {
-    const daemon = await DaemonProcess.start(standardArgs(join(makeTempDir(), "data")));
+    const daemon = await DaemonProcess.start(standardArgs(freshDataDir()));
     // One answered call first: it proves the daemon is past its start-up (see the race in the next test).
-    const hsm = closer.add(new HsmClient(daemon.address));
-    await hsm.login(DEV_USER, DEV_PASSWORD);
+    await devCuClient(closer, daemon);
     const exit = await daemon.stop("SIGTERM");
     expect({ code: exit.code, signal: exit.signal, stderr: exit.stderr }).toEqual({ code: 0, signal: null, stderr: "" });
     expect(daemon.logs.map((l) => l.message).slice(-2)).toEqual(["shutting down", "stopped"]);
@@ -128,7 +109,7 @@ describe("graceful shutdown", () => {
   test("SIGTERM sent the moment the serving line appears still shuts down gracefully (exit 0)", async () => {
     const ROUNDS = 20;
     for (let round = 0; round < ROUNDS; round++) {
-      const daemon = await DaemonProcess.start(standardArgs(join(makeTempDir(), "data")), undefined, "SIGTERM");
+      const daemon = await DaemonProcess.start(standardArgs(freshDataDir()), undefined, "SIGTERM");
       const exit = await daemon.exited;
       expect({ round, code: exit.code, signal: exit.signal, last: daemon.logs.at(-1)?.message }).toEqual({
         round,

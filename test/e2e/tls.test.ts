@@ -1,22 +1,17 @@
 // The daemon process serving mutual TLS from configured files, and refusing plaintext off loopback.
-import { join } from "node:path";
 import { HsmClient, HsmClientError, tlsCredentials } from "../../clients";
 import { makeCertificates } from "../support/testCertificates";
-import { childEnv, DaemonProcess, DEV_PASSWORD, DEV_USER, killAllDaemons, makeTempDir, removeTempDirs, standardArgs } from "./support/daemonProcess";
+import { childEnv, DaemonProcess, DEV_PASSWORD, DEV_USER, standardArgs } from "./support/daemonProcess";
+import { freshDataDir, useDaemonCleanup } from "./support/e2eFixture";
 
 const certs = makeCertificates();
 
-afterEach(async () => {
-  await killAllDaemons();
-});
-afterAll(() => {
-  removeTempDirs();
-  certs.remove();
-});
+useDaemonCleanup();
+afterAll(() => certs.remove());
 
 test("with --tls-* files the daemon serves mutual TLS; a client without a certificate is refused", async () => {
   const daemon = await DaemonProcess.start(
-    standardArgs(join(makeTempDir(), "data"), ["--tls-cert-file", certs.serverCert, "--tls-key-file", certs.serverKey, "--tls-client-ca-file", certs.caCert]),
+    standardArgs(freshDataDir(), ["--tls-cert-file", certs.serverCert, "--tls-key-file", certs.serverKey, "--tls-client-ca-file", certs.caCert]),
   );
   const address = `127.0.0.1:${daemon.port}`;
   const good = new HsmClient(address, { credentials: tlsCredentials({ caFile: certs.caCert, certFile: certs.clientCert, keyFile: certs.clientKey }) });
@@ -35,7 +30,7 @@ test("with --tls-* files the daemon serves mutual TLS; a client without a certif
 });
 
 test("plaintext on a non-loopback address is refused at start unless --allow-insecure", async () => {
-  const dataDir = join(makeTempDir(), "data");
+  const dataDir = freshDataDir();
   const refused = await DaemonProcess.run(["--listen", "0.0.0.0:0", "--data-dir", dataDir, "--scrypt-n", "1024"], childEnv());
   expect(refused.code).not.toBe(0);
   expect(refused.stderr).toContain("--allow-insecure");

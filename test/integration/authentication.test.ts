@@ -3,25 +3,15 @@ import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
 import { ATTRIBUTE, HsmClient, HsmClientError, hsmProto, KEY_TYPE, UserType } from "../../clients";
 import { expectRpcError } from "../support/expectRpcError";
+import { genSymKeyRequest, importSymKeyRequest } from "../support/rawRequests";
 import { expectRefusedCreatingNothing, keyCensus } from "../support/keyCensus";
 import { bearer, unaryWith } from "../support/rawGrpc";
-import { startTestDaemon, TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
+import { TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 
 const S = grpc.status;
 
-const genRequest: hsmProto.GenSymKeyRequest = {
-  keyType: KEY_TYPE.AES,
-  keySize: 32,
-  label: "k",
-  id: "",
-  session: false,
-  shareWithUserIds: [],
-  nonExtractable: false,
-  attest: false,
-  attestNonce: Buffer.alloc(0),
-  minSrv: undefined,
-  timeoutSeconds: undefined,
-};
+const genRequest = genSymKeyRequest();
 const findRequest: hsmProto.FindKeyRequest = { sharedWithUserIds: [], pageSize: 0, pageToken: "" };
 
 /** Every HsmService call except Login, made with the given metadata. */
@@ -35,19 +25,7 @@ function everyAuthenticatedCall(client: HsmClient, md: () => grpc.Metadata, wrap
         unaryWith(
           raw,
           raw.importSymKey,
-          {
-            material: { $case: "keyMaterial", value: randomBytes(32) },
-            wrappingKeyHandle: wrappingKey,
-            keyType: KEY_TYPE.AES,
-            label: "k",
-            id: "",
-            session: false,
-            attest: false,
-            attestNonce: Buffer.alloc(0),
-            shareWithUserIds: [],
-            minSrv: undefined,
-            timeoutSeconds: undefined,
-          },
+          importSymKeyRequest(wrappingKey, { $case: "keyMaterial", value: randomBytes(32) }),
           md(),
         ),
     ],
@@ -62,12 +40,11 @@ describe("authentication", () => {
   let alice: HsmClient;
   let wrappingKey: number;
 
+  const fixture = useDaemonFixture("all");
   beforeAll(async () => {
-    t = await startTestDaemon();
-    alice = await t.loggedInCu("alice");
+    ({ t, alice } = await fixture.start());
     wrappingKey = await alice.createWrappingKey();
   });
-  afterAll(() => t.close());
 
   const userNamed = async (name: string) => (await t.admin.listUsers()).users.find((u) => u.username === name);
 

@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import { ATTRIBUTE, ClusterControlClient, HsmClient, hsmProto, KEY_TYPE, toClientError } from "../../clients";
 import { holders, T, watchFromNow } from "../support/clusterScript";
 import { expectRpcError } from "../support/expectRpcError";
-import { startTestDaemon, TEST_ADMIN_SECRET, TestDaemon } from "../support/testDaemon";
+import { startTestDaemon, TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 import { WatchRecorder } from "../support/watchRecorder";
 
 const UNAVAILABLE_NODE = 0x30000085;
@@ -15,22 +16,14 @@ let t: TestDaemon;
 let alice: HsmClient;
 let control: ClusterControlClient;
 let wrappingKey: number;
-const open: WatchRecorder[] = [];
+const fixture = useDaemonFixture();
 
 async function start(options: Parameters<typeof startTestDaemon>[0] = {}): Promise<void> {
-  t = await startTestDaemon(options);
-  alice = await t.loggedInCu("alice");
-  control = new ClusterControlClient(t.address, TEST_ADMIN_SECRET);
+  ({ t, alice, control } = await fixture.start(options));
   const created = await alice.genSymKey({ keyType: KEY_TYPE.AES, keySize: 32, label: "wrapping-key" });
   wrappingKey = created.keyHandle;
   await alice.waitForSync(created, "all");
 }
-
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.cancel();
-  control.close();
-  await t.close();
-});
 
 async function keyCounts(): Promise<number[]> {
   return (await control.listNodes()).nodes.map((n) => n.keyCount);
@@ -40,10 +33,10 @@ async function pendingCounts(): Promise<number[]> {
   return (await control.listNodes()).nodes.map((n) => n.pendingReplications);
 }
 
-/** Opens a watch from now and keeps it for afterEach to cancel. */
+/** Opens a watch from now and keeps it for the fixture to cancel. */
 async function watchNow(): Promise<WatchRecorder> {
   const { watch } = await watchFromNow(alice);
-  open.push(watch);
+  fixture.keep(watch);
   return watch;
 }
 

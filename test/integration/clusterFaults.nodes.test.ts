@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
 import { ClusterControlClient, HsmClient, KEY_TYPE, NodeState, toClientError } from "../../clients";
 import { holders, shape, T, watchFromNow } from "../support/clusterScript";
 import { expectRpcError } from "../support/expectRpcError";
-import { startTestDaemon, TEST_ADMIN_SECRET, TestDaemon } from "../support/testDaemon";
+import { TEST_ADMIN_SECRET, TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 import { WatchRecorder } from "../support/watchRecorder";
 
 const UNAVAILABLE_NODE = 0x30000085;
@@ -15,33 +16,23 @@ let alice: HsmClient;
 let control: ClusterControlClient;
 let wrappingKey: number;
 let origin: number;
-const open: WatchRecorder[] = [];
+const fixture = useDaemonFixture();
 
 beforeEach(async () => {
-  t = await startTestDaemon();
-  alice = await t.loggedInCu("alice");
-  control = new ClusterControlClient(t.address, TEST_ADMIN_SECRET);
+  ({ t, alice, control } = await fixture.start());
   const created = await alice.genSymKey({ keyType: KEY_TYPE.AES, keySize: 32, label: "wrapping-key" });
   wrappingKey = created.keyHandle;
   origin = holders(created)[0]!;
   await alice.waitForSync(created, "all");
 });
 
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.cancel();
-  control.close();
-  await t.close();
-});
-
 function watch(request: Parameters<typeof WatchRecorder.open>[1]): WatchRecorder {
-  const w = WatchRecorder.open(alice, request);
-  open.push(w);
-  return w;
+  return fixture.watch(alice, request);
 }
 
 async function watchNow(): Promise<{ watch: WatchRecorder; from: number }> {
   const r = await watchFromNow(alice);
-  open.push(r.watch);
+  fixture.keep(r.watch);
   return r;
 }
 

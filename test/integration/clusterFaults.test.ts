@@ -3,25 +3,19 @@ import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
 import { ClusterControlClient, HsmClient, hsmProto } from "../../clients";
 import { expectRpcError } from "../support/expectRpcError";
-import { startTestDaemon, TEST_ADMIN_SECRET, TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 
 const { SyncEventType } = hsmProto;
 
 describe("cluster faults", () => {
-  let t: TestDaemon;
   let alice: HsmClient;
   let control: ClusterControlClient;
   let wrappingKey: number;
+  const fixture = useDaemonFixture();
 
   beforeEach(async () => {
-    t = await startTestDaemon();
-    alice = await t.loggedInCu("alice");
-    control = new ClusterControlClient(t.address, TEST_ADMIN_SECRET);
+    ({ alice, control } = await fixture.start());
     wrappingKey = await alice.createWrappingKey();
-  });
-  afterEach(async () => {
-    control.close();
-    await t.close();
   });
 
   test("a token key reaches every node, step by step, and waitForSync follows it", async () => {

@@ -5,7 +5,8 @@ import { FindOptions, HsmClient, hsmProto, KEY_TYPE } from "../../clients";
 import { expectRpcError } from "../support/expectRpcError";
 import { aesKcv } from "../support/kcv";
 import { unaryWith } from "../support/rawGrpc";
-import { startTestDaemon, TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
+import { TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 
 const S = grpc.status;
 
@@ -19,9 +20,9 @@ describe("FindKey filters and visibility", () => {
   const b2Bytes = randomBytes(16);
   const k = {} as Record<"wrap" | "a1" | "a2" | "a3" | "a4" | "b1" | "b2" | "bWrap", number>;
 
+  const fixture = useDaemonFixture("all");
   beforeAll(async () => {
-    t = await startTestDaemon();
-    alice = await t.loggedInCu("alice");
+    ({ t, alice } = await fixture.start());
     bob = await t.loggedInCu("bob");
     carol = await t.loggedInCu("carol");
     dave = await t.loggedInCu("dave");
@@ -36,7 +37,6 @@ describe("FindKey filters and visibility", () => {
     k.bWrap = await bob.createWrappingKey("bob-wrap");
     k.b2 = (await bob.importSymKey(b2Bytes, { wrappingKey: k.bWrap, label: "red", id: "b2" })).keyHandle;
   });
-  afterAll(() => t.close());
 
   const asc = (...handles: number[]) => [...handles].sort((x, y) => x - y);
   const find = (client: HsmClient, filters: FindOptions = {}) => client.findKey(filters);

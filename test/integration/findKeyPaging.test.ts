@@ -4,6 +4,7 @@ import { FindOptions, HsmClient, hsmProto, KEY_TYPE } from "../../clients";
 import { expectRpcError } from "../support/expectRpcError";
 import { unaryWith } from "../support/rawGrpc";
 import { startTestDaemon, TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 
 const S = grpc.status;
 const KEY_COUNT = 250;
@@ -21,9 +22,9 @@ describe("FindKey paging", () => {
   let created: number[];
   const filters: FindOptions = { label: LABEL };
 
+  const fixture = useDaemonFixture("all");
   beforeAll(async () => {
-    t = await startTestDaemon();
-    alice = await t.loggedInCu("alice");
+    ({ t, alice } = await fixture.start());
     bob = await t.loggedInCu("bob");
     created = [];
     // Batches keep several calls in flight without flooding the 2-core machine.
@@ -37,7 +38,6 @@ describe("FindKey paging", () => {
     // Noise that the label filter must exclude.
     await alice.createWrappingKey("not-paged");
   });
-  afterAll(() => t.close());
 
   /** A first-page token of alice's for `filters`. */
   const firstToken = async (): Promise<string> => {

@@ -4,30 +4,11 @@ import { randomBytes } from "node:crypto";
 import { ATTRIBUTE, HsmClient, KEY_TYPE } from "../../clients";
 import { expectRpcError } from "../support/expectRpcError";
 import { aesKcv, des3Kcv } from "../support/kcv";
-import { startTestDaemon, TestDaemon } from "../support/testDaemon";
+import { TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
+import { DOCUMENTED_DUMP_ORDER } from "../support/dumpOrder";
 
 const S = grpc.status;
-
-/** The documented order of a secret key's 512 dump. */
-const DUMP_NAMES = [
-  "OBJ_ATTR_CLASS",
-  "OBJ_ATTR_KEY_TYPE",
-  "OBJ_ATTR_TOKEN",
-  "OBJ_ATTR_PRIVATE",
-  "OBJ_ATTR_ENCRYPT",
-  "OBJ_ATTR_DECRYPT",
-  "OBJ_ATTR_WRAP",
-  "OBJ_ATTR_UNWRAP",
-  "OBJ_ATTR_SIGN",
-  "OBJ_ATTR_VERIFY",
-  "OBJ_ATTR_LOCAL",
-  "OBJ_ATTR_SENSITIVE",
-  "OBJ_ATTR_EXTRACTABLE",
-  "OBJ_ATTR_LABEL",
-  "OBJ_ATTR_ID",
-  "OBJ_ATTR_VALUE_LEN",
-  "OBJ_ATTR_KCV",
-];
 
 describe("GetAttribute", () => {
   let t: TestDaemon;
@@ -41,9 +22,9 @@ describe("GetAttribute", () => {
   let bobsKey: number;
   let bobsGenericSecret: number;
 
+  const fixture = useDaemonFixture("all");
   beforeAll(async () => {
-    t = await startTestDaemon();
-    alice = await t.loggedInCu("alice");
+    ({ t, alice } = await fixture.start());
     bob = await t.loggedInCu("bob");
     const wrappingKey = await alice.createWrappingKey();
     aesKey = (await alice.importSymKey(aesBytes, { wrappingKey, label: "attr aes" })).keyHandle;
@@ -52,7 +33,6 @@ describe("GetAttribute", () => {
     bobsKey = (await bob.genSymKey({ keyType: KEY_TYPE.AES, keySize: 16, label: "bobs" })).keyHandle;
     bobsGenericSecret = (await bob.genSymKey({ keyType: KEY_TYPE.GENERIC_SECRET, keySize: 16, label: "bobs-hmac" })).keyHandle;
   });
-  afterAll(() => t.close());
 
   describe("one attribute", () => {
     test("KEY_TYPE of an AES key: uint 31, text 0x0000001f, file NAME line then VALUE line", async () => {
@@ -107,7 +87,7 @@ describe("GetAttribute", () => {
   describe("512: every attribute", () => {
     test("an AES key: 17 attributes in the documented order, 2-digit flags, 8-digit VALUE_LEN, KCV, empty ID line", async () => {
       const res = await alice.getAttribute(aesKey, ATTRIBUTE.ALL);
-      expect(res.attributes.map((a) => a.name)).toEqual(DUMP_NAMES);
+      expect(res.attributes.map((a) => a.name)).toEqual(DOCUMENTED_DUMP_ORDER);
       expect(res.attributes).toHaveLength(17);
       const text = Object.fromEntries(res.attributes.map((a) => [a.name, a.text]));
       expect(text).toEqual({
@@ -135,7 +115,7 @@ describe("GetAttribute", () => {
       expect(lines.pop()).toBe("");
       expect(lines).toHaveLength(34);
       for (let i = 0; i < 17; i++) {
-        expect(lines[2 * i]).toBe(DUMP_NAMES[i]);
+        expect(lines[2 * i]).toBe(DOCUMENTED_DUMP_ORDER[i]);
         expect(lines[2 * i + 1]).toBe(res.attributes[i]!.text);
       }
       expect(res.fileText).toContain("OBJ_ATTR_ID\n\nOBJ_ATTR_VALUE_LEN\n0x00000020\n");
@@ -143,7 +123,7 @@ describe("GetAttribute", () => {
 
     test("a 3DES key with an id: type 0x15, WRAP/UNWRAP 0x00, VALUE_LEN 0x00000018, the id as text", async () => {
       const res = await alice.getAttribute(des3Key, ATTRIBUTE.ALL);
-      expect(res.attributes.map((a) => a.name)).toEqual(DUMP_NAMES);
+      expect(res.attributes.map((a) => a.name)).toEqual(DOCUMENTED_DUMP_ORDER);
       const text = Object.fromEntries(res.attributes.map((a) => [a.name, a.text]));
       expect(text).toMatchObject({
         OBJ_ATTR_KEY_TYPE: "0x15",
@@ -157,7 +137,7 @@ describe("GetAttribute", () => {
 
     test("a generic secret: the same order without KCV, 16 attributes", async () => {
       const res = await alice.getAttribute(genericSecret, ATTRIBUTE.ALL);
-      expect(res.attributes.map((a) => a.name)).toEqual(DUMP_NAMES.filter((n) => n !== "OBJ_ATTR_KCV"));
+      expect(res.attributes.map((a) => a.name)).toEqual(DOCUMENTED_DUMP_ORDER.filter((n) => n !== "OBJ_ATTR_KCV"));
       expect(res.fileText).not.toContain("OBJ_ATTR_KCV");
       expect(Object.fromEntries(res.attributes.map((a) => [a.name, a.text]))).toMatchObject({
         OBJ_ATTR_KEY_TYPE: "0x10",

@@ -1,25 +1,20 @@
 // ImportSymKey over real gRPC: the documented steps, KCVs, -wk host wrapping, and every refusal creating nothing.
 import * as grpc from "@grpc/grpc-js";
-import { createCipheriv, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { ATTRIBUTE, HsmClient, KEY_TYPE } from "../../clients";
 import { expectRpcError } from "../support/expectRpcError";
-import { startTestDaemon, TestDaemon } from "../support/testDaemon";
-
-function aesKcv(key: Buffer): string {
-  return createCipheriv(`aes-${key.length * 8}-ecb`, key, null).setAutoPadding(false).update(Buffer.alloc(16)).subarray(0, 3).toString("hex");
-}
+import { aesKcv } from "../support/kcv";
+import { useDaemonFixture } from "../support/daemonFixture";
 
 describe("ImportSymKey", () => {
-  let t: TestDaemon;
   let alice: HsmClient;
   let wrappingKey: number;
 
+  const fixture = useDaemonFixture("all");
   beforeAll(async () => {
-    t = await startTestDaemon();
-    alice = await t.loggedInCu("alice");
+    ({ alice } = await fixture.start());
     wrappingKey = await alice.createWrappingKey();
   });
-  afterAll(() => t.close());
 
   test("imports an AES-256 key through the documented steps and reports every node", async () => {
     const material = randomBytes(32);

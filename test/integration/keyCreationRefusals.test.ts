@@ -4,7 +4,9 @@ import { randomBytes } from "node:crypto";
 import { aesKeyWrapPkcs5, HsmClient, hsmProto, ImportOptions, KEY_TYPE, UserType } from "../../clients";
 import { expectRefusedCreatingNothing } from "../support/keyCensus";
 import { patchBytes, rawUnary, unaryWith } from "../support/rawGrpc";
-import { startTestDaemon, TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
+import { TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
+import { genSymKeyRequest, importSymKeyRequest } from "../support/rawRequests";
+import { useDaemonFixture } from "../support/daemonFixture";
 
 const S = grpc.status;
 const IMPORT_PATH = "/localcloudhsm.v1.HsmService/ImportSymKey";
@@ -25,9 +27,9 @@ describe("key creation refusals", () => {
   let genericSecret: number;
   let bobsWrappingKey: number;
 
+  const fixture = useDaemonFixture("all");
   beforeAll(async () => {
-    t = await startTestDaemon();
-    alice = await t.loggedInCu("alice");
+    ({ t, alice } = await fixture.start());
     bob = await t.loggedInCu("bob");
     bobId = bob.userId!;
     officerId = (await t.admin.createUser("officer", TEST_PASSWORD, UserType.USER_TYPE_CO)).user!.userId;
@@ -37,7 +39,6 @@ describe("key creation refusals", () => {
     genericSecret = (await alice.genSymKey({ keyType: KEY_TYPE.GENERIC_SECRET, keySize: 64, label: "generic" })).keyHandle;
     bobsWrappingKey = await bob.createWrappingKey("bobs-wrapping-key");
   });
-  afterAll(() => t.close());
 
   const importAes = (overrides: Partial<ImportOptions> = {}, material: Buffer = randomBytes(32)) =>
     alice.importSymKey(material, { wrappingKey, label: "refused", ...overrides });
@@ -314,33 +315,9 @@ describe("key creation refusals", () => {
 
 /** A valid ImportSymKeyRequest with fixed (not random) material, so patching the encoded bytes is deterministic. */
 function baseImport(wrappingKeyHandle: number): hsmProto.ImportSymKeyRequest {
-  return {
-    material: { $case: "keyMaterial", value: Buffer.alloc(32, 0x11) },
-    wrappingKeyHandle,
-    keyType: KEY_TYPE.AES,
-    label: "raw",
-    id: "",
-    session: false,
-    attest: false,
-    attestNonce: Buffer.alloc(0),
-    shareWithUserIds: [],
-    minSrv: undefined,
-    timeoutSeconds: undefined,
-  };
+  return importSymKeyRequest(wrappingKeyHandle, { $case: "keyMaterial", value: Buffer.alloc(32, 0x11) }, { label: "raw" });
 }
 
 function baseGen(): hsmProto.GenSymKeyRequest {
-  return {
-    keyType: KEY_TYPE.AES,
-    keySize: 32,
-    label: "raw",
-    id: "",
-    session: false,
-    shareWithUserIds: [],
-    nonExtractable: false,
-    attest: false,
-    attestNonce: Buffer.alloc(0),
-    minSrv: undefined,
-    timeoutSeconds: undefined,
-  };
+  return genSymKeyRequest({ label: "raw" });
 }

@@ -4,7 +4,8 @@ import { randomBytes } from "node:crypto";
 import { ClusterControlClient, HsmClient, hsmProto, KEY_TYPE } from "../../clients";
 import { expectRpcError } from "../support/expectRpcError";
 import { unaryWith } from "../support/rawGrpc";
-import { startTestDaemon, TEST_ADMIN_SECRET, TestDaemon } from "../support/testDaemon";
+import { TEST_ADMIN_SECRET, TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 
 describe("key lifecycle", () => {
   let t: TestDaemon;
@@ -12,13 +13,12 @@ describe("key lifecycle", () => {
   let bob: HsmClient;
   let wrappingKey: number;
 
+  const fixture = useDaemonFixture("all");
   beforeAll(async () => {
-    t = await startTestDaemon();
-    alice = await t.loggedInCu("alice");
+    ({ t, alice } = await fixture.start());
     bob = await t.loggedInCu("bob");
     wrappingKey = await alice.createWrappingKey();
   });
-  afterAll(() => t.close());
 
   test("exSymKey returns the imported plaintext, through the HSM or unwrapped on the host with -wk", async () => {
     const material = randomBytes(32);

@@ -6,7 +6,8 @@ import { adminProto, HsmClient, HsmClientError, hsmProto, KEY_TYPE, UserType } f
 import { expectRpcError } from "../support/expectRpcError";
 import { expectRefusedCreatingNothing } from "../support/keyCensus";
 import { rawUnary } from "../support/rawGrpc";
-import { startTestDaemon, TEST_ADMIN_SECRET, TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
+import { TEST_ADMIN_SECRET, TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 import { prng } from "../support/prng";
 
 const S = grpc.status;
@@ -29,12 +30,11 @@ describe("request gate", () => {
   let alice: HsmClient;
   let wrappingKey: number;
 
+  const fixture = useDaemonFixture("all");
   beforeAll(async () => {
-    t = await startTestDaemon({ maxMessageBytes: MAX });
-    alice = await t.loggedInCu("alice");
+    ({ t, alice } = await fixture.start({ maxMessageBytes: MAX }));
     wrappingKey = await alice.createWrappingKey();
   });
-  afterAll(() => t.close());
 
   describe(`maxMessageBytes ${MAX}`, () => {
     test("a 2 KiB ImportSymKey -> RESOURCE_EXHAUSTED REQUEST_TOO_LARGE with max_bytes; nothing created", async () => {

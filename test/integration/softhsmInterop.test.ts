@@ -6,6 +6,7 @@ import * as graphene from "graphene-pk11";
 import { HsmClient, hsmProto, KEY_TYPE, toClientError } from "../../clients";
 import { aesKeyWrap, aesKeyWrapPad, aesKeyWrapPkcs5 } from "../../common/keyWrap";
 import { expectRpcError } from "../support/expectRpcError";
+import { importSymKeyRequest } from "../support/rawRequests";
 import { aesKcv, des3Kcv } from "../support/kcv";
 import {
   checkValue,
@@ -49,17 +50,7 @@ function pkcs5Pad(material: Buffer): Buffer {
 
 /** ImportSymKey with host_wrapped_key (imSymKey -wk) for a blob that was wrapped elsewhere, not by the facade. */
 function importHostWrapped(client: HsmClient, wrappedKey: Buffer, wrappingKeyHandle: number, keyType: number, label: string): Promise<hsmProto.ImportSymKeyResponse> {
-  const request: hsmProto.ImportSymKeyRequest = {
-    material: { $case: "hostWrappedKey", value: wrappedKey },
-    wrappingKeyHandle,
-    keyType,
-    label,
-    id: "",
-    session: false,
-    attest: false,
-    shareWithUserIds: [],
-    attestNonce: Buffer.alloc(0),
-  };
+  const request = importSymKeyRequest(wrappingKeyHandle, { $case: "hostWrappedKey", value: wrappedKey }, { keyType, label });
   return new Promise((resolve, reject) => {
     client.raw.importSymKey(request, client.metadata(), { deadline: Date.now() + 30_000 }, (err: grpc.ServiceError | null, res: hsmProto.ImportSymKeyResponse) =>
       err ? reject(toClientError(err)) : resolve(res),

@@ -5,32 +5,18 @@ import { randomBytes } from "node:crypto";
 import { ClusterControlClient, HsmClient, KEY_TYPE } from "../../clients";
 import { burst, holders, shape, T, watchFromNow } from "../support/clusterScript";
 import { expectRpcError } from "../support/expectRpcError";
-import { startTestDaemon, TEST_ADMIN_SECRET, TestDaemon } from "../support/testDaemon";
+import { startTestDaemon, TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 import { range, WatchRecorder } from "../support/watchRecorder";
 
 let t: TestDaemon;
 let alice: HsmClient;
 let control: ClusterControlClient;
-const open: WatchRecorder[] = [];
-
-/** A raw watch that afterEach cancels if the test did not. */
-function watch(client: HsmClient, request: Parameters<typeof WatchRecorder.open>[1], options?: Parameters<typeof WatchRecorder.open>[2]): WatchRecorder {
-  const w = WatchRecorder.open(client, request, options);
-  open.push(w);
-  return w;
-}
+const fixture = useDaemonFixture();
 
 async function start(options: Parameters<typeof startTestDaemon>[0] = {}): Promise<void> {
-  t = await startTestDaemon(options);
-  alice = await t.loggedInCu("alice");
-  control = new ClusterControlClient(t.address, TEST_ADMIN_SECRET);
+  ({ t, alice, control } = await fixture.start(options));
 }
-
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.cancel();
-  control.close();
-  await t.close();
-});
 
 async function aesKey(client: HsmClient, label: string, shareWith: number[] = []) {
   return client.genSymKey({ keyType: KEY_TYPE.AES, keySize: 16, label, shareWith });
@@ -61,7 +47,7 @@ describe("where a watch starts", () => {
     const origin = holders(created)[0]!;
     const resumed = await control.pauseReplication(false);
     await alice.waitForSync(created, "all");
-    const w = watch(alice, { startRevision: Number(created.revision) });
+    const w = fixture.watch(alice, { startRevision: Number(created.revision) });
     await w.until(() => w.events.length >= 4, "4 events");
     expect(w.revisions).toEqual(range(Number(created.revision), Number(created.revision) + 3));
     expect(w.revisions[1]).toBe(resumed);
@@ -78,7 +64,7 @@ describe("where a watch starts", () => {
 
   test("a future start revision waits until that revision exists and begins exactly there", async () => {
     const now = t.daemon.cluster.events.currentRevision;
-    const w = watch(alice, { startRevision: now + 5, progressIntervalMs: 10 });
+    const w = fixture.watch(alice, { startRevision: now + 5, progressIntervalMs: 10 });
     // The watcher is in place (it reports progress) before the revisions it waits for exist.
     await w.until(() => w.progress.length > 0, "a first progress message");
     expect(w.events).toEqual([]);
@@ -92,7 +78,7 @@ describe("where a watch starts", () => {
   });
 
   test("start 1 on a fresh daemon replays the whole history", async () => {
-    const w = watch(alice, { startRevision: 1 });
+    const w = fixture.watch(alice, { startRevision: 1 });
     const current = t.daemon.cluster.events.currentRevision;
     const up = await control.nodeDown(0).then(() => control.nodeUp(0));
     await w.untilRevision(up);
@@ -109,13 +95,13 @@ describe("compaction", () => {
     const last = burst(t.daemon.cluster, 250);
     const compact = last - 100;
     for (const startRevision of [1, compact - 50, compact]) {
-      const w = watch(alice, { startRevision });
+      const w = fixture.watch(alice, { startRevision });
       const end = await w.ended;
       expect({ code: end.error && grpc.status[end.error.code], reason: end.error?.reason }).toEqual({ code: "OUT_OF_RANGE", reason: "WATCH_COMPACTED" });
       expect(end.error!.metadata.compact_revision).toBe(String(compact));
       expect(w.events).toEqual([]);
     }
-    const w = watch(alice, { startRevision: compact + 1 });
+    const w = fixture.watch(alice, { startRevision: compact + 1 });
     await w.untilRevision(last);
     expect(w.revisions).toEqual(range(compact + 1, last));
   });
@@ -143,7 +129,7 @@ describe("filters", () => {
     await control.partition(1);
     await control.nodeUp(1);
     await control.pauseReplication(false);
-    const w = watch(alice, { startRevision: from, keyHandles: [mine.keyHandle] });
+    const w = fixture.watch(alice, { startRevision: from, keyHandles: [mine.keyHandle] });
     await w.until(() => w.events.some((e) => e.nodesHolding === 3), "the key on every node");
     expect(w.events.map((e) => [e.type, e.keyHandle, e.nodesHolding])).toEqual([
       [T.SYNC_EVENT_TYPE_KEY_CREATED, mine.keyHandle, 1],
@@ -158,7 +144,7 @@ describe("filters", () => {
     const origin = holders(created)[0]!;
     const [watched, ignored] = [0, 1, 2].filter((n) => n !== origin) as [number, number];
     await alice.waitForSync(created, "all");
-    const w = watch(alice, { startRevision: Number(created.revision), nodeIds: [watched] });
+    const w = fixture.watch(alice, { startRevision: Number(created.revision), nodeIds: [watched] });
     await control.nodeDown(ignored).then(() => control.nodeUp(ignored));
     const marker = await control.partition(watched).then(() => control.nodeUp(watched));
     await w.untilRevision(marker);
@@ -176,7 +162,7 @@ describe("filters", () => {
     await alice.waitForSync(b, "all");
     const origin = holders(a)[0]!;
     const node = (origin + 1) % 3;
-    const w = watch(alice, { startRevision: Number(a.revision), keyHandles: [b.keyHandle], nodeIds: [node], progressIntervalMs: 10 });
+    const w = fixture.watch(alice, { startRevision: Number(a.revision), keyHandles: [b.keyHandle], nodeIds: [node], progressIntervalMs: 10 });
     const marker = await control.nodeDown(node).then(() => control.nodeUp(node));
     // Everything up to the marker has been looked at once a progress message says so.
     await w.until(() => w.progress.some((r) => r >= marker), "progress past the marker");
@@ -265,7 +251,7 @@ describe("progress", () => {
   test("progress messages come at the requested interval while nothing matches, with the revision everything up to was looked at", async () => {
     const quiet = await aesKey(alice, "quiet");
     await alice.waitForSync(quiet, "all");
-    const w = watch(alice, { startRevision: 0, keyHandles: [quiet.keyHandle], progressIntervalMs: 50 });
+    const w = fixture.watch(alice, { startRevision: 0, keyHandles: [quiet.keyHandle], progressIntervalMs: 50 });
     await w.until(() => w.progress.length >= 1, "a first progress message");
     const firstAt = Date.now();
     const upTo = await control.nodeDown(1).then(() => control.nodeUp(1));
@@ -280,7 +266,7 @@ describe("progress", () => {
   });
 
   test("progress and events are in order: a progress revision covers every event before it and none after", async () => {
-    const w = watch(alice, { startRevision: t.daemon.cluster.events.currentRevision + 1, progressIntervalMs: 20 });
+    const w = fixture.watch(alice, { startRevision: t.daemon.cluster.events.currentRevision + 1, progressIntervalMs: 20 });
     let last = 0;
     for (let round = 0; round < 4; round++) {
       last = await control.nodeDown(round % 3).then(() => control.nodeUp(round % 3));
@@ -310,12 +296,12 @@ describe("refusals", () => {
   beforeEach(() => start());
 
   test("no session: UNAUTHENTICATED; a progress interval below 10 ms or a negative start: INVALID_ARGUMENT / REQUEST_INVALID", async () => {
-    const anonymous = watch(t.client(), {});
+    const anonymous = fixture.watch(t.client(), {});
     const noAuth = await anonymous.ended;
     expect({ code: noAuth.error && grpc.status[noAuth.error.code], reason: noAuth.error?.reason }).toEqual({ code: "UNAUTHENTICATED", reason: "UNAUTHENTICATED" });
-    const tooOften = await watch(alice, { progressIntervalMs: 5 }).ended;
+    const tooOften = await fixture.watch(alice, { progressIntervalMs: 5 }).ended;
     expect({ code: tooOften.error && grpc.status[tooOften.error.code], reason: tooOften.error?.reason }).toEqual({ code: "INVALID_ARGUMENT", reason: "REQUEST_INVALID" });
-    const negative = await watch(alice, { startRevision: -1 }).ended;
+    const negative = await fixture.watch(alice, { startRevision: -1 }).ended;
     expect({ code: negative.error && grpc.status[negative.error.code], reason: negative.error?.reason }).toEqual({ code: "INVALID_ARGUMENT", reason: "REQUEST_INVALID" });
   });
 });

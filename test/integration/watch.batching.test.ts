@@ -5,27 +5,16 @@ import { eventsIn, HsmClient, KEY_TYPE } from "../../clients";
 import { burst } from "../support/clusterScript";
 import { FakeTime } from "../support/fakeTime";
 import { startTestDaemon, TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 import { range, turn, WatchRecorder } from "../support/watchRecorder";
 
 let t: TestDaemon;
 let alice: HsmClient;
-const open: WatchRecorder[] = [];
-
-function watch(client: HsmClient, request: Parameters<typeof WatchRecorder.open>[1]): WatchRecorder {
-  const w = WatchRecorder.open(client, request);
-  open.push(w);
-  return w;
-}
+const fixture = useDaemonFixture();
 
 async function start(options: Parameters<typeof startTestDaemon>[0] = {}): Promise<void> {
-  t = await startTestDaemon(options);
-  alice = await t.loggedInCu("alice");
+  ({ t, alice } = await fixture.start(options));
 }
-
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.cancel();
-  await t.close();
-});
 
 /** The batch responses of a recorder, as event counts. */
 function batchSizes(w: WatchRecorder): number[] {
@@ -40,8 +29,8 @@ describe("batched watching", () => {
     const key = await alice.genSymKey({ keyType: KEY_TYPE.AES, keySize: 32, label: "batched" });
     await alice.waitForSync(key, "all");
     const last = burst(t.daemon.cluster, 40);
-    const single = watch(alice, { startRevision: from });
-    const batched = watch(alice, { startRevision: from, maxEventsPerResponse: 7 });
+    const single = fixture.watch(alice, { startRevision: from });
+    const batched = fixture.watch(alice, { startRevision: from, maxEventsPerResponse: 7 });
     await Promise.all([single.untilRevision(last), batched.untilRevision(last)]);
 
     expect(batched.revisions).toEqual(range(from, last));
@@ -63,11 +52,11 @@ describe("batched watching", () => {
     await alice.waitForSync(other, "all");
     const last = burst(t.daemon.cluster, 2);
     const request = { startRevision: from, keyHandles: [mine.keyHandle] };
-    const single = watch(alice, request);
-    const batched = watch(alice, { ...request, maxEventsPerResponse: 100 });
-    const bobs = watch(bob, { startRevision: from, maxEventsPerResponse: 100 });
-    const nodeOnly = watch(alice, { startRevision: from, nodeIds: [1], maxEventsPerResponse: 100 });
-    const nodeOnlySingle = watch(alice, { startRevision: from, nodeIds: [1] });
+    const single = fixture.watch(alice, request);
+    const batched = fixture.watch(alice, { ...request, maxEventsPerResponse: 100 });
+    const bobs = fixture.watch(bob, { startRevision: from, maxEventsPerResponse: 100 });
+    const nodeOnly = fixture.watch(alice, { startRevision: from, nodeIds: [1], maxEventsPerResponse: 100 });
+    const nodeOnlySingle = fixture.watch(alice, { startRevision: from, nodeIds: [1] });
     await Promise.all([single, batched, bobs, nodeOnly, nodeOnlySingle].map((w) => w.untilRevision(last)));
 
     expect(batched.events).toEqual(single.events);
@@ -81,18 +70,18 @@ describe("batched watching", () => {
   test("resuming after the last event of a batch continues without a gap or a repeat", async () => {
     const from = t.daemon.cluster.events.currentRevision + 1;
     const middle = burst(t.daemon.cluster, 20);
-    const first = watch(alice, { startRevision: from, maxEventsPerResponse: 8 });
+    const first = fixture.watch(alice, { startRevision: from, maxEventsPerResponse: 8 });
     await first.untilRevision(middle);
     await first.cancel();
     const resumeAt = first.revisions[first.revisions.length - 1]! + 1;
     const last = burst(t.daemon.cluster, 20);
-    const second = watch(alice, { startRevision: resumeAt, maxEventsPerResponse: 8 });
+    const second = fixture.watch(alice, { startRevision: resumeAt, maxEventsPerResponse: 8 });
     await second.untilRevision(last);
     expect([...first.revisions, ...second.revisions]).toEqual(range(from, last));
   });
 
   test("max_events_per_response above 4096: INVALID_ARGUMENT / REQUEST_INVALID naming the field; 0 and 1 mean one event per response", async () => {
-    const refused = await watch(alice, { maxEventsPerResponse: 4097 }).ended;
+    const refused = await fixture.watch(alice, { maxEventsPerResponse: 4097 }).ended;
     expect({ code: refused.error && grpc.status[refused.error.code], reason: refused.error?.reason, field: refused.error?.metadata["field"] }).toEqual({
       code: "INVALID_ARGUMENT",
       reason: "REQUEST_INVALID",
@@ -101,14 +90,14 @@ describe("batched watching", () => {
     const from = t.daemon.cluster.events.currentRevision + 1;
     const last = burst(t.daemon.cluster, 4);
     for (const max of [0, 1]) {
-      const w = watch(alice, { startRevision: from, maxEventsPerResponse: max });
+      const w = fixture.watch(alice, { startRevision: from, maxEventsPerResponse: max });
       await w.untilRevision(last);
       expect(w.messages.filter((m) => m.message?.$case === "event")).toHaveLength(4);
       expect(batchSizes(w)).toEqual([]);
     }
   });
 
-  test("the client facade: watch() with maxEventsPerResponse, read with eventsIn", async () => {
+  test("the client facade: fixture.watch() with maxEventsPerResponse, read with eventsIn", async () => {
     const from = t.daemon.cluster.events.currentRevision + 1;
     const last = burst(t.daemon.cluster, 30);
     const seen: number[] = [];
@@ -126,7 +115,7 @@ describe("the batch interval (--watch-batch-ms)", () => {
 
   test("appends that reach a caught-up batched watcher between two ticks come in one response at the tick", async () => {
     const from = t.daemon.cluster.events.currentRevision + 1;
-    const w = watch(alice, { startRevision: from, maxEventsPerResponse: 100 });
+    const w = fixture.watch(alice, { startRevision: from, maxEventsPerResponse: 100 });
     const first = burst(t.daemon.cluster, 2);
     time.advance(250);
     await w.untilRevision(first);

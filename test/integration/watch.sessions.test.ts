@@ -4,7 +4,8 @@ import { HsmClient } from "../../clients";
 import { burst } from "../support/clusterScript";
 import { expectRpcError } from "../support/expectRpcError";
 import { FakeTime } from "../support/fakeTime";
-import { startTestDaemon, TestDaemon } from "../support/testDaemon";
+import { TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 import { WatchRecorder } from "../support/watchRecorder";
 
 const IDLE_MS = 60_000;
@@ -13,24 +14,17 @@ const LIFETIME_MS = 600_000;
 let t: TestDaemon;
 let time: FakeTime;
 let alice: HsmClient;
-const open: WatchRecorder[] = [];
+const fixture = useDaemonFixture();
 
 beforeEach(async () => {
   time = new FakeTime();
-  t = await startTestDaemon({ clock: time, timers: time, sessionLimits: { idleMs: IDLE_MS, maxLifetimeMs: LIFETIME_MS, perUser: 64 } });
-  alice = await t.loggedInCu("alice");
-});
-
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.cancel();
-  await t.close();
+  ({ t, alice } = await fixture.start({ clock: time, timers: time, sessionLimits: { idleMs: IDLE_MS, maxLifetimeMs: LIFETIME_MS, perUser: 64 } }));
 });
 
 /** A watch that has delivered an event, so the daemon has certainly set it up. */
 async function runningWatch(client: HsmClient, request: Parameters<typeof WatchRecorder.open>[1] = {}): Promise<WatchRecorder> {
   const from = t.daemon.cluster.events.currentRevision + 1;
-  const w = WatchRecorder.open(client, { startRevision: from, ...request });
-  open.push(w);
+  const w = fixture.watch(client, { startRevision: from, ...request });
   await w.untilRevision(burst(t.daemon.cluster, 2));
   return w;
 }
@@ -65,7 +59,7 @@ test("once the watch ends, idle time counts again from then", async () => {
   const w = await runningWatch(alice);
   time.advance(IDLE_MS * 2);
   await w.cancel();
-  open.splice(open.indexOf(w), 1);
+  fixture.forget(w);
   // The cancel reaches the daemon asynchronously; a call on the session proves it is still alive afterwards.
   await alice.findKey();
   time.advance(IDLE_MS - 1);

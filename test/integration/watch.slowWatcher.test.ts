@@ -4,7 +4,8 @@ import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
 import { HsmClient } from "../../clients";
 import { burst } from "../support/clusterScript";
-import { startTestDaemon, TestDaemon } from "../support/testDaemon";
+import { TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 import { range, WatchEnd, WatchRecorder } from "../support/watchRecorder";
 
 const MAX_LAG = 500;
@@ -15,22 +16,11 @@ const GUARD_EVENTS = 60_000;
 
 let t: TestDaemon;
 let alice: HsmClient;
-const open: WatchRecorder[] = [];
+const fixture = useDaemonFixture();
 
 beforeEach(async () => {
-  t = await startTestDaemon({ watch: { maxLag: MAX_LAG } });
-  alice = await t.loggedInCu("alice");
+  ({ t, alice } = await fixture.start({ watch: { maxLag: MAX_LAG } }));
 });
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.cancel();
-  await t.close();
-});
-
-function watch(client: HsmClient, request: Parameters<typeof WatchRecorder.open>[1], options?: Parameters<typeof WatchRecorder.open>[2]): WatchRecorder {
-  const w = WatchRecorder.open(client, request, options);
-  open.push(w);
-  return w;
-}
 
 const tooSlowLine = (l: Record<string, unknown>): boolean => l.method === "WatchSyncStatus" && l.reason === "WATCHER_TOO_SLOW";
 
@@ -50,9 +40,9 @@ interface SlowRun {
  */
 async function runSlowWatcher(): Promise<SlowRun> {
   const from = t.daemon.cluster.events.currentRevision + 1;
-  const slow = watch(alice, { startRevision: from });
+  const slow = fixture.watch(alice, { startRevision: from });
   // The fast watcher uses alice's session over its own connection.
-  const fast = watch(t.client(), { startRevision: from }, { metadata: alice.metadata() });
+  const fast = fixture.watch(t.client(), { startRevision: from }, { metadata: alice.metadata() });
   const first = burst(t.daemon.cluster, 2);
   await slow.untilRevision(first);
   // Pausing after data has flowed makes grpc-js stop reading the HTTP/2 stream, so the daemon's writes block.
@@ -100,7 +90,7 @@ test("a stalled watcher is ended WATCHER_TOO_SLOW naming resume_revision; writer
 test("a new watch from resume_revision continues without loss or duplicates, though the backlog is longer than maxLag", async () => {
   const { from, slow, end } = await runSlowWatcher();
   const resumeAt = Number(end.error!.metadata.resume_revision);
-  const resumed = watch(alice, { startRevision: resumeAt });
+  const resumed = fixture.watch(alice, { startRevision: resumeAt });
   const head = t.daemon.cluster.events.currentRevision;
   expect(head - resumeAt).toBeGreaterThan(MAX_LAG);
   await resumed.untilRevision(head);

@@ -5,40 +5,23 @@ import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
 import { ClusterControlClient, HsmClient, HsmClientError, KEY_TYPE } from "../../clients";
 import { burst } from "../support/clusterScript";
-import { startTestDaemon, TEST_ADMIN_SECRET, TestDaemon } from "../support/testDaemon";
+import { startTestDaemon, TestDaemon } from "../support/testDaemon";
+import { useDaemonFixture } from "../support/daemonFixture";
 import { range, turn, WatchRecorder } from "../support/watchRecorder";
 
 let t: TestDaemon;
 let alice: HsmClient;
 let control: ClusterControlClient;
-const open: WatchRecorder[] = [];
-const extraClients: HsmClient[] = [];
-
-function watch(client: HsmClient, request: Parameters<typeof WatchRecorder.open>[1], options?: Parameters<typeof WatchRecorder.open>[2]): WatchRecorder {
-  const w = WatchRecorder.open(client, request, options);
-  open.push(w);
-  return w;
-}
+const fixture = useDaemonFixture();
 
 /** A second channel to the daemon, closed after the test. */
 function channel(): HsmClient {
-  const c = new HsmClient(t.address);
-  extraClients.push(c);
-  return c;
+  return fixture.channel();
 }
 
 async function start(options: Parameters<typeof startTestDaemon>[0] = {}): Promise<void> {
-  t = await startTestDaemon(options);
-  alice = await t.loggedInCu("alice");
-  control = new ClusterControlClient(t.address, TEST_ADMIN_SECRET);
+  ({ t, alice, control } = await fixture.start(options));
 }
-
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.cancel();
-  for (const c of extraClients.splice(0)) c.close();
-  control.close();
-  await t.close();
-});
 
 const isWatchLine = (l: Record<string, unknown>): boolean => l.message === "call" && l.method === "WatchSyncStatus";
 
@@ -69,13 +52,13 @@ describe("ending a stream from the client", () => {
   });
 
   test("cancelling a raw call mid-stream ends it CANCELLED; the daemon keeps serving", async () => {
-    const w = watch(alice, { startRevision: t.daemon.cluster.events.currentRevision + 1 });
+    const w = fixture.watch(alice, { startRevision: t.daemon.cluster.events.currentRevision + 1 });
     const last = burst(t.daemon.cluster, 20);
     await w.untilRevision(last - 10);
     const end = await w.cancel();
     expect(statusOf(end).code).toBe("CANCELLED");
     expect((await t.waitForLog(isWatchLine)).status).toBe("CANCELLED");
-    const after = watch(alice, { startRevision: last - 5 });
+    const after = fixture.watch(alice, { startRevision: last - 5 });
     await after.untilRevision(last);
     expect(after.revisions).toEqual(range(last - 5, last));
   });
@@ -103,7 +86,7 @@ describe("many watchers", () => {
   test("50 watchers on 5 connections see exactly the same sequence", async () => {
     const from = t.daemon.cluster.events.currentRevision + 1;
     const channels = Array.from({ length: 5 }, () => channel());
-    const watchers = Array.from({ length: 50 }, (_, i) => watch(channels[i % 5]!, { startRevision: from }, { metadata: alice.metadata() }));
+    const watchers = Array.from({ length: 50 }, (_, i) => fixture.watch(channels[i % 5]!, { startRevision: from }, { metadata: alice.metadata() }));
     const wrappingKey = await alice.createWrappingKey();
     const creations = [];
     for (let i = 0; i < 8; i++) {
@@ -172,7 +155,7 @@ describe("the ring wraps under a watcher that keeps up", () => {
 
   test("600 events through a 100-event ring: every revision exactly once, in order", async () => {
     const from = t.daemon.cluster.events.currentRevision + 1;
-    const w = watch(alice, { startRevision: from });
+    const w = fixture.watch(alice, { startRevision: from });
     const wrappingKey = await alice.createWrappingKey();
     let last = 0;
     for (let round = 0; round < 30; round++) {
@@ -212,7 +195,7 @@ describe("resuming after a dropped connection", () => {
     await a.ended;
     const lastSeen = a.revisions[a.revisions.length - 1]!;
     const second = channel();
-    const b = watch(second, { startRevision: lastSeen + 1 }, { metadata: alice.metadata() });
+    const b = fixture.watch(second, { startRevision: lastSeen + 1 }, { metadata: alice.metadata() });
     await b.until(() => b.events.length >= 100, "100 events on the second connection");
     writing = false;
     await writer;
@@ -228,9 +211,9 @@ describe("daemon shutdown", () => {
 
   test("shutdown ends every stream UNAVAILABLE / SHUTTING_DOWN, also one whose client is not reading", async () => {
     const from = t.daemon.cluster.events.currentRevision + 1;
-    const active = watch(alice, { startRevision: from });
+    const active = fixture.watch(alice, { startRevision: from });
     const other = channel();
-    const stalled = watch(other, { startRevision: from }, { metadata: alice.metadata() });
+    const stalled = fixture.watch(other, { startRevision: from }, { metadata: alice.metadata() });
     const last = burst(t.daemon.cluster, 10);
     await Promise.all([active.untilRevision(last), stalled.untilRevision(last)]);
     stalled.pause();

@@ -6,6 +6,7 @@ import { HsmError } from "../../src/hsm/errors";
 import { defaultFlags, KeyObject } from "../../src/hsm/key";
 import { KeyClass, KeyType } from "../../src/hsm/keyTypes";
 import { expectHsmErrorSync } from "./support/harness";
+import { DOCUMENTED_DUMP_ORDER } from "../support/dumpOrder";
 
 /** A key object as the cluster holds one; only the fields attributes read matter here. */
 function makeKey(
@@ -32,26 +33,6 @@ function makeKey(
   };
   return { ...key, ...overrides } as KeyObject;
 }
-
-const DOCUMENTED_ORDER = [
-  "OBJ_ATTR_CLASS",
-  "OBJ_ATTR_KEY_TYPE",
-  "OBJ_ATTR_TOKEN",
-  "OBJ_ATTR_PRIVATE",
-  "OBJ_ATTR_ENCRYPT",
-  "OBJ_ATTR_DECRYPT",
-  "OBJ_ATTR_WRAP",
-  "OBJ_ATTR_UNWRAP",
-  "OBJ_ATTR_SIGN",
-  "OBJ_ATTR_VERIFY",
-  "OBJ_ATTR_LOCAL",
-  "OBJ_ATTR_SENSITIVE",
-  "OBJ_ATTR_EXTRACTABLE",
-  "OBJ_ATTR_LABEL",
-  "OBJ_ATTR_ID",
-  "OBJ_ATTR_VALUE_LEN",
-  "OBJ_ATTR_KCV",
-];
 
 function one(key: KeyObject, id: number): { name: string; text: string } {
   const readings = readAttributes(key, id);
@@ -133,13 +114,13 @@ describe("attributes a key does not have, and unknown attributes", () => {
 
 describe("the 512 dump", () => {
   test("DUMP_ORDER is the documented 17-attribute order", () => {
-    expect(DUMP_ORDER.map((id) => ATTRIBUTE_RULES.get(id)?.name)).toEqual(DOCUMENTED_ORDER);
+    expect(DUMP_ORDER.map((id) => ATTRIBUTE_RULES.get(id)?.name)).toEqual(DOCUMENTED_DUMP_ORDER);
   });
 
   test("a generated AES-256 key dumps 17 attributes with the documented widths", () => {
     const key = makeKey(KeyType.AES, 32, { label: "aes256", id: "" });
     const readings = readAttributes(key, ALL_ATTRIBUTES);
-    expect(readings.map((r) => r.name)).toEqual(DOCUMENTED_ORDER);
+    expect(readings.map((r) => r.name)).toEqual(DOCUMENTED_DUMP_ORDER);
     expect(readings.map((r) => r.text)).toEqual([
       "0x04",
       "0x1f",
@@ -212,7 +193,7 @@ describe("the 512 dump", () => {
 
   test("a generic secret dumps 16 attributes: no KCV", () => {
     const readings = readAttributes(makeKey(KeyType.GENERIC_SECRET, 64), ALL_ATTRIBUTES);
-    expect(readings.map((r) => r.name)).toEqual(DOCUMENTED_ORDER.filter((n) => n !== "OBJ_ATTR_KCV"));
+    expect(readings.map((r) => r.name)).toEqual(DOCUMENTED_DUMP_ORDER.filter((n) => n !== "OBJ_ATTR_KCV"));
     expect(readings.find((r) => r.name === "OBJ_ATTR_KEY_TYPE")!.text).toBe("0x10");
     expect(readings.find((r) => r.name === "OBJ_ATTR_VALUE_LEN")!.text).toBe("0x00000040");
   });

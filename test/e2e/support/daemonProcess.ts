@@ -1,12 +1,22 @@
 // Runs the compiled daemon (dist/src/server/main.js) as a child process: spawn, await the "serving" log line,
 // collect stdout (parsed JSON log lines) and stderr, stop with a signal and await the exit. Every child and
 // temp dir is registered so afterEach/afterAll can kill and remove whatever a failed test left behind.
+// The one daemon-process harness: the e2e tests use it from source, the bench (bench/daemonProcess.ts) from dist/,
+// so it imports nothing from jest.
 import { ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 
-export const REPO_ROOT = resolve(__dirname, "..", "..", "..");
+/** The folder holding package.json, found upwards from here: the same from test/e2e/support and dist/test/e2e/support. */
+function findRepoRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+export const REPO_ROOT = findRepoRoot(__dirname);
 export const MAIN_JS = join(REPO_ROOT, "dist", "src", "server", "main.js");
 
 export const DEV_USER = "alice";
@@ -33,6 +43,17 @@ interface Waiter {
   readonly description: string;
   readonly resolve: (line: LogLine) => void;
   readonly reject: (err: Error) => void;
+}
+
+/** How to run the child beyond its arguments and environment. */
+export interface SpawnOptions {
+  /** Arguments for node itself, before main.js (e.g. --cpu-prof). */
+  readonly nodeArgs?: readonly string[];
+  /**
+   * false: stdout is neither kept nor parsed, and the caller reads child.stdout itself (long runs where every call
+   * writes a log line); waitForLog and start() then see no lines. Default true.
+   */
+  readonly collectStdout?: boolean;
 }
 
 const liveChildren = new Set<DaemonProcess>();
@@ -80,12 +101,12 @@ export class DaemonProcess {
   private servingPort: number | undefined;
   private signalOnServing: NodeJS.Signals | undefined;
 
-  private constructor(args: readonly string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [MAIN_JS, ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  private constructor(args: readonly string[], env: NodeJS.ProcessEnv, options: SpawnOptions = {}) {
+    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN_JS, ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     liveChildren.add(this);
     this.child.stdout!.setEncoding("utf8");
     this.child.stderr!.setEncoding("utf8");
-    this.child.stdout!.on("data", (chunk: string) => this.onStdout(chunk));
+    if (options.collectStdout !== false) this.child.stdout!.on("data", (chunk: string) => this.onStdout(chunk));
     this.child.stderr!.on("data", (chunk: string) => {
       this.stderrText += chunk;
     });
@@ -109,8 +130,8 @@ export class DaemonProcess {
   }
 
   /** Spawns `node dist/src/server/main.js <args>` with exactly `env`. */
-  static spawn(args: readonly string[], env: NodeJS.ProcessEnv = childEnv()): DaemonProcess {
-    return new DaemonProcess(args, env);
+  static spawn(args: readonly string[], env: NodeJS.ProcessEnv = childEnv(), options: SpawnOptions = {}): DaemonProcess {
+    return new DaemonProcess(args, env, options);
   }
 
   /**

@@ -1,17 +1,9 @@
-// Independent oracles for end-to-end checks: KCVs computed here with node:crypto, and a byte scan of the data dir.
-import { createCipheriv } from "node:crypto";
+// Independent oracles for end-to-end checks: the KCVs (from test/support/kcv.ts) and a byte scan of the data dir.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
-/** KCV of an AES key: first 3 bytes of AES-ECB(key, 16 zero bytes), as lowercase hex. */
-export function aesKcv(key: Buffer): string {
-  return createCipheriv(`aes-${key.length * 8}-ecb`, key, null).setAutoPadding(false).update(Buffer.alloc(16)).subarray(0, 3).toString("hex");
-}
-
-/** KCV of a 3DES key: first 3 bytes of DES-EDE3-ECB(key, 8 zero bytes), as lowercase hex. */
-export function des3Kcv(key: Buffer): string {
-  return createCipheriv("des-ede3-ecb", key, null).setAutoPadding(false).update(Buffer.alloc(8)).subarray(0, 3).toString("hex");
-}
+// The KCV oracles are the ones the integration tests use.
+export { aesKcv, des3Kcv } from "../../support/kcv";
 
 /** Every regular file under `dir`, recursively. */
 export function filesUnder(dir: string): string[] {

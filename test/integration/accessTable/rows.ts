@@ -1,0 +1,147 @@
+// The access table's rows: one request per HsmService RPC, what each refers to (World), and how an outcome is
+// reduced to a verdict and a comparable shape. accessTable.test.ts runs every row under every kind of credential.
+import * as grpc from "@grpc/grpc-js";
+import { randomBytes } from "node:crypto";
+import { hsmProto, UserType, watchRequest } from "../../../clients";
+import { RawOutcome } from "../../support/rawCall";
+import { MethodInfo } from "../../support/serviceMethods";
+import { TEST_PASSWORD } from "../../support/testDaemon";
+import { genSymKeyRequest, importSymKeyRequest } from "../../support/rawRequests";
+
+const S = grpc.status;
+const { WatchSyncStatusResponse } = hsmProto;
+
+/** Everything the requests of the table refer to. */
+export interface World {
+  aliceId: number;
+  bobId: number;
+  carolId: number;
+  /** Alice's AES wrapping key. */
+  W: number;
+  /** Alice's imported key (not shared with anyone). */
+  K: number;
+  KLabel: string;
+  KId: string;
+  Kkcv: Buffer;
+  /** A blob wrapped under W (alice's export of K). */
+  blob: Buffer;
+  /** Bob's wrapping key and another key of his. */
+  BW: number;
+  BK: number;
+  /** A handle no key has ever had. */
+  missing: number;
+  /** Revision of K's creation. */
+  kRevision: number;
+}
+
+export type Request = (w: World) => object;
+
+export interface Row {
+  /** Valid request naming alice's objects (used for the credential columns). */
+  readonly request: Request;
+  /** Refused for a crypto officer with INVALID_USER_TYPE. */
+  readonly keyRpc: boolean;
+  /**
+   * For another crypto user: pairs of requests that differ only in naming alice's key or a missing handle; both
+   * must be answered identically. Absent for RPCs that take no key: another user's valid session simply works.
+   */
+  readonly foreign?: readonly [mine: Request, missing: Request][];
+}
+
+export const aesRequest = (label: string) => genSymKeyRequest({ label });
+export const importRequest = (wrappingKeyHandle: number, label: string) => importSymKeyRequest(wrappingKeyHandle, { $case: "keyMaterial", value: randomBytes(32) }, { label });
+export const watchFrom = (startRevision: number, keyHandles: number[]) => watchRequest({ startRevision, keyHandles });
+
+/** One row per HsmService RPC; the test fails if an RPC is missing here. */
+export const HSM_TABLE: Record<string, Row> = {
+  Login: { request: () => ({ userType: UserType.USER_TYPE_CU, username: "alice", password: TEST_PASSWORD }), keyRpc: false },
+  Logout: { request: () => ({}), keyRpc: false },
+  GenSymKey: { request: () => aesRequest("access-gen"), keyRpc: true },
+  ImportSymKey: {
+    request: (w) => importRequest(w.W, "access-import"),
+    keyRpc: true,
+    foreign: [[(w) => importRequest(w.W, "foreign-import"), (w) => importRequest(w.missing, "foreign-import")]],
+  },
+  GetAttribute: {
+    request: (w) => ({ keyHandle: w.K, attributeId: 371 }),
+    keyRpc: true,
+    foreign: [
+      [(w) => ({ keyHandle: w.K, attributeId: 371 }), (w) => ({ keyHandle: w.missing, attributeId: 371 })],
+      [(w) => ({ keyHandle: w.K, attributeId: 512 }), (w) => ({ keyHandle: w.missing, attributeId: 512 })],
+    ],
+  },
+  FindKey: {
+    request: (w) => ({ label: w.KLabel, sharedWithUserIds: [], pageSize: 0, pageToken: "" }),
+    keyRpc: true,
+    foreign: [
+      [(w) => ({ label: w.KLabel, sharedWithUserIds: [], pageSize: 0, pageToken: "" }), () => ({ label: "no-such-label", sharedWithUserIds: [], pageSize: 0, pageToken: "" })],
+      [(w) => ({ id: w.KId, sharedWithUserIds: [], pageSize: 0, pageToken: "" }), () => ({ id: "no-such-id", sharedWithUserIds: [], pageSize: 0, pageToken: "" })],
+      [(w) => ({ kcv: w.Kkcv, sharedWithUserIds: [], pageSize: 0, pageToken: "" }), (w) => ({ kcv: Buffer.from(w.Kkcv.map((b) => b ^ 0xff)), sharedWithUserIds: [], pageSize: 0, pageToken: "" })],
+    ],
+  },
+  ShareKey: {
+    request: (w) => ({ keyHandle: w.K, userIds: [w.carolId], share: true }),
+    keyRpc: true,
+    foreign: [
+      [(w) => ({ keyHandle: w.K, userIds: [w.carolId], share: true }), (w) => ({ keyHandle: w.missing, userIds: [w.carolId], share: true })],
+      [(w) => ({ keyHandle: w.K, userIds: [w.aliceId], share: false }), (w) => ({ keyHandle: w.missing, userIds: [w.aliceId], share: false })],
+    ],
+  },
+  WatchSyncStatus: {
+    request: (w) => watchFrom(w.kRevision, [w.K]),
+    keyRpc: false,
+    foreign: [[(w) => watchFrom(w.kRevision, [w.K, w.BK]), (w) => watchFrom(w.kRevision, [w.missing, w.BK])]],
+  },
+  WrapKey: {
+    request: (w) => ({ keyHandle: w.K, wrappingKeyHandle: w.W }),
+    keyRpc: true,
+    foreign: [
+      [(w) => ({ keyHandle: w.K, wrappingKeyHandle: w.BW }), (w) => ({ keyHandle: w.missing, wrappingKeyHandle: w.BW })],
+      [(w) => ({ keyHandle: w.BK, wrappingKeyHandle: w.W }), (w) => ({ keyHandle: w.BK, wrappingKeyHandle: w.missing })],
+    ],
+  },
+  UnwrapHostKey: {
+    request: (w) => ({ wrappingKeyHandle: w.W, wrappedKey: w.blob }),
+    keyRpc: true,
+    foreign: [[(w) => ({ wrappingKeyHandle: w.W, wrappedKey: w.blob }), (w) => ({ wrappingKeyHandle: w.missing, wrappedKey: w.blob })]],
+  },
+  SetAttribute: {
+    request: (w) => ({ keyHandle: w.K, attributeId: 1, value: 1 }),
+    keyRpc: true,
+    foreign: [[(w) => ({ keyHandle: w.K, attributeId: 1, value: 1 }), (w) => ({ keyHandle: w.missing, attributeId: 1, value: 1 })]],
+  },
+  DeleteKey: {
+    request: (w) => ({ keyHandle: w.K }),
+    keyRpc: true,
+    foreign: [[(w) => ({ keyHandle: w.K }), (w) => ({ keyHandle: w.missing })]],
+  },
+  GetKeyInfo: {
+    request: (w) => ({ keyHandle: w.K }),
+    keyRpc: true,
+    foreign: [[(w) => ({ keyHandle: w.K }), (w) => ({ keyHandle: w.missing })]],
+  },
+  ListHsmUsers: { request: () => ({}), keyRpc: false },
+  GetAttestationKeys: { request: () => ({}), keyRpc: false },
+  // Sets carol's password to the one she has: harmless to the rest of the file when it works (for an officer).
+  ChangeUserPassword: { request: () => ({ username: "carol", newPassword: TEST_PASSWORD }), keyRpc: false },
+};
+
+/** A compact, diff-friendly summary of an outcome. */
+export function verdict(o: RawOutcome): string {
+  if (o.code === S.OK) return "OK";
+  return `${S[o.code]} ${o.info?.reason ?? "(no ErrorInfo)"} ${o.info?.metadata.kmu_return_code ?? "(no kmu_return_code)"}`;
+}
+
+/** An outcome with every mention of the given handles replaced, so "alice's key" and "a missing key" can be compared. */
+export function shape(m: MethodInfo, o: RawOutcome, handles: readonly number[]): unknown {
+  const scrub = (v: string): string => (handles.map(String).includes(v) ? "<handle>" : v);
+  return {
+    code: S[o.code],
+    details: o.details,
+    reason: o.info?.reason,
+    domain: o.info?.domain,
+    metadata: o.info ? Object.fromEntries(Object.entries(o.info.metadata).map(([k, v]) => [k, scrub(v)])) : undefined,
+    response: o.response ? m.decodeResponse(o.response) : undefined,
+    messages: o.messages.map((b) => WatchSyncStatusResponse.decode(b)),
+  };
+}

@@ -1,0 +1,294 @@
+// One fast-check arbitrary per RPC of the three services, built from cases.ts, with the credentials each is sent with.
+import fc from "fast-check";
+import { TEST_PASSWORD } from "../../support/testDaemon";
+import {
+  adminCreds,
+  attributeId,
+  blob,
+  Body,
+  bool,
+  bytesOfLength,
+  bytesSpec,
+  Cred,
+  handleItem,
+  HandleSource,
+  handleSpec,
+  hostWrappedAny,
+  hsmCreds,
+  keyId,
+  keyMaterial,
+  KeyName,
+  keySize,
+  keyType,
+  label,
+  message,
+  minSrv,
+  mixed,
+  nodeItem,
+  nonce,
+  one,
+  password,
+  printable,
+  repeated,
+  sensibleHandle,
+  Spec,
+  text,
+  textSpec,
+  timeoutSeconds,
+  userItem,
+  username,
+  usersSpec,
+  VALID_ATTRIBUTES,
+  validNewKey,
+  varint,
+  varintSpec,
+} from "./cases";
+
+// ---- one arbitrary per RPC -------------------------------------------------------------------------------------------
+
+export const GEN_SYM_KEY = message(
+  mixed(
+    fc.tuple(fc.constantFrom<[number, number]>([31, 16], [31, 24], [31, 32], [21, 24], [16, 1], [16, 64], [16, 3583]), validNewKey, fc.boolean()).map(([[type, size], k, nex]) => ({
+      1: varintSpec(1, type),
+      2: varintSpec(2, size),
+      3: textSpec(3, k.label),
+      4: k.id ? textSpec(4, k.id) : [],
+      5: varintSpec(5, k.session),
+      6: usersSpec(6, k.share),
+      7: varintSpec(7, nex),
+      8: k.minSrv !== undefined ? varintSpec(8, k.minSrv) : [],
+      9: k.timeout !== undefined ? varintSpec(9, k.timeout) : [],
+      10: varintSpec(10, k.attest),
+      11: k.attest ? bytesSpec(11, bytesOfLength(k.nonceLength)) : [],
+    })),
+    {
+      1: varint(1, keyType),
+      2: varint(2, keySize),
+      3: text(3, label),
+      4: text(4, keyId),
+      5: bool(5),
+      6: repeated(6, userItem),
+      7: bool(7),
+      8: varint(8, minSrv),
+      9: varint(9, timeoutSeconds),
+      10: bool(10),
+      11: blob(11, nonce),
+    },
+  ),
+);
+
+export const IMPORT_SYM_KEY = message(
+  mixed(
+    fc
+      .tuple(fc.constantFrom<[number, number]>([31, 16], [31, 24], [31, 32], [21, 24]), fc.constantFrom("plain-W", "plain-mW", "wk-mW"), validNewKey, fc.uint8Array({ minLength: 32, maxLength: 32 }))
+      .map(([[type, length], how, k, bytes]) => {
+        const material = bytes.subarray(0, length);
+        return {
+          ...(how === "wk-mW" ? { 2: one({ no: 2, wire: "hostWrapped", material, kek: "mW" }) } : { 1: bytesSpec(1, material) }),
+          3: one({ no: 3, wire: "named", name: how === "plain-W" ? "W" : "mW" }),
+          4: varintSpec(4, type),
+          5: textSpec(5, k.label),
+          6: k.id ? textSpec(6, k.id) : [],
+          7: varintSpec(7, k.session),
+          8: varintSpec(8, k.attest),
+          9: k.minSrv !== undefined ? varintSpec(9, k.minSrv) : [],
+          10: k.timeout !== undefined ? varintSpec(10, k.timeout) : [],
+          11: usersSpec(11, k.share),
+          12: k.attest ? bytesSpec(12, bytesOfLength(k.nonceLength)) : [],
+        } as Record<number, Spec[]>;
+      }),
+    {
+      1: blob(1, keyMaterial),
+      2: fc.oneof(blob(2, fc.uint8Array({ maxLength: 64 })), hostWrappedAny(2)),
+      3: sensibleHandle(3),
+      4: varint(4, keyType),
+      5: text(5, label),
+      6: text(6, keyId),
+      7: bool(7),
+      8: bool(8),
+      9: varint(9, minSrv),
+      10: varint(10, timeoutSeconds),
+      11: repeated(11, userItem),
+      12: blob(12, nonce),
+    },
+  ),
+);
+
+export const FIND_KEY = message(
+  mixed(
+    fc
+      .record({
+        keyClass: fc.option(fc.constant(4)),
+        keyType: fc.option(fc.constantFrom(16, 21, 31)),
+        label: fc.option(fc.constantFrom("alice-shared", "alice-private", "mallory-key", "mallory-wrapping")),
+        id: fc.option(fc.constantFrom("alice-shared-id", "alice-private-id", "")),
+        session: fc.option(fc.boolean()),
+        shared: fc.subarray(["alice", "mallory", "bob"], { maxLength: 2 }),
+        kcv: fc.option(fc.constantFrom<"K" | "P">("K", "P")),
+        pageSize: fc.integer({ min: 0, max: 10 }),
+        token: fc.boolean(),
+      })
+      .map((q) => ({
+        1: q.keyClass !== null ? varintSpec(1, q.keyClass) : [],
+        2: q.keyType !== null ? varintSpec(2, q.keyType) : [],
+        3: q.label !== null ? textSpec(3, q.label) : [],
+        4: q.id !== null ? textSpec(4, q.id) : [],
+        5: q.session !== null ? varintSpec(5, q.session) : [],
+        6: usersSpec(6, q.shared),
+        7: q.kcv !== null ? one({ no: 7, wire: "kcv", name: q.kcv }) : [],
+        8: varintSpec(8, q.pageSize),
+        9: q.token ? one({ no: 9, wire: "pageToken" }) : [],
+      })),
+    {
+      1: varint(1, fc.constantFrom(0n, 2n, 3n, 4n, 99n)),
+      2: varint(2, keyType),
+      3: text(3, label),
+      4: text(4, keyId),
+      5: bool(5),
+      6: repeated(6, userItem),
+      7: blob(7, fc.oneof(fc.uint8Array({ minLength: 3, maxLength: 3 }), fc.constantFrom(0, 2, 4).map(bytesOfLength))),
+      8: varint(8, fc.constantFrom(0n, 1n, 2n, 5n, 10_000n, 10_001n, -1n, -(1n << 31n), (1n << 31n) - 1n)),
+      9: fc.oneof({ weight: 1, arbitrary: fc.constant(one({ no: 9, wire: "pageToken" })) }, { weight: 3, arbitrary: text(9, printable) }),
+    },
+  ),
+);
+
+export const WATCH = message(
+  mixed(
+    fc
+      .tuple(fc.integer({ min: -10, max: 1 }), fc.array(handleSpec(2, "visible"), { maxLength: 3 }), fc.subarray([0, 1, 2]), fc.constantFrom(0, 10, 25), fc.constantFrom(0, 1, 2, 64, 4096), fc.constantFrom(0, 0, 1, 3, 0xffffffff))
+      .map(([offset, handles, nodes, progress, batch, until]) => ({
+        1: one({ no: 1, wire: "revision", offset }),
+        2: handles.flat(),
+        3: nodes.flatMap((n) => varintSpec(3, n)),
+        4: varintSpec(4, progress),
+        5: varintSpec(5, batch),
+        6: varintSpec(6, until),
+      })),
+    {
+      1: fc.oneof(
+        { weight: 2, arbitrary: fc.integer({ min: -1_000, max: 1_000 }).map((offset) => one({ no: 1, wire: "revision", offset })) },
+        { weight: 3, arbitrary: varint(1, fc.constantFrom(0n, 1n, -1n, (1n << 53n) + 1n, (1n << 63n) - 1n)) },
+      ),
+      2: repeated(2, handleItem),
+      3: repeated(3, nodeItem),
+      4: varint(4, fc.constantFrom(0n, 1n, 9n, 10n, 25n, 1000n, 0x80000000n, 0xffffffffn)),
+      5: varint(5, fc.constantFrom(0n, 1n, 2n, 4096n, 4097n, 0xffffffffn)),
+      6: varint(6, fc.constantFrom(0n, 1n, 3n, 0xffffffffn)),
+    },
+  ),
+);
+
+export const LOGIN = fc.oneof(
+  // The right password of a user the fuzzer never locks, with the role or the spelling of the name perturbed.
+  {
+    weight: 1,
+    arbitrary: message(
+      mixed(fc.constantFrom("loginee", "LOGINEE", "LogInEe").map((u) => ({ 1: varintSpec(1, 1), 2: textSpec(2, u), 3: textSpec(3, TEST_PASSWORD) })), {
+        1: varint(1, fc.constantFrom(0n, 1n, 2n, 3n)),
+        2: text(2, fc.constantFrom("victim", "nosuchuser", "loginee_")),
+      }),
+    ),
+  },
+  // Anything for user names (known ones, unknown ones, malformed ones) and passwords: refusals, lockout.
+  {
+    weight: 2,
+    arbitrary: message(fc.tuple(varint(1, fc.constantFrom(0n, 1n, 2n, 3n)), text(2, username), text(3, password)).map((fs) => fs.flat())),
+  },
+);
+
+/**
+ * User names a reset may act on: never one the fuzzer logs in with (alice, mallory, loginee, the leavers, the officer),
+ * so a reset that works changes nothing the other cases rely on.
+ */
+export const resetTarget = fc.oneof(fc.constantFrom("victim", "VICTIM", "bob", "nosuchuser", "x".repeat(31), "x".repeat(32), "a b", "\u00fcn\u00efcode", ""), fc.stringMatching(/^zz_[A-Za-z0-9_]{0,28}$/));
+/** UnlockUser and ChangeUserPassword: field 1 the user name, field 2 the new password (empty: unlock only, for UnlockUser). */
+export const RESET_USER = message(
+  mixed(fc.tuple(fc.constantFrom("victim", "bob"), fc.stringMatching(/^[!-~]{8,32}$/)).map(([name, pass]) => ({ 1: textSpec(1, name), 2: textSpec(2, pass) })), {
+    1: text(1, resetTarget),
+    2: text(2, password),
+  }),
+);
+
+export const CREATE_USER = message(
+  mixed(
+    fc.tuple(fc.constantFrom(1, 2), fc.stringMatching(/^fz_[A-Za-z0-9_]{1,28}$/), fc.stringMatching(/^[!-~]{8,32}$/)).map(([type, name, pass]) => ({
+      1: varintSpec(1, type),
+      2: textSpec(2, name),
+      3: textSpec(3, pass),
+    })),
+    { 1: varint(1, fc.constantFrom(0n, 1n, 2n, 3n)), 2: text(2, username), 3: text(3, password) },
+  ),
+);
+
+/** Valid values from `valid` for each field, perturbed by `any`. */
+export function simple(fields: Record<number, { valid: fc.Arbitrary<Spec[]>; any: fc.Arbitrary<Spec[]> }>): fc.Arbitrary<Body> {
+  const numbers = Object.keys(fields).map(Number);
+  const valid = fc.tuple(...numbers.map((no) => fields[no]!.valid)).map((vs) => Object.fromEntries(numbers.map((no, i) => [no, vs[i]!])) as Record<number, Spec[]>);
+  return message(mixed(valid, Object.fromEntries(numbers.map((no) => [no, fields[no]!.any]))));
+}
+export const node = (no: number) => ({ valid: fc.constantFrom(0, 1, 2).map((n) => varintSpec(no, n)), any: varint(no, fc.constantFrom(0n, 1n, 2n, 3n)) });
+export const flag = (no: number) => ({ valid: fc.boolean().map((b) => varintSpec(no, b)), any: bool(no) });
+export const handleIn = (no: number, from: HandleSource) => ({ valid: handleSpec(no, from), any: sensibleHandle(no) });
+
+export const RPCS: Record<string, { body: fc.Arbitrary<Body>; creds: fc.Arbitrary<Cred> }> = {
+  "HsmService/Login": { body: LOGIN, creds: fc.constantFrom<Cred>("none", "garbage", "mallory") },
+  "HsmService/Logout": { body: message(), creds: fc.oneof({ weight: 2, arbitrary: fc.constant<Cred>("fresh") }, { weight: 1, arbitrary: fc.constantFrom<Cred>("none", "garbage", "scheme", "loggedOut") }) },
+  "HsmService/GenSymKey": { body: GEN_SYM_KEY, creds: hsmCreds },
+  "HsmService/ImportSymKey": { body: IMPORT_SYM_KEY, creds: hsmCreds },
+  "HsmService/GetAttribute": { body: simple({ 1: handleIn(1, "visible"), 2: { valid: fc.constantFrom(...VALID_ATTRIBUTES).map((a) => varintSpec(2, a)), any: varint(2, attributeId) } }), creds: hsmCreds },
+  "HsmService/FindKey": { body: FIND_KEY, creds: hsmCreds },
+  "HsmService/ShareKey": {
+    body: simple({
+      1: handleIn(1, "mine"),
+      2: { valid: fc.subarray(["alice", "bob"], { minLength: 1 }).map((names) => usersSpec(2, names)), any: repeated(2, userItem) },
+      3: flag(3),
+    }),
+    creds: hsmCreds,
+  },
+  "HsmService/WatchSyncStatus": { body: WATCH, creds: hsmCreds },
+  "HsmService/WrapKey": { body: simple({ 1: handleIn(1, "mine"), 2: { valid: fc.constantFrom<KeyName>("mW", "W").map((name) => one({ no: 2, wire: "named", name })), any: sensibleHandle(2) } }), creds: hsmCreds },
+  "HsmService/UnwrapHostKey": {
+    body: message(
+      mixed(
+        fc.tuple(fc.constantFrom<"mW" | "W">("mW", "W"), fc.uint8Array({ minLength: 16, maxLength: 32 })).map(([kek, material]) => ({
+          1: one({ no: 1, wire: "named", name: kek }),
+          2: one({ no: 2, wire: "hostWrapped", material, kek }),
+        })),
+        { 1: sensibleHandle(1), 2: fc.oneof(blob(2, fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.constantFrom(4096, 4097, 4104, 100_000).map(bytesOfLength))), hostWrappedAny(2)) },
+      ),
+    ),
+    creds: hsmCreds,
+  },
+  "HsmService/SetAttribute": {
+    body: simple({
+      1: handleIn(1, "mine"),
+      2: { valid: fc.constant(varintSpec(2, 1)), any: varint(2, attributeId) },
+      3: { valid: fc.constant(varintSpec(3, 1)), any: varint(3, fc.constantFrom(0n, 1n, 2n, 0xffffffffn)) },
+    }),
+    creds: hsmCreds,
+  },
+  "HsmService/DeleteKey": { body: simple({ 1: handleIn(1, "created") }), creds: hsmCreds },
+  "HsmService/GetKeyInfo": { body: simple({ 1: handleIn(1, "visible") }), creds: hsmCreds },
+  "HsmService/ListHsmUsers": { body: message(), creds: hsmCreds },
+  "HsmService/GetAttestationKeys": { body: message(), creds: hsmCreds },
+  // Mostly the officer here: only a crypto officer's session may change a password.
+  "HsmService/ChangeUserPassword": { body: RESET_USER, creds: fc.oneof({ weight: 3, arbitrary: fc.constant<Cred>("officer") }, { weight: 1, arbitrary: hsmCreds }) },
+  "AdminService/CreateUser": { body: CREATE_USER, creds: adminCreds },
+  "AdminService/ListUsers": { body: message(), creds: adminCreds },
+  "AdminService/UnlockUser": { body: RESET_USER, creds: adminCreds },
+  "ClusterControlService/ListNodes": { body: message(), creds: adminCreds },
+  "ClusterControlService/SetNodeState": {
+    body: simple({ 1: node(1), 2: { valid: fc.constantFrom(1, 2, 3).map((n) => varintSpec(2, n)), any: varint(2, fc.constantFrom(0n, 1n, 2n, 3n, 4n)) } }),
+    creds: adminCreds,
+  },
+  "ClusterControlService/SetReplicationDelay": {
+    body: simple({ 1: node(1), 2: { valid: fc.integer({ min: 0, max: 200 }).map((n) => varintSpec(2, n)), any: varint(2, fc.constantFrom(0n, 1n, 20n, 600_000n, 600_001n, 0xffffffffn)) } }),
+    creds: adminCreds,
+  },
+  "ClusterControlService/SetReplicationPaused": { body: simple({ 1: flag(1) }), creds: adminCreds },
+  "ClusterControlService/SetFirmwareTampered": { body: simple({ 1: node(1), 2: flag(2) }), creds: adminCreds },
+};
+
+/** RPCs that only a crypto user's own session may use successfully. */
+export const KEY_RPCS = new Set(["GenSymKey", "ImportSymKey", "GetAttribute", "FindKey", "ShareKey", "WrapKey", "UnwrapHostKey", "SetAttribute", "DeleteKey", "GetKeyInfo"]);
