@@ -428,8 +428,9 @@ export class HsmCluster {
     const out: number[] = [];
     for (const key of this.keys.candidates(filter.label)) {
       if (!isVisibleTo(key, session.userId, session.sessionId)) continue;
-      if (filter.keyClass !== undefined && key.keyClass !== filter.keyClass) continue;
-      if (filter.keyType !== undefined && key.keyType !== filter.keyType) continue;
+      // A filter may name any number, so the key's enum is widened to compare with it.
+      if (filter.keyClass !== undefined && (key.keyClass as number) !== filter.keyClass) continue;
+      if (filter.keyType !== undefined && (key.keyType as number) !== filter.keyType) continue;
       if (filter.id !== undefined && key.id !== filter.id) continue;
       if (filter.session !== undefined && filter.session === key.flags.token) continue;
       if (filter.kcv !== undefined && !(key.kcv && key.kcv.equals(filter.kcv))) continue;

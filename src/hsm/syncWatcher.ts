@@ -168,15 +168,15 @@ export class SyncWatcher {
     const nextTick = (timeoutMs: number | undefined): Promise<void> =>
       new Promise<void>((resolve) => {
         let timer: NodeJS.Timeout | undefined;
-        let withdraw: (() => void) | undefined;
         const done = (): void => {
           if (timer) clearTimeout(timer);
-          withdraw?.();
+          withdraw();
           this.wakeNow = undefined;
           resolve();
         };
         this.wakeNow = done;
-        withdraw = ticker.onTickAfter(this.cursor - 1, done);
+        // The ticker wakes waiters from a timer, never inside onTickAfter, so `done` cannot run before this is set.
+        const withdraw = ticker.onTickAfter(this.cursor - 1, done);
         // The loop re-checks, so a long interval is waited for in steps setTimeout can hold.
         if (timeoutMs !== undefined) timer = setTimeout(done, Math.min(MAX_TIMER_MS, Math.max(1, timeoutMs)));
       });
