@@ -316,7 +316,7 @@ export function parseConfig(
       },
     });
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n\n${usage()}`);
+    throw new Error(`${(err as Error).message}\n\n${usage()}`, { cause: err });
   }
   const v = parsed.values;
   const pick = (setting: Setting, flagValue: string | undefined): string | undefined =>
