@@ -27,6 +27,10 @@ export default tseslint.config(
         tsconfigRootDir: import.meta.dirname,
       },
     },
+    rules: {
+      // The code base marks deliberately unused names with a leading underscore (`for await (const _ of ...)`, a field left out of a rest).
+      "@typescript-eslint/no-unused-vars": ["error", { varsIgnorePattern: "^_" }],
+    },
   },
   {
     // bin/kmu.js, jest.config.js and the jest global setup are CommonJS scripts outside the TypeScript project.
