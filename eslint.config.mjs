@@ -30,6 +30,8 @@ export default tseslint.config(
     rules: {
       // The code base marks deliberately unused names with a leading underscore (`for await (const _ of ...)`, a field left out of a rest).
       "@typescript-eslint/no-unused-vars": ["error", { varsIgnorePattern: "^_" }],
+      // Passing on a caught error (typed unknown) is fine; rejecting with a value that is known not to be an Error is not.
+      "@typescript-eslint/prefer-promise-reject-errors": ["error", { allowThrowingUnknown: true }],
     },
   },
   {
