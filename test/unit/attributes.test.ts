@@ -30,7 +30,7 @@ function makeKey(
     nodes: new Set([0, 1, 2]),
     material,
   };
-  return { ...key, ...overrides } as KeyObject;
+  return { ...key, ...overrides };
 }
 
 const DOCUMENTED_ORDER = [
