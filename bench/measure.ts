@@ -43,7 +43,7 @@ export async function measure(spec: WorkerSpec, options: MeasureOptions = {}): P
           const after = options.afterWindow ? options.afterWindow(message.result) : Promise.resolve();
           after.then(
             () => child.connected && child.send({ type: "stop" } satisfies ParentMessage),
-            (err: unknown) => reject(err),
+            reject,
           );
         } else if (message.type === "done") {
           clearTimeout(timer);

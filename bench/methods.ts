@@ -18,7 +18,7 @@ if (check === undefined) throw new Error("grpc-health-check has no Health/Check 
 export const HEALTH_CHECK: UnaryMethod<HealthCheckRequest, HealthCheckResponse> = {
   path: check.path,
   requestSerialize: (value) => check.requestSerialize(value),
-  responseDeserialize: (bytes) => check.responseDeserialize(bytes) as HealthCheckResponse,
+  responseDeserialize: (bytes) => check.responseDeserialize(bytes),
 };
 
 export const GET_ATTRIBUTE = HsmServiceService.getAttribute;

@@ -38,6 +38,8 @@ export function errorInfoOf(err: Partial<grpc.ServiceError>): ErrorInfo | undefi
 }
 
 /** Converts a grpc-js error into HsmClientError; anything else is returned unchanged. */
+export function toClientError(err: Error): Error;
+export function toClientError(err: unknown): unknown;
 export function toClientError(err: unknown): unknown {
   if (!(err instanceof Error) || typeof (err as grpc.ServiceError).code !== "number") return err;
   const serviceError = err as grpc.ServiceError;

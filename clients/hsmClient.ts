@@ -65,9 +65,10 @@ function channelOptions(options: ConnectOptions): grpc.ChannelOptions {
 type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
 type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: Callback<Res>) => grpc.ClientUnaryCall;
 
-function call<Req, Res>(method: UnaryMethod<Req, Res>, target: object, request: Req, metadata: grpc.Metadata, deadlineMs: number): Promise<Res> {
+/** One unary call; `method` is a client method bound to its client. */
+function call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, metadata: grpc.Metadata, deadlineMs: number): Promise<Res> {
   return new Promise((resolve, reject) => {
-    method.call(target, request, metadata, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(toClientError(err)) : resolve(res)));
+    method(request, metadata, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(toClientError(err)) : resolve(res)));
   });
 }
 
@@ -115,7 +116,7 @@ export class HsmClient {
 
   /** loginHSM -u CU -s <username> -p <password>. */
   async login(username: string, password: string, userType: UserType = UserType.USER_TYPE_CU): Promise<number> {
-    const res = await call(this.raw.login, this.raw, { userType, username, password }, new grpc.Metadata(), this.deadlineMs);
+    const res = await call(this.raw.login.bind(this.raw), { userType, username, password }, new grpc.Metadata(), this.deadlineMs);
     this.token = res.sessionToken;
     this.userId = res.userId;
     return res.userId;
@@ -124,7 +125,7 @@ export class HsmClient {
   /** Ends the session; the token is forgotten even if the daemon had already expired it. */
   async logout(): Promise<void> {
     try {
-      await call(this.raw.logout, this.raw, {}, this.metadata(), this.deadlineMs);
+      await call(this.raw.logout.bind(this.raw), {}, this.metadata(), this.deadlineMs);
     } finally {
       this.token = undefined;
       this.userId = undefined;
@@ -147,7 +148,7 @@ export class HsmClient {
       minSrv: options.minSrv,
       timeoutSeconds: options.timeoutSeconds,
     };
-    const res = await call(this.raw.genSymKey, this.raw, request, this.metadata(), this.deadlineMs);
+    const res = await call(this.raw.genSymKey.bind(this.raw), request, this.metadata(), this.deadlineMs);
     return { ...res, attestation: options.attest ? await this.verify(res.attestations, nonce, res.keyHandle) : undefined };
   }
 
@@ -174,7 +175,7 @@ export class HsmClient {
       timeoutSeconds: options.timeoutSeconds,
       shareWithUserIds: [...(options.shareWith ?? [])],
     };
-    const res = await call(this.raw.importSymKey, this.raw, request, this.metadata(), this.deadlineMs);
+    const res = await call(this.raw.importSymKey.bind(this.raw), request, this.metadata(), this.deadlineMs);
     return { ...res, attestation: options.attest ? await this.verify(res.attestations, nonce, res.keyHandle) : undefined };
   }
 
@@ -189,7 +190,7 @@ export class HsmClient {
   }
 
   getAttribute(keyHandle: number, attributeId: number): Promise<GetAttributeResponse> {
-    return call(this.raw.getAttribute, this.raw, { keyHandle, attributeId }, this.metadata(), this.deadlineMs);
+    return call(this.raw.getAttribute.bind(this.raw), { keyHandle, attributeId }, this.metadata(), this.deadlineMs);
   }
 
   /** The key check value as 6 lowercase hex digits, e.g. "c33cbd". */
@@ -206,8 +207,7 @@ export class HsmClient {
     let pageToken = "";
     do {
       const res = await call(
-        this.raw.findKey,
-        this.raw,
+        this.raw.findKey.bind(this.raw),
         { sharedWithUserIds: [], ...filters, pageSize, pageToken },
         this.metadata(),
         this.deadlineMs,
@@ -220,12 +220,12 @@ export class HsmClient {
 
   /** exSymKey's Cfm3WrapKey: the key wrapped under an HSM wrapping key (owner only, extractable keys). */
   wrapKey(keyHandle: number, wrappingKeyHandle: number): Promise<WrapKeyResponse> {
-    return call(this.raw.wrapKey, this.raw, { keyHandle, wrappingKeyHandle }, this.metadata(), this.deadlineMs);
+    return call(this.raw.wrapKey.bind(this.raw), { keyHandle, wrappingKeyHandle }, this.metadata(), this.deadlineMs);
   }
 
   /** exSymKey's Cfm3UnWrapHostKey: the HSM unwraps a blob and returns the plaintext. */
   unwrapHostKey(wrappingKeyHandle: number, wrappedKey: Buffer): Promise<UnwrapHostKeyResponse> {
-    return call(this.raw.unwrapHostKey, this.raw, { wrappingKeyHandle, wrappedKey }, this.metadata(), this.deadlineMs);
+    return call(this.raw.unwrapHostKey.bind(this.raw), { wrappingKeyHandle, wrappedKey }, this.metadata(), this.deadlineMs);
   }
 
   /**
@@ -248,19 +248,19 @@ export class HsmClient {
 
   /** setAttribute -o <handle> -a 1 with value 1: a session key becomes a token key. */
   setAttribute(keyHandle: number, attributeId: number, value: number): Promise<SetAttributeResponse> {
-    return call(this.raw.setAttribute, this.raw, { keyHandle, attributeId, value }, this.metadata(), this.deadlineMs);
+    return call(this.raw.setAttribute.bind(this.raw), { keyHandle, attributeId, value }, this.metadata(), this.deadlineMs);
   }
 
   deleteKey(keyHandle: number): Promise<DeleteKeyResponse> {
-    return call(this.raw.deleteKey, this.raw, { keyHandle }, this.metadata(), this.deadlineMs);
+    return call(this.raw.deleteKey.bind(this.raw), { keyHandle }, this.metadata(), this.deadlineMs);
   }
 
   getKeyInfo(keyHandle: number): Promise<GetKeyInfoResponse> {
-    return call(this.raw.getKeyInfo, this.raw, { keyHandle }, this.metadata(), this.deadlineMs);
+    return call(this.raw.getKeyInfo.bind(this.raw), { keyHandle }, this.metadata(), this.deadlineMs);
   }
 
   listUsers(): Promise<ListHsmUsersResponse> {
-    return call(this.raw.listHsmUsers, this.raw, {}, this.metadata(), this.deadlineMs);
+    return call(this.raw.listHsmUsers.bind(this.raw), {}, this.metadata(), this.deadlineMs);
   }
 
   /**
@@ -268,12 +268,12 @@ export class HsmClient {
    * its failed-login count and lock. Resolves with the user as it is now.
    */
   async changeUserPassword(username: string, newPassword: string): Promise<User | undefined> {
-    return (await call(this.raw.changeUserPassword, this.raw, { username, newPassword }, this.metadata(), this.deadlineMs)).user;
+    return (await call(this.raw.changeUserPassword.bind(this.raw), { username, newPassword }, this.metadata(), this.deadlineMs)).user;
   }
 
   /** The nodes' attestation keys, fetched once per client unless pinned with `pinAttestationKeys`. */
   async attestationKeys(): Promise<NodeAttestationKey[]> {
-    this.pinnedKeys ??= (await call(this.raw.getAttestationKeys, this.raw, {}, this.metadata(), this.deadlineMs)).keys;
+    this.pinnedKeys ??= (await call(this.raw.getAttestationKeys.bind(this.raw), {}, this.metadata(), this.deadlineMs)).keys;
     return this.pinnedKeys;
   }
 
@@ -288,7 +288,7 @@ export class HsmClient {
 
   /** Shares the key with crypto users (share=true) or stops sharing it; owner only. */
   shareKey(keyHandle: number, userIds: readonly number[], share = true): Promise<ShareKeyResponse> {
-    return call(this.raw.shareKey, this.raw, { keyHandle, userIds: [...userIds], share }, this.metadata(), this.deadlineMs);
+    return call(this.raw.shareKey.bind(this.raw), { keyHandle, userIds: [...userIds], share }, this.metadata(), this.deadlineMs);
   }
 
   /** WatchSyncStatus as an async iterable; breaking out of the loop ends the call. */
@@ -331,11 +331,11 @@ export class AdminClient {
   }
 
   createUser(username: string, password: string, userType: UserType = UserType.USER_TYPE_CU): Promise<CreateUserResponse> {
-    return call(this.raw.createUser, this.raw, { userType, username, password }, this.metadata(), this.deadlineMs);
+    return call(this.raw.createUser.bind(this.raw), { userType, username, password }, this.metadata(), this.deadlineMs);
   }
 
   listUsers(): Promise<ListUsersResponse> {
-    return call(this.raw.listUsers, this.raw, {}, this.metadata(), this.deadlineMs);
+    return call(this.raw.listUsers.bind(this.raw), {}, this.metadata(), this.deadlineMs);
   }
 
   /**
@@ -343,7 +343,7 @@ export class AdminClient {
    * password is kept). Resolves with the user as it is now.
    */
   async unlockUser(username: string, newPassword?: string): Promise<User | undefined> {
-    return (await call(this.raw.unlockUser, this.raw, { username, newPassword: newPassword ?? "" }, this.metadata(), this.deadlineMs)).user;
+    return (await call(this.raw.unlockUser.bind(this.raw), { username, newPassword: newPassword ?? "" }, this.metadata(), this.deadlineMs)).user;
   }
 
   private metadata(): grpc.Metadata {

@@ -67,8 +67,8 @@ export class KmuClient extends HsmClient {
   async findKeyAll(filters: FindOptions = {}, pageSize = 0): Promise<FindKeyResult> {
     const keyHandles: number[] = [];
     let pageToken = "";
-    let totalSize = 0;
-    let nodeStatuses: NodeStatus[] = [];
+    let totalSize: number;
+    let nodeStatuses: NodeStatus[];
     do {
       const request = { sharedWithUserIds: [], ...filters, pageSize, pageToken };
       const res = await this.unary<{ keyHandles: number[]; nextPageToken: string; totalSize: number; nodeStatuses: NodeStatus[] }>(

@@ -7,6 +7,7 @@ export const LABEL_MAX_CHARACTERS = 127;
 export const ID_MAX_BYTES = 128;
 
 // U+FFFD is what a protobuf decoder leaves for bytes that were not valid UTF-8.
+// eslint-disable-next-line no-control-regex -- finding control characters is this pattern's job
 const NOT_CLEAN_TEXT = /[\u0000-\u001f\u007f-\u009f\uFFFD]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
 
 export function checkLabel(label: string): void {

@@ -32,6 +32,8 @@ export function isValidKeySize(keyType: KeyType, size: number): boolean {
   }
 }
 
+const SYMMETRIC_KEY_TYPES: ReadonlySet<number> = new Set([KeyType.AES, KeyType.DES3, KeyType.GENERIC_SECRET]);
+
 export function isSymmetricKeyType(value: number): value is KeyType {
-  return value === KeyType.AES || value === KeyType.DES3 || value === KeyType.GENERIC_SECRET;
+  return SYMMETRIC_KEY_TYPES.has(value);
 }

@@ -21,7 +21,7 @@ export class NodeTable {
     defaultDelayMs: number,
   ) {
     if (!Number.isInteger(count) || count < 1) throw new RangeError("node count must be at least 1");
-    this.nodes = Array.from({ length: count }, () => ({ state: "UP" as NodeState, replicationDelayMs: defaultDelayMs }));
+    this.nodes = Array.from({ length: count }, () => ({ state: "UP", replicationDelayMs: defaultDelayMs }));
   }
 
   get(nodeId: number): NodeInfo {

@@ -1,6 +1,6 @@
 // Runs a unary handler: rejects gated requests, maps every failure in one place, and logs one line per call.
 import * as grpc from "@grpc/grpc-js";
-import { HsmError } from "../hsm/errors";
+import { inspect } from "node:util";
 import { mapFailure } from "./errorMapping";
 import { Logger } from "./logger";
 import { RejectedRequest, rejection } from "./requestGate";
@@ -47,7 +47,7 @@ export function unaryCall<Req, Res>(method: string, logger: Logger, handler: Una
       const failure = mapFailure(err);
       if (failure.unexpected !== undefined) {
         const e = failure.unexpected;
-        logger.error("unexpected failure", { method, stack: e instanceof Error ? e.stack : String(e) });
+        logger.error("unexpected failure", { method, stack: e instanceof Error ? e.stack : inspect(e) });
       }
       finish(failure.code, failure.reason);
       callback(failure.status, null);

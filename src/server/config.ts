@@ -42,7 +42,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, rea
   try {
     values = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options }).values;
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n\n${usage()}`);
+    throw new Error(`${(err as Error).message}\n\n${usage()}`, { cause: err });
   }
   const settings = buildSettings(({ setting }) => {
     const flagValue = values[setting.flag.slice(2)];

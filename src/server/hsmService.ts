@@ -33,8 +33,11 @@ export interface WatchSettings {
   readonly maxLag: number;
 }
 
+/** The generated server type without grpc-js's untyped index signature, which Omit would keep instead of the methods. */
+type NamedMethods<T> = { [K in keyof T as string extends K ? never : K]: T[K] };
+
 /** The handlers; WatchSyncStatus writes responses already encoded (see watchEncoding). */
-export type HsmServiceHandlers = Omit<HsmServiceServer, "watchSyncStatus"> & {
+export type HsmServiceHandlers = Omit<NamedMethods<HsmServiceServer>, "watchSyncStatus"> & {
   watchSyncStatus: grpc.handleServerStreamingCall<WatchSyncStatusRequest, Buffer>;
 };
 

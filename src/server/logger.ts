@@ -28,7 +28,7 @@ export function routeGrpcLogs(logger: Logger, level: LogLevel): void {
     error: (...args: unknown[]) => child.error(line(args)),
     info: (...args: unknown[]) => child.info(line(args)),
     debug: (...args: unknown[]) => child.debug(line(args)),
-  } as Partial<Console>);
+  });
   grpc.setLogVerbosity(
     level === "debug" ? grpc.logVerbosity.DEBUG : level === "info" ? grpc.logVerbosity.INFO : grpc.logVerbosity.ERROR,
   );

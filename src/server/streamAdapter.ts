@@ -1,5 +1,6 @@
 // Runs a server-streaming handler as an async iterable: honours write() backpressure, cancellation and shutdown.
 import * as grpc from "@grpc/grpc-js";
+import { inspect } from "node:util";
 import { once } from "node:events";
 import { HsmError } from "../hsm/errors";
 import { CallLogFields } from "./callAdapter";
@@ -110,7 +111,7 @@ export function serverStreamingCall<Req, Res, Item>(
       const failure = mapFailure(err);
       if (failure.unexpected !== undefined) {
         const e = failure.unexpected;
-        logger.error("unexpected failure", { method, stack: e instanceof Error ? e.stack : String(e) });
+        logger.error("unexpected failure", { method, stack: e instanceof Error ? e.stack : inspect(e) });
       }
       finish(failure.code, failure.reason);
       call.emit("error", failure.status);

@@ -76,7 +76,10 @@ function replayAudit(text: string): { alive: Set<number>; shares: Map<number, Se
     switch (r.opcode) {
       case "CN_GENERATE_KEY":
       case "CN_UNWRAP_KEY":
-        if (r.detail?.endsWith(" token")) (alive.add(r.handle), shares.set(r.handle, new Set()));
+        if (r.detail?.endsWith(" token")) {
+          alive.add(r.handle);
+          shares.set(r.handle, new Set());
+        }
         break;
       case "CN_MODIFY_OBJECT":
         alive.add(r.handle);
@@ -85,7 +88,10 @@ function replayAudit(text: string): { alive: Set<number>; shares: Map<number, Se
       case "CN_SHARE_OBJECT": {
         const [verb, ids] = (r.detail ?? "").split(" ");
         const set = shares.get(r.handle) ?? new Set<number>();
-        for (const id of (ids ?? "").split(",").map(Number)) verb === "share" ? set.add(id) : set.delete(id);
+        for (const id of (ids ?? "").split(",").map(Number)) {
+          if (verb === "share") set.add(id);
+          else set.delete(id);
+        }
         shares.set(r.handle, set);
         break;
       }
@@ -215,11 +221,19 @@ describe("crash safety", () => {
       const found = new Set(await hsm.findKey());
 
       // Acknowledged keys of earlier rounds (all on every node before this round) and of this round.
-      for (const [handle, p] of durable) if (!found.has(handle)) (figures.losses += 1), problems.push(`round ${round}: ${p.label} (handle ${handle}) lost`);
+      for (const [handle, p] of durable) {
+        if (!found.has(handle)) {
+          figures.losses += 1;
+          problems.push(`round ${round}: ${p.label} (handle ${handle}) lost`);
+        }
+      }
       const thisRound = new Map<number, { p: Planned; heldAtAck?: number[] }>();
       for (const a of acknowledged) {
         thisRound.set(a.handle, { p: a, heldAtAck: a.heldAtAck });
-        if (!found.has(a.handle)) (figures.losses += 1), problems.push(`round ${round}: acknowledged ${a.label} (handle ${a.handle}) lost`);
+        if (!found.has(a.handle)) {
+          figures.losses += 1;
+          problems.push(`round ${round}: acknowledged ${a.label} (handle ${a.handle}) lost`);
+        }
       }
       // Keys nobody was told about: each must be a complete copy of a call of this round that was in flight.
       const byLabel = new Map(unanswered.map((p) => [p.label, p]));
@@ -253,7 +267,10 @@ describe("crash safety", () => {
           }
           if (heldAtAck) {
             const missing = heldAtAck.filter((n) => !holds.includes(n));
-            if (missing.length > 0) (figures.losses += 1), problems.push(`round ${round}: ${p.label} acknowledged on nodes ${heldAtAck} but held on ${holds} after restart`);
+            if (missing.length > 0) {
+              figures.losses += 1;
+              problems.push(`round ${round}: ${p.label} acknowledged on nodes ${heldAtAck.join(",")} but held on ${holds.join(",")} after restart`);
+            }
           } else if (holds.length < p.minSrv) {
             figures.halfMade += 1;
             problems.push(`round ${round}: unanswered ${p.label} survived on ${holds.length} node(s) with min_srv ${p.minSrv} unmet`);
@@ -281,7 +298,7 @@ describe("crash safety", () => {
       // The audit log replayed gives exactly the keys and sharing the store holds.
       const replayed = replayAudit(readFileSync(auditFile, "utf8"));
       if (JSON.stringify([...replayed.alive].sort((a, b) => a - b)) !== JSON.stringify([...found].sort((a, b) => a - b))) {
-        problems.push(`round ${round}: the audit log names keys ${[...replayed.alive]} alive, the store holds ${[...found]}`);
+        problems.push(`round ${round}: the audit log names keys ${[...replayed.alive].join(",")} alive, the store holds ${[...found].join(",")}`);
       }
       for (const handle of found) {
         const logged = [...(replayed.shares.get(handle) ?? [])].sort((a, b) => a - b);
@@ -297,7 +314,7 @@ describe("crash safety", () => {
       );
       if (JSON.stringify(nodes.map((n) => n.keyCount)) !== JSON.stringify(expectedCounts)) {
         figures.losses += 1;
-        problems.push(`round ${round}: node key counts ${nodes.map((n) => n.keyCount)} after restart, expected ${expectedCounts}`);
+        problems.push(`round ${round}: node key counts ${nodes.map((n) => n.keyCount).join(",")} after restart, expected ${expectedCounts.join(",")}`);
       }
 
       // The mutated keys have served; deleting them keeps later rounds' counts to the import keys.
@@ -317,10 +334,10 @@ describe("crash safety", () => {
               if (m.message?.$case === "event" && m.message.value.nodesHolding === NODES) waiting.delete(m.message.value.keyHandle);
               if (waiting.size === 0) break;
             }
-            if (waiting.size > 0) throw new Error(`keys ${[...waiting]} never reached every node`);
+            if (waiting.size > 0) throw new Error(`keys ${[...waiting].join(",")} never reached every node`);
             resolve();
           } catch (err) {
-            reject(err as Error);
+            reject(err);
           } finally {
             clearTimeout(timer);
           }

@@ -80,7 +80,7 @@ describe("first start", () => {
 
     // Every stdout line is a JSON log object.
     expect(daemon.nonJsonStdout).toEqual([]);
-    for (const line of daemon.logs) expect(line).toEqual(expect.objectContaining({ level: expect.any(String), message: expect.any(String) }));
+    for (const line of daemon.logs) expect(line).toEqual(expect.objectContaining({ level: expect.any(String) as unknown, message: expect.any(String) as unknown }));
     expect(daemon.logs.filter((l) => l.level === "error")).toEqual([]);
 
     const exit = await daemon.stop("SIGTERM");

@@ -45,8 +45,8 @@ function paste(text: string, cwd: string, env: Record<string, string>): Promise<
   liveShells.add(child);
   let stdout = "";
   let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-  child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+  child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
   return new Promise((resolve, reject) => {
     const guard = setTimeout(() => {
       child.kill("SIGKILL");
@@ -116,8 +116,8 @@ test("the Quickstart runs as written: kmu piped and one-shot, and the TypeScript
   // One-shot: KMU_USER/KMU_PASSWORD, handles read from the saved output.
   const oneShot = await paste(oneShotBlock.text, work, env);
   expect({ code: oneShot.code, stderr: oneShot.stderr }).toEqual({ code: 0, stderr: "" });
-  const wrap = Number(/Symmetric Key Created\.  Key Handle: (\d+)\n/.exec(readFileSync(join(work, "genSymKey.out"), "utf8"))?.[1]);
-  const key = Number(/Symmetric Key Unwrapped\.  Key Handle: (\d+)\n/.exec(readFileSync(join(work, "imSymKey.out"), "utf8"))?.[1]);
+  const wrap = Number(/Symmetric Key Created\. {2}Key Handle: (\d+)\n/.exec(readFileSync(join(work, "genSymKey.out"), "utf8"))?.[1]);
+  const key = Number(/Symmetric Key Unwrapped\. {2}Key Handle: (\d+)\n/.exec(readFileSync(join(work, "imSymKey.out"), "utf8"))?.[1]);
   expect([wrap, key]).toEqual([8, 9]);
   expect(oneShot.stdout).toContain(`\n        Cfm3GenerateSymmetricKey returned: 0x00 : ${OK}\n\n        Symmetric Key Created.  Key Handle: ${wrap}\n`);
   expect(oneShot.stdout).toContain(`        Symmetric Key Unwrapped.  Key Handle: ${key}\n`);

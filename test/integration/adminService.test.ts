@@ -41,12 +41,12 @@ describe("AdminService", () => {
 
     test("CreateUser and ListUsers without x-admin-secret -> UNAUTHENTICATED ADMIN_SECRET_INVALID (0x104)", async () => {
       const err = await refusedCreatingNoUser(
-        () => unaryWith(raw, raw.createUser, createRequest, new grpc.Metadata()),
+        () => unaryWith(raw.createUser.bind(raw), createRequest, new grpc.Metadata()),
         S.UNAUTHENTICATED,
         "ADMIN_SECRET_INVALID",
       );
       expect(err.metadata.kmu_return_code).toBe("0x104");
-      await expectRpcError(unaryWith(raw, raw.listUsers, {}, new grpc.Metadata()), S.UNAUTHENTICATED, "ADMIN_SECRET_INVALID");
+      await expectRpcError(unaryWith(raw.listUsers.bind(raw), {}, new grpc.Metadata()), S.UNAUTHENTICATED, "ADMIN_SECRET_INVALID");
     });
 
     test.each([
@@ -63,12 +63,12 @@ describe("AdminService", () => {
 
     test("a session token does not open the admin service", async () => {
       const alice = await t.loggedInCu("tokenholder");
-      await expectRpcError(unaryWith(raw, raw.listUsers, {}, alice.metadata()), S.UNAUTHENTICATED, "ADMIN_SECRET_INVALID");
+      await expectRpcError(unaryWith(raw.listUsers.bind(raw), {}, alice.metadata()), S.UNAUTHENTICATED, "ADMIN_SECRET_INVALID");
     });
 
     test("the secret is checked before the request: a bad request without the secret still says ADMIN_SECRET_INVALID", async () => {
       await expectRpcError(
-        unaryWith(raw, raw.createUser, { userType: UserType.USER_TYPE_UNSPECIFIED, username: "", password: "" }, new grpc.Metadata()),
+        unaryWith(raw.createUser.bind(raw), { userType: UserType.USER_TYPE_UNSPECIFIED, username: "", password: "" }, new grpc.Metadata()),
         S.UNAUTHENTICATED,
         "ADMIN_SECRET_INVALID",
       );

@@ -18,20 +18,19 @@ const findRequest: hsmProto.FindKeyRequest = { sharedWithUserIds: [], pageSize: 
 function everyAuthenticatedCall(client: HsmClient, md: () => grpc.Metadata, wrappingKey: number): [string, () => Promise<unknown>][] {
   const raw = client.raw;
   return [
-    ["GenSymKey", () => unaryWith(raw, raw.genSymKey, genRequest, md())],
+    ["GenSymKey", () => unaryWith(raw.genSymKey.bind(raw), genRequest, md())],
     [
       "ImportSymKey",
       () =>
         unaryWith(
-          raw,
-          raw.importSymKey,
+          raw.importSymKey.bind(raw),
           importSymKeyRequest(wrappingKey, { $case: "keyMaterial", value: randomBytes(32) }),
           md(),
         ),
     ],
-    ["GetAttribute", () => unaryWith(raw, raw.getAttribute, { keyHandle: wrappingKey, attributeId: ATTRIBUTE.KCV }, md())],
-    ["FindKey", () => unaryWith(raw, raw.findKey, findRequest, md())],
-    ["Logout", () => unaryWith(raw, raw.logout, {}, md())],
+    ["GetAttribute", () => unaryWith(raw.getAttribute.bind(raw), { keyHandle: wrappingKey, attributeId: ATTRIBUTE.KCV }, md())],
+    ["FindKey", () => unaryWith(raw.findKey.bind(raw), findRequest, md())],
+    ["Logout", () => unaryWith(raw.logout.bind(raw), {}, md())],
   ];
 }
 
@@ -74,7 +73,7 @@ describe("authentication", () => {
     test("the admin secret is not a session token", async () => {
       const md = new grpc.Metadata();
       md.set("x-admin-secret", "integration-admin-secret-0123456789");
-      await expectRpcError(unaryWith(alice.raw, alice.raw.findKey, findRequest, md), S.UNAUTHENTICATED, "UNAUTHENTICATED");
+      await expectRpcError(unaryWith(alice.raw.findKey.bind(alice.raw), findRequest, md), S.UNAUTHENTICATED, "UNAUTHENTICATED");
     });
 
     test("user names are case-insensitive at login", async () => {
@@ -144,10 +143,10 @@ describe("authentication", () => {
       const c = t.client();
       for (let i = 1; i <= 5; i++) await expectRpcError(c.login("unlockme", `wrong-password-${i}`), S.UNAUTHENTICATED, "LOGIN_FAILED");
       const request = { username: "unlockme", newPassword: "" };
-      await expectRpcError(unaryWith(t.admin.raw, t.admin.raw.unlockUser, request, new grpc.Metadata()), S.UNAUTHENTICATED, "ADMIN_SECRET_INVALID");
+      await expectRpcError(unaryWith(t.admin.raw.unlockUser.bind(t.admin.raw), request, new grpc.Metadata()), S.UNAUTHENTICATED, "ADMIN_SECRET_INVALID");
       const wrongSecret = new grpc.Metadata();
       wrongSecret.set("x-admin-secret", "not-the-admin-secret-at-all");
-      await expectRpcError(unaryWith(t.admin.raw, t.admin.raw.unlockUser, request, wrongSecret), S.UNAUTHENTICATED, "ADMIN_SECRET_INVALID");
+      await expectRpcError(unaryWith(t.admin.raw.unlockUser.bind(t.admin.raw), request, wrongSecret), S.UNAUTHENTICATED, "ADMIN_SECRET_INVALID");
       await expectRpcError(c.login("unlockme", TEST_PASSWORD), S.UNAUTHENTICATED, "LOGIN_FAILED");
       expect(await userNamed("unlockme")).toMatchObject({ locked: true, loginFailureCount: 5 });
 

@@ -78,7 +78,7 @@ describe("concurrency", () => {
         expect({ code: grpc.status[e.code], reason: e.reason, metadata: e.metadata }).toEqual({
           code: "ALREADY_EXISTS",
           reason: "ID_ALREADY_EXISTS",
-          metadata: { id, kmu_return_code: "0xd1", kmu_return_text: expect.any(String) },
+          metadata: { id, kmu_return_code: "0xd1", kmu_return_text: expect.any(String) as unknown },
         });
       }
       const winner = winners[0]!;

@@ -57,7 +57,7 @@ describe("durability across a restart", () => {
     before.allHandles = [before.wrappingKey, before.tokenKey, before.des3Key, before.sessionKey];
     expect(await alice.findKey()).toEqual([...before.allHandles].sort((a, b) => a - b));
     before.dump = await alice.getAttribute(before.tokenKey, ATTRIBUTE.ALL);
-    const firstPage = await unaryWith(alice.raw, alice.raw.findKey, { sharedWithUserIds: [], pageSize: 1, pageToken: "" }, alice.metadata());
+    const firstPage = await unaryWith(alice.raw.findKey.bind(alice.raw), { sharedWithUserIds: [], pageSize: 1, pageToken: "" }, alice.metadata());
     before.pageToken = firstPage.nextPageToken;
     expect(before.pageToken).not.toBe("");
     before.sessionMetadata = alice.metadata();
@@ -141,13 +141,13 @@ describe("durability across a restart", () => {
     try {
       const probe = third.client();
       await expectRpcError(
-        unaryWith(probe.raw, probe.raw.findKey, { sharedWithUserIds: [], pageSize: 0, pageToken: "" }, before.sessionMetadata),
+        unaryWith(probe.raw.findKey.bind(probe.raw), { sharedWithUserIds: [], pageSize: 0, pageToken: "" }, before.sessionMetadata),
         S.UNAUTHENTICATED,
         "UNAUTHENTICATED",
       );
       const alice = await login(third, "alice");
       await expectRpcError(
-        unaryWith(alice.raw, alice.raw.findKey, { sharedWithUserIds: [], pageSize: 1, pageToken: before.pageToken }, alice.metadata()),
+        unaryWith(alice.raw.findKey.bind(alice.raw), { sharedWithUserIds: [], pageSize: 1, pageToken: before.pageToken }, alice.metadata()),
         S.INVALID_ARGUMENT,
         "PAGE_TOKEN_INVALID",
       );

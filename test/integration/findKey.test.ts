@@ -69,7 +69,7 @@ describe("FindKey filters and visibility", () => {
     });
 
     test("the response counts every match and reports every node", async () => {
-      const res = await unaryWith(alice.raw, alice.raw.findKey, request({ label: "red" }), alice.metadata());
+      const res = await unaryWith(alice.raw.findKey.bind(alice.raw), request({ label: "red" }), alice.metadata());
       expect(res.keyHandles).toEqual(asc(k.a1, k.a2, k.b1));
       expect(res.totalSize).toBe(3);
       expect(res.nextPageToken).toBe("");

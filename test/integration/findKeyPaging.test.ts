@@ -12,7 +12,7 @@ const LABEL = "paged";
 
 function page(client: HsmClient, filters: FindOptions, pageSize: number, pageToken = ""): Promise<hsmProto.FindKeyResponse> {
   const request: hsmProto.FindKeyRequest = { sharedWithUserIds: [], ...filters, pageSize, pageToken };
-  return unaryWith(client.raw, client.raw.findKey, request, client.metadata());
+  return unaryWith(client.raw.findKey.bind(client.raw), request, client.metadata());
 }
 
 describe("FindKey paging", () => {

@@ -292,20 +292,20 @@ describe("key creation refusals", () => {
   describe("request shape", () => {
     test("no key material (neither key_material nor host_wrapped_key) -> REQUEST_INVALID", async () => {
       const request: hsmProto.ImportSymKeyRequest = { ...baseImport(wrappingKey), material: undefined };
-      const err = await refused(() => unaryWith(alice.raw, alice.raw.importSymKey, request, alice.metadata()), S.INVALID_ARGUMENT, "REQUEST_INVALID");
+      const err = await refused(() => unaryWith(alice.raw.importSymKey.bind(alice.raw), request, alice.metadata()), S.INVALID_ARGUMENT, "REQUEST_INVALID");
       expect(err.metadata.field).toBe("material");
     });
 
     test("attest -> REQUEST_INVALID", async () => {
       const request: hsmProto.ImportSymKeyRequest = { ...baseImport(wrappingKey), attest: true };
-      await refused(() => unaryWith(alice.raw, alice.raw.importSymKey, request, alice.metadata()), S.INVALID_ARGUMENT, "REQUEST_INVALID");
+      await refused(() => unaryWith(alice.raw.importSymKey.bind(alice.raw), request, alice.metadata()), S.INVALID_ARGUMENT, "REQUEST_INVALID");
     });
 
     test("-wk with a host-wrapped blob the wrapping key does not open -> UNWRAP_INTEGRITY_FAILED", async () => {
       const blob = aesKeyWrapPkcs5(randomBytes(32), randomBytes(32));
       const request: hsmProto.ImportSymKeyRequest = { ...baseImport(knownWrappingKey), material: { $case: "hostWrappedKey", value: blob } };
       await refused(
-        () => unaryWith(alice.raw, alice.raw.importSymKey, request, alice.metadata()),
+        () => unaryWith(alice.raw.importSymKey.bind(alice.raw), request, alice.metadata()),
         S.INVALID_ARGUMENT,
         "UNWRAP_INTEGRITY_FAILED",
       );

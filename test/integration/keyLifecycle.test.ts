@@ -62,7 +62,7 @@ describe("key lifecycle", () => {
       wrappingKeyHandle: w,
       material: { $case: "hostWrappedKey", value: blob },
     };
-    const copy = (await unaryWith(bob.raw, bob.raw.importSymKey, request, bob.metadata())).keyHandle;
+    const copy = (await unaryWith(bob.raw.importSymKey.bind(bob.raw), request, bob.metadata())).keyHandle;
     expect((await bob.getKeyInfo(copy)).ownerUserId).toBe(bob.userId);
     expect(await bob.kcv(copy)).toBe(await alice.kcv(aliceKey));
 

@@ -26,7 +26,7 @@ async function start(options: Parameters<typeof startTestDaemon>[0] = {}): Promi
 const isWatchLine = (l: Record<string, unknown>): boolean => l.message === "call" && l.method === "WatchSyncStatus";
 
 function statusOf(end: { error: HsmClientError | undefined }): { code: string; reason: string | undefined } {
-  return { code: end.error ? grpc.status[end.error.code]! : "OK", reason: end.error?.reason };
+  return { code: end.error ? grpc.status[end.error.code] : "OK", reason: end.error?.reason };
 }
 
 /** Unexpected failures the daemon logged (stack traces of bugs); there must be none. */

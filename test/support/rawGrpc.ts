@@ -30,10 +30,10 @@ export function rawUnary(client: grpc.Client, path: string, body: Buffer, metada
 type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
 type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: Callback<Res>) => grpc.ClientUnaryCall;
 
-/** Calls a generated client's unary method with explicit metadata; rejects with HsmClientError. */
-export function unaryWith<Req, Res>(target: object, method: UnaryMethod<Req, Res>, request: Req, metadata: grpc.Metadata): Promise<Res> {
+/** Calls a generated client's unary method (bound to its client) with explicit metadata; rejects with HsmClientError. */
+export function unaryWith<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, metadata: grpc.Metadata): Promise<Res> {
   return new Promise((resolve, reject) => {
-    method.call(target, request, metadata, { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(toClientError(err)) : resolve(res)));
+    method(request, metadata, { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(toClientError(err)) : resolve(res)));
   });
 }
 

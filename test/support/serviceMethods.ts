@@ -41,9 +41,9 @@ function methodsOf(service: ServiceName, definition: Record<string, Definition>)
   }));
 }
 
-export const HSM_METHODS: readonly MethodInfo[] = methodsOf("HsmService", HsmServiceService as unknown as Record<string, Definition>);
-export const ADMIN_METHODS: readonly MethodInfo[] = methodsOf("AdminService", AdminServiceService as unknown as Record<string, Definition>);
-export const CONTROL_METHODS: readonly MethodInfo[] = methodsOf("ClusterControlService", ClusterControlServiceService as unknown as Record<string, Definition>);
+export const HSM_METHODS: readonly MethodInfo[] = methodsOf("HsmService", HsmServiceService);
+export const ADMIN_METHODS: readonly MethodInfo[] = methodsOf("AdminService", AdminServiceService);
+export const CONTROL_METHODS: readonly MethodInfo[] = methodsOf("ClusterControlService", ClusterControlServiceService);
 export const ALL_METHODS: readonly MethodInfo[] = [...HSM_METHODS, ...ADMIN_METHODS, ...CONTROL_METHODS];
 
 /** The method of `service` named `name` (the proto name, e.g. "ShareKey"). */

@@ -31,7 +31,7 @@ function makeKey(
     nodes: new Set([0, 1, 2]),
     material,
   };
-  return { ...key, ...overrides } as KeyObject;
+  return { ...key, ...overrides };
 }
 
 function one(key: KeyObject, id: number): { name: string; text: string } {

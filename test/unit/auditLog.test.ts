@@ -30,7 +30,7 @@ describe("FileAuditLog against the head in the store", () => {
   afterEach(() => removeDir(dir));
 
   /** Opens store and log as the daemon does. */
-  function open(): { store: SqliteStore; log: FileAuditLog; close(): void } {
+  function open(): { store: SqliteStore; log: FileAuditLog; close: () => void } {
     const store = SqliteStore.open(dbPath, masterKey);
     try {
       const log = new FileAuditLog(path, chain, store.auditState(), () => NOW);

@@ -77,19 +77,19 @@ describe("findKey and visibility", () => {
 
     const find = (filter: Parameters<HsmClusterFind>[1]) => h.cluster.findKey(alice.session, filter);
 
-    test("class", async () => {
+    test("class", () => {
       expect(find({ keyClass: KeyClass.SECRET })).toEqual([aesTagged, aesOther, des, generic, session, sharedWithBob, sharedWithBoth, bobsShared, imported]);
       expect(find({ keyClass: KeyClass.PRIVATE })).toEqual([]);
     });
 
-    test("type", async () => {
+    test("type", () => {
       expect(find({ keyType: KeyType.DES3 })).toEqual([des]);
       expect(find({ keyType: KeyType.GENERIC_SECRET })).toEqual([generic]);
       expect(find({ keyType: KeyType.AES })).toEqual([aesTagged, aesOther, session, sharedWithBob, sharedWithBoth, bobsShared, imported]);
       expect(find({ keyType: 18 })).toEqual([]);
     });
 
-    test("label: exact, case-sensitive, no wildcards", async () => {
+    test("label: exact, case-sensitive, no wildcards", () => {
       expect(find({ label: "tagged" })).toEqual([aesTagged, des, generic, session, bobsShared]);
       expect(find({ label: "Tagged" })).toEqual([]);
       expect(find({ label: "tag" })).toEqual([]);
@@ -98,19 +98,19 @@ describe("findKey and visibility", () => {
       expect(h.cluster.findKey(bob.session, { label: "tagged" })).toEqual([bobsShared]);
     });
 
-    test("id", async () => {
+    test("id", () => {
       expect(find({ id: "id-1" })).toEqual([aesTagged]);
       expect(find({ id: "id-3" })).toEqual([imported]);
       expect(find({ id: "id" })).toEqual([]);
       expect(find({ id: "" })).toEqual([des, generic, session, sharedWithBob, sharedWithBoth, bobsShared]);
     });
 
-    test("session", async () => {
+    test("session", () => {
       expect(find({ session: true })).toEqual([session]);
       expect(find({ session: false })).toEqual([aesTagged, aesOther, des, generic, sharedWithBob, sharedWithBoth, bobsShared, imported]);
     });
 
-    test("shared with: keys every listed user can use", async () => {
+    test("shared with: keys every listed user can use", () => {
       expect(find({ sharedWith: [bob.userId] })).toEqual([sharedWithBob, sharedWithBoth, bobsShared]);
       expect(find({ sharedWith: [bob.userId, carol.userId] })).toEqual([sharedWithBoth]);
       expect(find({ sharedWith: [carol.userId] })).toEqual([sharedWithBoth]);
@@ -119,7 +119,7 @@ describe("findKey and visibility", () => {
       expect(find({ sharedWith: [alice.userId] })).toEqual(find({}));
     });
 
-    test("KCV", async () => {
+    test("KCV", () => {
       const kcv = keyCheckValue(KeyType.AES, importedMaterial)!;
       expect(find({ kcv })).toEqual([imported]);
       expect(find({ kcv: Buffer.from("000000", "hex") })).toEqual([]);
@@ -127,7 +127,7 @@ describe("findKey and visibility", () => {
       expect(find({ kcv: Buffer.alloc(3) })).not.toContain(generic);
     });
 
-    test("filters combine with AND", async () => {
+    test("filters combine with AND", () => {
       expect(find({ label: "tagged", keyType: KeyType.AES })).toEqual([aesTagged, session, bobsShared]);
       expect(find({ label: "tagged", keyType: KeyType.AES, session: false })).toEqual([aesTagged, bobsShared]);
       expect(find({ label: "tagged", keyType: KeyType.AES, session: false, id: "id-1" })).toEqual([aesTagged]);

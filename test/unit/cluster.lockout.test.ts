@@ -76,7 +76,7 @@ describe("lockout", () => {
       expect(hasher.verified.length).toBe(before + 1);
     }
     expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
-    expect(answers[0]).toEqual({ message: expect.any(String), details: {}, code: 0xa3 });
+    expect(answers[0]).toEqual({ message: expect.any(String) as unknown, details: {}, code: 0xa3 });
     // The unknown user was checked against the decoy, not against any user's hash.
     const bobHashChecks = hasher.verified.slice(-3, -1);
     expect(new Set(bobHashChecks).size).toBe(1);

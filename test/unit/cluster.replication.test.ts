@@ -2,7 +2,6 @@
 // min_srv/timeout tombstones a key everywhere, placement survives a restart and replication resumes, faults
 // (down, partitioned, paused) and catch-up, and what the event log says about each step.
 import { join } from "node:path";
-import { Clock } from "../../src/hsm/clock";
 import { HsmCluster, NodeResult } from "../../src/hsm/cluster";
 import { ClusterEvent, ClusterEventKind } from "../../src/hsm/revisionLog";
 import { SqliteStore } from "../../src/hsm/store/sqliteStore";
@@ -397,7 +396,7 @@ describe("create_object_minimum_nodes", () => {
     const clock = new FakeClock();
     const cluster = new HsmCluster({
       store: SqliteStore.open(join(dir, "store.sqlite"), Buffer.alloc(32, 3)),
-      clock: clock as Clock,
+      clock,
       timers: clock,
       nodeCount: 3,
       ...CLUSTER_DEFAULTS,

@@ -18,7 +18,7 @@ describe("users", () => {
     test("creates crypto users and crypto officers with increasing ids", async () => {
       const cu = await h.cluster.createUser(UserRole.CU, "alice", "password1");
       const co = await h.cluster.createUser(UserRole.CO, "officer", "password2");
-      expect(cu).toEqual({ userId: expect.any(Number), role: UserRole.CU, username: "alice", loginFailures: 0, locked: false });
+      expect(cu).toEqual({ userId: expect.any(Number) as unknown, role: UserRole.CU, username: "alice", loginFailures: 0, locked: false });
       expect(co.role).toBe(UserRole.CO);
       expect(co.userId).toBeGreaterThan(cu.userId);
       expect(h.cluster.listUsers().map((u) => [u.username, u.role])).toEqual([
@@ -248,7 +248,7 @@ describe("SessionRegistry", () => {
     await expectHsmError(() => registry.resolve(busy.token, 250), "SESSION_EXPIRED");
   });
 
-  test("a held session does not idle out; closing hands back its streams; a release counts idle time from then", async () => {
+  test("a held session does not idle out; closing hands back its streams; a release counts idle time from then", () => {
     const registry = new SessionRegistry({ ...DEFAULTS.sessionLimits, idleMs: 100, maxLifetimeMs: 10_000, perUser: 10 });
     const user = { userId: 7, role: UserRole.CU, username: "alice" };
     const watched = registry.open(user, 0, 0);

@@ -5,7 +5,7 @@ import { UserRole } from "../../src/hsm/users";
 import { ClusterHarness, genParams } from "./support/harness";
 
 describe("HandleAllocator", () => {
-  test("hands out increasing handles from the ceiling and skips 4", async () => {
+  test("hands out increasing handles from the ceiling and skips 4", () => {
     const reserved: number[] = [];
     const allocator = new HandleAllocator(0, (c) => reserved.push(c));
     const handles = Array.from({ length: 10 }, () => allocator.allocate());
@@ -14,12 +14,12 @@ describe("HandleAllocator", () => {
     expect(INTERNAL_KEY_HANDLE).toBe(4);
   });
 
-  test("starting at 4 skips straight to 5", async () => {
+  test("starting at 4 skips straight to 5", () => {
     const allocator = new HandleAllocator(4, () => undefined);
     expect(allocator.allocate()).toBe(5);
   });
 
-  test("reserves durably, in blocks, before handing out a handle past the reserved ceiling", async () => {
+  test("reserves durably, in blocks, before handing out a handle past the reserved ceiling", () => {
     const reserved: number[] = [];
     const allocator = new HandleAllocator(100, (c) => reserved.push(c));
     const first = allocator.allocate();
@@ -37,7 +37,7 @@ describe("HandleAllocator", () => {
     expect(reserved[1]!).toBeGreaterThan(next);
   });
 
-  test("a restart from the reserved ceiling never reuses a handle", async () => {
+  test("a restart from the reserved ceiling never reuses a handle", () => {
     let durable = 6;
     const first = new HandleAllocator(durable, (c) => (durable = c));
     const before = [first.allocate(), first.allocate(), first.allocate()];
@@ -46,7 +46,7 @@ describe("HandleAllocator", () => {
     expect(after).toBeGreaterThan(Math.max(...before));
   });
 
-  test("a failed reservation hands out nothing", async () => {
+  test("a failed reservation hands out nothing", () => {
     const allocator = new HandleAllocator(10, () => {
       throw new Error("disk full");
     });

@@ -2,7 +2,7 @@
 // receive (down, partitioned, paused) catching up, drops, delay changes, failed writes retried, close.
 import { NodeTable } from "../../src/hsm/nodes";
 import { ReplicationQueues } from "../../src/hsm/replicationQueues";
-import { FakeClock } from "./support/harness";
+import { expectHsmErrorSync, FakeClock } from "./support/harness";
 
 /** Lets zero-delay fake timers (setImmediate) fire. */
 async function settle(): Promise<void> {
@@ -235,11 +235,11 @@ describe("NodeTable", () => {
 
   test("unknown nodes and out-of-range delays are refused", () => {
     const nodes = new NodeTable(3, 20);
-    expect(() => nodes.get(3)).toThrow(expect.objectContaining({ reason: "NODE_NOT_FOUND" }));
-    expect(() => nodes.setState(-1, "UP")).toThrow(expect.objectContaining({ reason: "NODE_NOT_FOUND" }));
-    expect(() => nodes.setDelay(0, -1)).toThrow(expect.objectContaining({ reason: "REQUEST_INVALID" }));
-    expect(() => nodes.setDelay(0, 600_001)).toThrow(expect.objectContaining({ reason: "REQUEST_INVALID" }));
-    expect(() => nodes.setDelay(0, 1.5)).toThrow(expect.objectContaining({ reason: "REQUEST_INVALID" }));
+    expectHsmErrorSync(() => nodes.get(3), "NODE_NOT_FOUND");
+    expectHsmErrorSync(() => nodes.setState(-1, "UP"), "NODE_NOT_FOUND");
+    expectHsmErrorSync(() => nodes.setDelay(0, -1), "REQUEST_INVALID");
+    expectHsmErrorSync(() => nodes.setDelay(0, 600_001), "REQUEST_INVALID");
+    expectHsmErrorSync(() => nodes.setDelay(0, 1.5), "REQUEST_INVALID");
     nodes.setDelay(0, 600_000);
     expect(nodes.get(0).replicationDelayMs).toBe(600_000);
   });

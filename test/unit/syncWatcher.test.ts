@@ -266,7 +266,7 @@ describe("SyncWatcher", () => {
     expect(r.watcher.lag()).toBe(100);
   });
 
-  test("lag: writers more than maxLag ahead of a blocked watcher is WATCHER_TOO_SLOW naming the next revision to read; exactly maxLag is fine", async () => {
+  test("lag: writers more than maxLag ahead of a blocked watcher is WATCHER_TOO_SLOW naming the next revision to read; exactly maxLag is fine", () => {
     const r = w.watch({ startRevision: 0, maxLag: 3 });
     const blockedAt = w.log.currentRevision;
     w.append(nodeEvent(0), nodeEvent(1), nodeEvent(2));

@@ -20,9 +20,9 @@ export const error2String = defineCommand({
   flags: { "-r": { kind: "value", required: true } },
   needsLogin: false,
   check: (flags) => ({ code: parseReturnCode("-r", flags.required("-r")) }),
-  async run({ code }) {
+  run({ code }) {
     const entry = lookupReturnCode(code);
     const text = returnCodeText(code);
-    return success(formatError2String(code, text), { code: hexCode(code), text, known: entry !== undefined, ...(entry ? { source: entry.source } : {}) });
+    return Promise.resolve(success(formatError2String(code, text), { code: hexCode(code), text, known: entry !== undefined, ...(entry ? { source: entry.source } : {}) }));
   },
 });

@@ -19,12 +19,12 @@ export function readMasterKeyFile(path: string): Buffer {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new Error(`cannot read master key file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`cannot read master key file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
   try {
     return parseMasterKey(text);
   } catch (err) {
-    throw new Error(`master key file ${path} is malformed: ${(err as Error).message}`);
+    throw new Error(`master key file ${path} is malformed: ${(err as Error).message}`, { cause: err });
   }
 }
 

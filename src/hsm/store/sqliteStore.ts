@@ -3,7 +3,6 @@ import Database from "better-sqlite3";
 import { AuditHead, AuditRecord, GENESIS_HEAD, StoredAuditState } from "../auditChain";
 import { SealedBox, SealedBoxOpenError } from "../crypto/sealedBox";
 import { KeyFlags, KeyObject } from "../key";
-import { KeyClass, KeyType } from "../keyTypes";
 import { UserRecord, UserRole } from "../users";
 import { HsmStore, PersistedState, StoredKey } from "./hsmStore";
 import { KeyRowColumns, RowMac, UserRowColumns } from "./rowMac";
@@ -162,7 +161,7 @@ export class SqliteStore implements HsmStore {
       );
     }
     try {
-      sealer.open(decodeSealed(JSON.parse(meta(db, "master_key_probe"))), "meta:probe");
+      sealer.open(decodeSealed(JSON.parse(meta(db, "master_key_probe")) as Record<string, string>), "meta:probe");
     } catch {
       throw new StoreOpenError(`store ${path} was sealed under a different master key`);
     }
@@ -207,8 +206,8 @@ export class SqliteStore implements HsmStore {
     return {
         handle: row.handle,
         ownerId: row.owner_id,
-        keyClass: row.key_class as KeyClass,
-        keyType: row.key_type as KeyType,
+        keyClass: row.key_class,
+        keyType: row.key_type,
         label: row.label,
         id: row.key_id,
         flags: JSON.parse(row.flags) as KeyFlags,

@@ -38,9 +38,9 @@ export function runKmu(args: readonly string[], options: KmuRunOptions = {}): Pr
   live.add(child);
   let stdout = "";
   let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-  child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-  child.stdin!.end(options.input ?? "");
+  child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+  child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  child.stdin.end(options.input ?? "");
   return new Promise((resolve, reject) => {
     const guard = setTimeout(() => {
       child.kill("SIGKILL");
@@ -68,7 +68,7 @@ export function killAllKmu(): void {
 
 /** The handle in "Symmetric Key Created.  Key Handle: N" / "Unwrapped.  Key Handle: N". */
 export function keyHandleOf(run: KmuRun): number {
-  const match = /Symmetric Key (?:Created|Unwrapped)\.  Key Handle: (\d+)/.exec(run.stdout);
+  const match = /Symmetric Key (?:Created|Unwrapped)\. {2}Key Handle: (\d+)/.exec(run.stdout);
   if (!match) throw new Error(`no key handle in:\n${run.stdout}\n${run.stderr}`);
   return Number(match[1]);
 }
