@@ -12,7 +12,7 @@ import { SqliteStore, StoreIntegrityError } from "../../src/hsm/store/sqliteStor
 import { UserRole } from "../../src/hsm/users";
 import { HsmCluster } from "../../src/hsm/cluster";
 import { HsmStore } from "../../src/hsm/store/hsmStore";
-import { CLUSTER_DEFAULTS, ClusterHarness, FakeClock, FAST_SCRYPT, genParams, makeTempDir, removeDir } from "./support/harness";
+import { CLUSTER_DEFAULTS, ClusterHarness, FakeClock, genParams, makeTempDir, removeDir } from "./support/harness";
 
 const NOW = Date.UTC(2026, 0, 1);
 

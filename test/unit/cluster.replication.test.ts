@@ -6,7 +6,7 @@ import { HsmCluster, NodeResult } from "../../src/hsm/cluster";
 import { ClusterEvent, ClusterEventKind } from "../../src/hsm/revisionLog";
 import { SqliteStore } from "../../src/hsm/store/sqliteStore";
 import { UserRole } from "../../src/hsm/users";
-import { CLUSTER_DEFAULTS, ClusterHarness, expectHsmError, FAST_SCRYPT, FakeClock, genParams, makeTempDir, removeDir } from "./support/harness";
+import { CLUSTER_DEFAULTS, ClusterHarness, expectHsmError, FakeClock, genParams, makeTempDir, removeDir } from "./support/harness";
 
 const DELAY = 100;
 const OK = 0;

@@ -12,7 +12,7 @@ import { SCHEMA_VERSION } from "../../src/hsm/store/schema";
 import { RowMac } from "../../src/hsm/store/rowMac";
 import { SqliteStore, StoreIntegrityError, StoreOpenError } from "../../src/hsm/store/sqliteStore";
 import { UserRole } from "../../src/hsm/users";
-import { CLUSTER_DEFAULTS, ClusterHarness, containsBytes, expectHsmError, FakeClock, FAST_SCRYPT, genParams, importParams, makeTempDir, removeDir } from "./support/harness";
+import { CLUSTER_DEFAULTS, ClusterHarness, containsBytes, expectHsmError, FakeClock, genParams, importParams, makeTempDir, removeDir } from "./support/harness";
 
 function withDb<T>(path: string, fn: (db: Database.Database) => T): T {
   const db = new Database(path);

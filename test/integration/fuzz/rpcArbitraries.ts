@@ -95,7 +95,7 @@ export const IMPORT_SYM_KEY = message(
           10: k.timeout !== undefined ? varintSpec(10, k.timeout) : [],
           11: usersSpec(11, k.share),
           12: k.attest ? bytesSpec(12, bytesOfLength(k.nonceLength)) : [],
-        } as Record<number, Spec[]>;
+        };
       }),
     {
       1: blob(1, keyMaterial),

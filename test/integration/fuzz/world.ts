@@ -1,7 +1,7 @@
 // The world the fuzz cases act on (users, keys, connections), sending a case, checking each answer, and the census
 // that proves a failed call changed nothing. The test file builds the world (setWorld) and runs the batches.
 import * as grpc from "@grpc/grpc-js";
-import { aesKeyWrapPkcs5, ClusterControlClient, HsmClient, hsmProto } from "../../../clients";
+import { aesKeyWrapPkcs5, ClusterControlClient, HsmClient, HsmClientError, hsmProto } from "../../../clients";
 import { ERROR_DOMAIN } from "../../../src/server/richStatus";
 import { encodeFields, WireField } from "../../support/protoWire";
 import { bearerMetadata, describeOutcome, metadataOf, rawCall, RawOutcome, rawStream, tokenOf } from "../../support/rawCall";
@@ -96,14 +96,14 @@ export function handlePool(): number[] {
  */
 export const encoded = new WeakMap<Body, Buffer>();
 
-export function encodeBody(body: Body, m: MethodInfo): Buffer {
+export function encodeBody(body: Body): Buffer {
   let bytes = encoded.get(body);
-  if (!bytes) encoded.set(body, (bytes = encodeFresh(body, m)));
+  if (!bytes) encoded.set(body, (bytes = encodeFresh(body)));
   return bytes;
 }
 
 /** Resolves the late-bound fields and encodes the body. */
-export function encodeFresh(body: Body, m: MethodInfo): Buffer {
+export function encodeFresh(body: Body): Buffer {
   const resolve = (fields: readonly Spec[]): Buffer => {
     const handles = handlePool();
     const wire: WireField[] = fields.map((f): WireField => {
@@ -264,7 +264,7 @@ export function rotateStreamClient(): void {
 }
 
 export async function send(m: MethodInfo, c: Case): Promise<Sent> {
-  const bytes = encodeBody(c.body, m);
+  const bytes = encodeBody(c.body);
   const { md, fresh } = await credentials(c);
   const outcome = m.responseStream
     ? await rawStream(streamClient(), m.path, bytes, md, { until: (msgs) => msgs.length >= 1, deadlineMs: 150 + Math.ceil(bytes.length / 1000) })
@@ -346,7 +346,7 @@ export interface Census {
 }
 
 export async function snapshot(client: HsmClient, handle: number): Promise<string> {
-  const settle = <T>(p: Promise<T>): Promise<T | string> => p.catch((err: { reason?: string }) => `refused ${err.reason ?? String(err)}`);
+  const settle = <T>(p: Promise<T>): Promise<T | string> => p.catch((err: unknown) => `refused ${err instanceof HsmClientError ? err.reason : String(err)}`);
   const [attributes, info] = await Promise.all([settle(client.getAttribute(handle, 512)), settle(client.getKeyInfo(handle))]);
   // node_statuses say which node holds the key: replication moves them, so they are not part of "the key".
   const keyInfo = typeof info === "string" ? info : { owner: info.ownerUserId, shared: info.sharedWithUserIds };
@@ -379,10 +379,10 @@ export function checkCensus(before: Census, after: Census, batch: readonly Sent[
   }
   const expectedView = [...new Set([...before.malloryView, ...created])].filter((h) => !deleted.has(h)).sort((a, b) => a - b);
   if (JSON.stringify(after.malloryView) !== JSON.stringify(expectedView)) {
-    problems.push(`mallory's keys are ${JSON.stringify(after.malloryView)}, expected ${JSON.stringify(expectedView)} (created ${[...created]}, deleted ${[...deleted]})`);
+    problems.push(`mallory's keys are ${JSON.stringify(after.malloryView)}, expected ${JSON.stringify(expectedView)} (created ${[...created].join(",")}, deleted ${[...deleted].join(",")})`);
   }
   const expectedCount = before.keyCount + created.size - deleted.size;
-  if (after.keyCount !== expectedCount) problems.push(`the cluster holds ${after.keyCount} keys, expected ${expectedCount} (created ${[...created]}, deleted ${[...deleted]})`);
+  if (after.keyCount !== expectedCount) problems.push(`the cluster holds ${after.keyCount} keys, expected ${expectedCount} (created ${[...created].join(",")}, deleted ${[...deleted].join(",")})`);
   if (after.alice !== before.alice) problems.push(`alice's keys changed: ${before.alice} -> ${after.alice}`);
   for (const [h, snap] of before.malloryKeys) {
     if (!touched.has(h) && after.malloryKeys.get(h) !== snap) problems.push(`mallory's key ${h} changed without a successful call on it: ${snap} -> ${after.malloryKeys.get(h)}`);
