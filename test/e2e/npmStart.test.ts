@@ -27,10 +27,11 @@ function checkout(): string {
   const dir = join(makeTempDir("lch-npm-start-"), "checkout");
   mkdirSync(dir);
   for (const file of ["package.json", "tsconfig.json", "tsconfig.build.json"]) copyFileSync(join(REPO_ROOT, file), join(dir, file));
-  // Every folder the build compiles (read from the build's tsconfig, so a new top-level folder is not missed), plus proto and node_modules.
+  // Every folder the build compiles (read from the build's tsconfig, so a new top-level folder is not missed), test
+  // (bench imports the daemon harness from test/e2e/support), proto and node_modules.
   const build = JSON.parse(readFileSync(join(REPO_ROOT, "tsconfig.build.json"), "utf8")) as { include: string[] };
   const compiled = build.include.map((pattern) => pattern.split("/")[0]!);
-  for (const link of new Set([...compiled, "proto", "node_modules"])) symlinkSync(join(REPO_ROOT, link), join(dir, link));
+  for (const link of new Set([...compiled, "test", "proto", "node_modules"])) symlinkSync(join(REPO_ROOT, link), join(dir, link));
   return dir;
 }
 
