@@ -154,9 +154,8 @@ describe("min_srv met", () => {
     const slow = origin === 2 ? 1 : 2;
     const node = await control.setReplicationDelay(slow, 60_000);
     expect(node?.replicationDelayMs).toBe(60_000);
-    const started = Date.now();
+    // Answered while the slow node still lacks the key (two holders, not three): it did not wait for the 60 s node.
     const created = await alice.importSymKey(randomBytes(32), { wrappingKey, label: "quorum", minSrv: 2 });
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(created.nodeStatuses.map((s) => s.errState)).toEqual([0, 0, 0]);
     expect(holders(created)).toHaveLength(2);
     expect(holders(created)).not.toContain(slow);
