@@ -2,7 +2,7 @@
 import { RunningDaemon } from "./daemonProcess";
 import { measure, Measurement } from "./measure";
 import { SCENARIO_TITLES } from "./report";
-import { waitForQuietMachine } from "./machine";
+import { QUIET_WAIT_MS, waitForQuietMachine } from "./machine";
 import { NOISY_OTHER_CORES } from "./rounds";
 import { settle } from "./settle";
 import { AcknowledgedKey, ScenarioName, ScenarioParams } from "./workerProtocol";
@@ -14,8 +14,6 @@ const KILL_DELAY_MS = 200;
 /** A disturbed measurement is tried at most this often, and all retries together get this much time. */
 const MAX_ATTEMPTS = 3;
 const RETRY_BUDGET_MS = 20_000;
-/** Before a retry, wait at most this long for the machine to go quiet. */
-const QUIET_WAIT_MS = 3_000;
 
 export interface ScheduleSpec {
   readonly daemon: RunningDaemon;

@@ -3,7 +3,7 @@ import { performance } from "node:perf_hooks";
 import { HsmClient, KEY_TYPE } from "../clients";
 import { RunningDaemon } from "./daemonProcess";
 import { LatencySummary } from "./latencyStats";
-import { waitForQuietMachine } from "./machine";
+import { QUIET_WAIT_MS, waitForQuietMachine } from "./machine";
 import { measure, Measurement } from "./measure";
 import { SCENARIO_TITLES } from "./report";
 import { cpuMicros, rssBytes } from "./procCpu";
@@ -18,8 +18,6 @@ const MARKER_LABEL = "bench-watch-marker";
 const WITHOUT_ATTEMPTS = 2;
 /** KEY_CREATED on the session's node, then KEY_REPLICATED on each of the other two (--nodes 3). */
 const EVENTS_PER_IMPORT = 3;
-/** Before each import run, wait at most this long for other processes to quiet down. */
-const QUIET_WAIT_MS = 3_000;
 
 export interface WatchBenchSpec {
   readonly daemon: RunningDaemon;

@@ -7,9 +7,10 @@ import { join } from "node:path";
 import { ClusterOptions, GenSymKeyParams, HsmCluster, ImportSymKeyParams, NewKeyOptions, NodeResult } from "../../../src/hsm/cluster";
 import { HsmError, Reason } from "../../../src/hsm/errors";
 import { KeyType } from "../../../src/hsm/keyTypes";
-import { ClusterEventKind } from "../../../src/hsm/revisionLog";
+import { ClusterEvent, ClusterEventKind } from "../../../src/hsm/revisionLog";
 import { LoginSession } from "../../../src/hsm/sessions";
 import { SqliteStore } from "../../../src/hsm/store/sqliteStore";
+import { WatchOptions } from "../../../src/hsm/syncWatcher";
 import { ScryptCost, UserRole } from "../../../src/hsm/users";
 import { FakeTime as FakeClock } from "../../support/fakeTime";
 import { clusterSettings } from "../../../src/server/compositionRoot";
@@ -231,4 +232,22 @@ export async function isSettled(promise: Promise<unknown>): Promise<boolean> {
   );
   await settle();
   return settled;
+}
+
+/**
+ * A SyncWatcher's options in the watcher tests: alice watching everything `canSee` lets through, on `time`,
+ * with a progress interval long enough never to fire by itself and ample lag allowance.
+ */
+export function aliceWatchOptions(time: FakeClock, startRevision: number, canSee: (e: ClusterEvent) => boolean): WatchOptions {
+  return {
+    startRevision,
+    handles: new Set(),
+    nodes: new Set(),
+    canSee,
+    progressIntervalMs: 600_000,
+    maxLag: 10_000,
+    now: () => time.now(),
+    timers: time,
+    viewer: "alice",
+  };
 }
