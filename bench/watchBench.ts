@@ -4,13 +4,13 @@ import { HsmClient, KEY_TYPE } from "../clients";
 import { RunningDaemon } from "./daemonProcess";
 import { LatencySummary } from "./latencyStats";
 import { QUIET_WAIT_MS, waitForQuietMachine } from "./machine";
-import { measure, Measurement } from "./measure";
+import { measure, MeasuredRunSpec, Measurement } from "./measure";
 import { SCENARIO_TITLES } from "./report";
 import { cpuMicros, rssBytes } from "./procCpu";
 import { NOISY_OTHER_CORES } from "./rounds";
 import { settle } from "./settle";
 import { deliveriesBetween, FleetReport, RunningFleet, startFleet } from "./watchers";
-import { ScenarioParams, WorkerSpec } from "./workerProtocol";
+import { WorkerSpec } from "./workerProtocol";
 
 /** How long, after the last event is produced, every watcher has to receive it. */
 const LAST_REVISION_DEADLINE_MS = 20_000;
@@ -19,11 +19,9 @@ const WITHOUT_ATTEMPTS = 2;
 /** KEY_CREATED on the session's node, then KEY_REPLICATED on each of the other two (--nodes 3). */
 const EVENTS_PER_IMPORT = 3;
 
-export interface WatchBenchSpec {
-  readonly daemon: RunningDaemon;
+export interface WatchBenchSpec extends MeasuredRunSpec {
   readonly user: string;
   readonly password: string;
-  readonly params: ScenarioParams;
   readonly concurrency: number;
   readonly watchers: number;
   readonly processes: number;
@@ -31,8 +29,6 @@ export interface WatchBenchSpec {
   readonly maxEventsPerResponse: number;
   /** Node flags of the watcher processes (--cpu-prof with --cpu-prof-dir). */
   readonly watcherNodeArgs: readonly string[];
-  readonly warmupMs: number;
-  readonly durationMs: number;
   readonly onProgress?: (line: string) => void;
 }
 
