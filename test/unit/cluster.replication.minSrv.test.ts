@@ -24,7 +24,6 @@ import {
 
 const DELAY = 100;
 
-
 describe("replication on a fake clock", () => {
   let h: ClusterHarness;
   beforeEach(() => {
@@ -159,7 +158,6 @@ describe("replication on a fake clock", () => {
     expect(keyCounts(h.cluster)).toEqual([1, 1, 1]);
   });
 });
-
 
 describe("create_object_minimum_nodes", () => {
   /** A cluster like ClusterHarness's, with create_object_minimum_nodes set. */
