@@ -53,6 +53,9 @@ export async function otherLoadCores(ms: number): Promise<number> {
   return (machineBusyMicros() - before) / 1000 / ms;
 }
 
+/** How long the bench waits at most, before a run or a retry, for other processes to quiet down. */
+export const QUIET_WAIT_MS = 3_000;
+
 /** Waits (at most maxWaitMs) until the machine's load over a 500 ms sample is below `cores`; resolves with the last sample. */
 export async function waitForQuietMachine(cores: number, maxWaitMs: number): Promise<number> {
   const started = Date.now();

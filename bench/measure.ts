@@ -1,7 +1,8 @@
 // Runs one measurement in a fresh load-worker process and turns its window into calls/s, latency and CPU per call.
 import { fork } from "node:child_process";
 import { join } from "node:path";
-import { DoneReport, ParentMessage, ScenarioName, WindowResult, WorkerMessage, WorkerSpec } from "./workerProtocol";
+import { RunningDaemon } from "./daemonProcess";
+import { DoneReport, ParentMessage, ScenarioName, ScenarioParams, WindowResult, WorkerMessage, WorkerSpec } from "./workerProtocol";
 
 export interface Measurement {
   readonly scenario: ScenarioName;
@@ -19,6 +20,14 @@ export interface Measurement {
   readonly alsoMeasuredCores: number;
   /** Cores busy with anything else (other processes, the kernel's own work) during the window: noise. */
   readonly otherCores: number;
+}
+
+/** What every measured bench run is given: the daemon under test, the scenario's parameters and the window lengths. */
+export interface MeasuredRunSpec {
+  readonly daemon: RunningDaemon;
+  readonly params: ScenarioParams;
+  readonly warmupMs: number;
+  readonly durationMs: number;
 }
 
 export interface MeasureOptions {

@@ -1,11 +1,10 @@
 // The measurement schedule: every scenario at every concurrency, N rounds, disturbed windows retried, the last import run killed.
-import { RunningDaemon } from "./daemonProcess";
-import { measure, Measurement } from "./measure";
+import { measure, MeasuredRunSpec, Measurement } from "./measure";
 import { SCENARIO_TITLES } from "./report";
-import { waitForQuietMachine } from "./machine";
+import { QUIET_WAIT_MS, waitForQuietMachine } from "./machine";
 import { NOISY_OTHER_CORES } from "./rounds";
 import { settle } from "./settle";
-import { AcknowledgedKey, ScenarioName, ScenarioParams } from "./workerProtocol";
+import { AcknowledgedKey, ScenarioName } from "./workerProtocol";
 
 export const SCENARIOS: readonly ScenarioName[] = ["ceiling", "getAttribute", "findKey", "importSymKey"];
 
@@ -14,17 +13,11 @@ const KILL_DELAY_MS = 200;
 /** A disturbed measurement is tried at most this often, and all retries together get this much time. */
 const MAX_ATTEMPTS = 3;
 const RETRY_BUDGET_MS = 20_000;
-/** Before a retry, wait at most this long for the machine to go quiet. */
-const QUIET_WAIT_MS = 3_000;
 
-export interface ScheduleSpec {
-  readonly daemon: RunningDaemon;
+export interface ScheduleSpec extends MeasuredRunSpec {
   readonly token: string;
-  readonly params: ScenarioParams;
   readonly rounds: number;
   readonly concurrencies: readonly number[];
-  readonly warmupMs: number;
-  readonly durationMs: number;
   /** SIGKILL the daemon while the very last import run is still importing. */
   readonly killAtEnd: boolean;
   /** Progress: every measurement, including disturbed ones that are about to be retried. */

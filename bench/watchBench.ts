@@ -3,14 +3,14 @@ import { performance } from "node:perf_hooks";
 import { HsmClient, KEY_TYPE } from "../clients";
 import { RunningDaemon } from "./daemonProcess";
 import { LatencySummary } from "./latencyStats";
-import { waitForQuietMachine } from "./machine";
-import { measure, Measurement } from "./measure";
+import { QUIET_WAIT_MS, waitForQuietMachine } from "./machine";
+import { measure, MeasuredRunSpec, Measurement } from "./measure";
 import { SCENARIO_TITLES } from "./report";
 import { cpuMicros, rssBytes } from "./procCpu";
 import { NOISY_OTHER_CORES } from "./rounds";
 import { settle } from "./settle";
 import { deliveriesBetween, FleetReport, RunningFleet, startFleet } from "./watchers";
-import { ScenarioParams, WorkerSpec } from "./workerProtocol";
+import { WorkerSpec } from "./workerProtocol";
 
 /** How long, after the last event is produced, every watcher has to receive it. */
 const LAST_REVISION_DEADLINE_MS = 20_000;
@@ -18,14 +18,10 @@ const MARKER_LABEL = "bench-watch-marker";
 const WITHOUT_ATTEMPTS = 2;
 /** KEY_CREATED on the session's node, then KEY_REPLICATED on each of the other two (--nodes 3). */
 const EVENTS_PER_IMPORT = 3;
-/** Before each import run, wait at most this long for other processes to quiet down. */
-const QUIET_WAIT_MS = 3_000;
 
-export interface WatchBenchSpec {
-  readonly daemon: RunningDaemon;
+export interface WatchBenchSpec extends MeasuredRunSpec {
   readonly user: string;
   readonly password: string;
-  readonly params: ScenarioParams;
   readonly concurrency: number;
   readonly watchers: number;
   readonly processes: number;
@@ -33,8 +29,6 @@ export interface WatchBenchSpec {
   readonly maxEventsPerResponse: number;
   /** Node flags of the watcher processes (--cpu-prof with --cpu-prof-dir). */
   readonly watcherNodeArgs: readonly string[];
-  readonly warmupMs: number;
-  readonly durationMs: number;
   readonly onProgress?: (line: string) => void;
 }
 

@@ -1,6 +1,6 @@
 // HsmService handlers: validate the request, call the cluster, build the response (errors are mapped by the adapter).
 import * as grpc from "@grpc/grpc-js";
-import { HsmServiceServer, WatchSyncStatusRequest } from "../../clients/generated/localcloudhsm/v1/hsm_service";
+import { GenSymKeyResponse, HsmServiceServer, WatchSyncStatusRequest } from "../../clients/generated/localcloudhsm/v1/hsm_service";
 import { attributeFileText } from "../hsm/attributes";
 import { HsmCluster } from "../hsm/cluster";
 import { LoginSession } from "../hsm/sessions";
@@ -59,6 +59,23 @@ export function hsmServiceHandlers(
     context.log.userId = session.userId;
     return session;
   };
+  /**
+   * GenSymKey and ImportSymKey differ only in what they validate and which cluster call creates the key; both check
+   * the attest nonce before creating anything, log the new handle and answer with node lines and attestations.
+   */
+  const keyCreationCall = <Req extends { attest: boolean; attestNonce: Buffer }, Params>(
+    method: string,
+    validate: (request: Req) => Params,
+    create: (session: LoginSession, params: Params, signal: AbortSignal) => Promise<KeyCreation>,
+  ): grpc.handleUnaryCall<Req, GenSymKeyResponse> =>
+    unaryCall(method, logger, async (request: Req, context) => {
+      const session = authenticate(context);
+      const params = validate(request);
+      const nonce = attestNonce(request);
+      const created = await create(session, params, context.signal);
+      context.log.keyHandle = created.handle;
+      return { ...creationResponse(created), attestations: attestations(cluster, session, created.handle, nonce) };
+    });
 
   return {
     login: unaryCall("Login", logger, async (request, context) => {
@@ -75,23 +92,9 @@ export function hsmServiceHandlers(
       return { nodeStatuses: toNodeStatuses(nodes) };
     }),
 
-    genSymKey: unaryCall("GenSymKey", logger, async (request, context) => {
-      const session = authenticate(context);
-      const params = validateGenSymKey(request);
-      const nonce = attestNonce(request);
-      const created = await cluster.genSymKey(session, params, context.signal);
-      context.log.keyHandle = created.handle;
-      return { ...creationResponse(created), attestations: attestations(cluster, session, created.handle, nonce) };
-    }),
+    genSymKey: keyCreationCall("GenSymKey", validateGenSymKey, (session, params, signal) => cluster.genSymKey(session, params, signal)),
 
-    importSymKey: unaryCall("ImportSymKey", logger, async (request, context) => {
-      const session = authenticate(context);
-      const params = validateImportSymKey(request);
-      const nonce = attestNonce(request);
-      const created = await cluster.importSymKey(session, params, context.signal);
-      context.log.keyHandle = created.handle;
-      return { ...creationResponse(created), attestations: attestations(cluster, session, created.handle, nonce) };
-    }),
+    importSymKey: keyCreationCall("ImportSymKey", validateImportSymKey, (session, params, signal) => cluster.importSymKey(session, params, signal)),
 
     wrapKey: unaryCall("WrapKey", logger, (request, context) => {
       const session = authenticate(context);

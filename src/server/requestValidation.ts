@@ -10,7 +10,7 @@ import {
   WatchSyncStatusRequest,
 } from "../../clients/generated/localcloudhsm/v1/hsm_service";
 import { CreateUserRequest, UnlockUserRequest } from "../../clients/generated/localcloudhsm/v1/admin_service";
-import { GenSymKeyParams, ImportSymKeyParams, KeyFilter } from "../hsm/cluster";
+import { GenSymKeyParams, ImportSymKeyParams, KeyFilter, NewKeyOptions } from "../hsm/cluster";
 import { HsmError } from "../hsm/errors";
 import { KCV_LENGTH } from "../hsm/crypto/kcv";
 import { UserRole } from "../hsm/users";
@@ -46,17 +46,24 @@ export function attestNonce(request: { attest: boolean; attestNonce: Buffer }): 
   return request.attestNonce;
 }
 
-export function validateGenSymKey(request: GenSymKeyRequest): GenSymKeyParams {
+/** What GenSymKey and ImportSymKey say alike about the key they create: names, scope, sharing, min_srv. */
+function newKeyOptions(request: GenSymKeyRequest | ImportSymKeyRequest): NewKeyOptions {
   return {
-    keyType: request.keyType,
-    keySize: request.keySize,
-    nonExtractable: request.nonExtractable,
     label: request.label,
     id: request.id,
     session: request.session,
     shareWith: shareList(request.shareWithUserIds),
     minSrv: request.minSrv,
     timeoutSeconds: request.timeoutSeconds,
+  };
+}
+
+export function validateGenSymKey(request: GenSymKeyRequest): GenSymKeyParams {
+  return {
+    keyType: request.keyType,
+    keySize: request.keySize,
+    nonExtractable: request.nonExtractable,
+    ...newKeyOptions(request),
   };
 }
 
@@ -69,12 +76,7 @@ export function validateImportSymKey(request: ImportSymKeyRequest): ImportSymKey
     keyType: request.keyType,
     wrappingKeyHandle: request.wrappingKeyHandle,
     material: material.$case === "keyMaterial" ? { kind: "plaintext", bytes: material.value } : { kind: "hostWrapped", bytes: material.value },
-    label: request.label,
-    id: request.id,
-    session: request.session,
-    shareWith: shareList(request.shareWithUserIds),
-    minSrv: request.minSrv,
-    timeoutSeconds: request.timeoutSeconds,
+    ...newKeyOptions(request),
   };
 }
 

@@ -5,6 +5,22 @@ import { keyCheckValue } from "../../src/hsm/crypto/kcv";
 import { KeyType } from "../../src/hsm/keyTypes";
 import { ClusterHarness, CuLogin, expectHsmError, genParams, importParams } from "./support/harness";
 
+/** What every AES token key reports by default, generated or imported; LOCAL and the per-key values differ. */
+const AES_TOKEN_KEY = {
+  CLASS: "0x04",
+  KEY_TYPE: "0x1f",
+  TOKEN: "0x01",
+  PRIVATE: "0x01",
+  ENCRYPT: "0x01",
+  DECRYPT: "0x01",
+  WRAP: "0x01",
+  UNWRAP: "0x01",
+  SIGN: "0x00",
+  VERIFY: "0x00",
+  SENSITIVE: "0x01",
+  EXTRACTABLE: "0x01",
+};
+
 /** The 512 dump as name -> text. */
 function dump(h: ClusterHarness, login: CuLogin, handle: number): Record<string, string> {
   const out: Record<string, string> = {};
@@ -33,19 +49,8 @@ describe("attribute defaults of keys made through the cluster", () => {
   test("generated AES", async () => {
     const { handle } = await h.cluster.genSymKey(alice.session, genParams({ label: "aes256", keySize: 32 }));
     expect(dump(h, alice, handle)).toEqual({
-      CLASS: "0x04",
-      KEY_TYPE: "0x1f",
-      TOKEN: "0x01",
-      PRIVATE: "0x01",
-      ENCRYPT: "0x01",
-      DECRYPT: "0x01",
-      WRAP: "0x01",
-      UNWRAP: "0x01",
-      SIGN: "0x00",
-      VERIFY: "0x00",
+      ...AES_TOKEN_KEY,
       LOCAL: "0x01",
-      SENSITIVE: "0x01",
-      EXTRACTABLE: "0x01",
       LABEL: "aes256",
       ID: "",
       VALUE_LEN: "0x00000020",
@@ -80,19 +85,8 @@ describe("attribute defaults of keys made through the cluster", () => {
     const material = randomBytes(size);
     const { handle } = await h.cluster.importSymKey(alice.session, importParams(wrappingKey, material, { label: "imported" }));
     expect(dump(h, alice, handle)).toEqual({
-      CLASS: "0x04",
-      KEY_TYPE: "0x1f",
-      TOKEN: "0x01",
-      PRIVATE: "0x01",
-      ENCRYPT: "0x01",
-      DECRYPT: "0x01",
-      WRAP: "0x01",
-      UNWRAP: "0x01",
-      SIGN: "0x00",
-      VERIFY: "0x00",
+      ...AES_TOKEN_KEY,
       LOCAL: "0x00",
-      SENSITIVE: "0x01",
-      EXTRACTABLE: "0x01",
       LABEL: "imported",
       ID: "",
       VALUE_LEN: `0x${size.toString(16).padStart(8, "0")}`,

@@ -1,8 +1,8 @@
 // The revision log on its own: consecutive revisions reserved durably in blocks, a bounded ring read with an
 // inclusive cursor, compaction (also of everything before a restart), and the wake-up of waiting readers.
-import { HsmError } from "../../src/hsm/errors";
 import { NewEvent, RevisionLog } from "../../src/hsm/revisionLog";
 import { DEFAULTS } from "../../src/server/settings";
+import { expectHsmErrorSync } from "./support/harness";
 
 function nodeEvent(nodeId = 0): NewEvent {
   return { kind: "NODE_DOWN", handle: 0, nodeId, nodesHolding: 0, nodeCount: 3, atMs: 0, audience: undefined };
@@ -24,15 +24,8 @@ function revisionsOf(log: RevisionLog, from: number, max = Number.MAX_SAFE_INTEG
 }
 
 function expectCompacted(fn: () => unknown, compactRevision: number): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(HsmError);
-  const err = caught as HsmError;
-  expect({ reason: err.reason, compact: err.details.compact_revision }).toEqual({ reason: "WATCH_COMPACTED", compact: compactRevision });
+  const err = expectHsmErrorSync(fn, "WATCH_COMPACTED");
+  expect(err.details.compact_revision).toBe(compactRevision);
 }
 
 describe("RevisionLog", () => {

@@ -7,6 +7,7 @@ import { SharedScans } from "../../src/hsm/sharedScans";
 import { SyncWatcher, WatchItem, WatchOptions } from "../../src/hsm/syncWatcher";
 import { WatchTicker } from "../../src/hsm/watchTicker";
 import { FakeTime } from "../support/fakeTime";
+import { aliceWatchOptions } from "./support/harness";
 
 const ALICE = 1;
 const BOB = 2;
@@ -42,15 +43,7 @@ class World {
   /** A watcher from revision 1 for alice; maxEvents 1 watches one event at a time (no batching). */
   watch(maxEvents: number, options: Partial<WatchOptions> = {}): { watcher: SyncWatcher; items: AsyncGenerator<WatchItem>; abort: AbortController } {
     const watcher = new SyncWatcher(this.log, {
-      startRevision: 1,
-      handles: new Set(),
-      nodes: new Set(),
-      canSee: seenBy(ALICE),
-      progressIntervalMs: 600_000,
-      maxLag: 10_000,
-      now: () => this.time.now(),
-      timers: this.time,
-      viewer: "alice",
+      ...aliceWatchOptions(this.time, 1, seenBy(ALICE)),
       ...(maxEvents > 1 ? { batching: { maxEvents, ticker: this.ticker, scans: this.scans } } : {}),
       ...options,
     });

@@ -1,9 +1,9 @@
 // A watcher's cursor over the revision log, without gRPC: where it starts, what it filters, when it sends
 // progress, how it ends, and how it judges lag. Time is a FakeTime; nothing here sleeps.
-import { HsmError } from "../../src/hsm/errors";
 import { ClusterEvent, EventAudience, NewEvent, RevisionLog } from "../../src/hsm/revisionLog";
 import { SyncWatcher, WatchItem, WatchOptions } from "../../src/hsm/syncWatcher";
 import { FakeTime } from "../support/fakeTime";
+import { aliceWatchOptions, expectHsmErrorSync } from "./support/harness";
 
 const ALICE = 1;
 const BOB = 2;
@@ -63,19 +63,8 @@ class World {
   }
 
   watch(options: Partial<WatchOptions> = {}): Running {
-    const watcher = new SyncWatcher(this.log, {
-      startRevision: 0,
-      handles: new Set(),
-      nodes: new Set(),
-      canSee: seenBy(ALICE),
-      // Long enough never to fire by itself; tests that want progress move `nowMs`.
-      progressIntervalMs: 600_000,
-      maxLag: 10_000,
-      now: () => this.time.now(),
-      timers: this.time,
-      viewer: "alice",
-      ...options,
-    });
+    // The progress interval never fires by itself; tests that want progress move `nowMs`.
+    const watcher = new SyncWatcher(this.log, { ...aliceWatchOptions(this.time, 0, seenBy(ALICE)), ...options });
     const abort = new AbortController();
     const items = watcher.items(abort.signal);
     const next = async (): Promise<WatchItem | "done"> => {
@@ -118,18 +107,6 @@ async function settlesSoon(promise: Promise<unknown>): Promise<boolean> {
   return settled;
 }
 
-function expectHsmError(fn: () => unknown, reason: string): HsmError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(HsmError);
-  expect((caught as HsmError).reason).toBe(reason);
-  return caught as HsmError;
-}
-
 describe("SyncWatcher", () => {
   let w: World;
   beforeEach(() => {
@@ -168,9 +145,9 @@ describe("SyncWatcher", () => {
     const small = new World(5);
     small.append(...Array.from({ length: 12 }, (_, i) => nodeEvent(i % 3)));
     expect(small.log.compactRevision).toBe(7);
-    const err = expectHsmError(() => small.watch({ startRevision: 7 }), "WATCH_COMPACTED");
+    const err = expectHsmErrorSync(() => small.watch({ startRevision: 7 }), "WATCH_COMPACTED");
     expect(err.details).toMatchObject({ compact_revision: 7, start_revision: 7 });
-    expectHsmError(() => small.watch({ startRevision: 1 }), "WATCH_COMPACTED");
+    expectHsmErrorSync(() => small.watch({ startRevision: 1 }), "WATCH_COMPACTED");
     expect(() => small.watch({ startRevision: 8 })).not.toThrow();
     return small.stop();
   });
@@ -273,7 +250,7 @@ describe("SyncWatcher", () => {
     expect(r.watcher.lag()).toBe(3);
     expect(() => r.watcher.checkKeepingUp(blockedAt)).not.toThrow();
     w.append(nodeEvent(0));
-    const err = expectHsmError(() => r.watcher.checkKeepingUp(blockedAt), "WATCHER_TOO_SLOW");
+    const err = expectHsmErrorSync(() => r.watcher.checkKeepingUp(blockedAt), "WATCHER_TOO_SLOW");
     expect(err.details).toMatchObject({ resume_revision: 1, current_revision: 4, max_lag: 3 });
   });
 
@@ -330,7 +307,7 @@ describe("SyncWatcher", () => {
     const small = new World(4);
     const r = small.watch({ startRevision: 0, maxLag: 100 });
     small.append(...Array.from({ length: 6 }, (_, i) => nodeEvent(i % 3)));
-    const err = expectHsmError(() => r.watcher.checkNotOvertaken(), "WATCHER_TOO_SLOW");
+    const err = expectHsmErrorSync(() => r.watcher.checkNotOvertaken(), "WATCHER_TOO_SLOW");
     expect(err.details).toMatchObject({ resume_revision: 1 });
     return small.stop();
   });

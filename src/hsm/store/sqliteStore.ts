@@ -100,10 +100,7 @@ export class SqliteStore implements HsmStore {
       // A damaged page would otherwise show up later as a wrong answer or a failed call; refuse it at start.
       const check = db.pragma("quick_check(1)", { simple: true });
       if (check !== "ok") throw new StoreOpenError(`store ${path} is damaged (${String(check)}); restore it from a backup`);
-      const sealer = new SealedBox(masterKey);
-      const macs = new RowMac(masterKey);
-      SqliteStore.initialise(db, sealer, macs, path);
-      return new SqliteStore(db, sealer, macs, path);
+      return SqliteStore.over(db, masterKey, path);
     } catch (err) {
       db.close();
       if (err instanceof StoreOpenError) throw err;
@@ -124,15 +121,20 @@ export class SqliteStore implements HsmStore {
       throw new StoreOpenError(`cannot open store ${path}: ${(err as Error).message}`);
     }
     try {
-      const sealer = new SealedBox(masterKey);
-      const macs = new RowMac(masterKey);
-      SqliteStore.initialise(db, sealer, macs, path);
-      return new SqliteStore(db, sealer, macs, path);
+      return SqliteStore.over(db, masterKey, path);
     } catch (err) {
       db.close();
       if (err instanceof StoreOpenError) throw err;
       throw new StoreOpenError(`cannot open store ${path}: ${(err as Error).message}`);
     }
+  }
+
+  /** The store over an open database: its schema created or checked, its rows sealed and MACed with keys from `masterKey`. */
+  private static over(db: Database.Database, masterKey: Buffer, path: string): SqliteStore {
+    const sealer = new SealedBox(masterKey);
+    const macs = new RowMac(masterKey);
+    SqliteStore.initialise(db, sealer, macs, path);
+    return new SqliteStore(db, sealer, macs, path);
   }
 
   private static initialise(db: Database.Database, sealer: SealedBox, macs: RowMac, path: string): void {

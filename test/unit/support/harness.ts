@@ -4,11 +4,13 @@ import { randomBytes } from "node:crypto";
 import { accessSync, constants, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ClusterOptions, GenSymKeyParams, HsmCluster, ImportSymKeyParams, NewKeyOptions } from "../../../src/hsm/cluster";
+import { ClusterOptions, GenSymKeyParams, HsmCluster, ImportSymKeyParams, NewKeyOptions, NodeResult } from "../../../src/hsm/cluster";
 import { HsmError, Reason } from "../../../src/hsm/errors";
 import { KeyType } from "../../../src/hsm/keyTypes";
+import { ClusterEvent, ClusterEventKind } from "../../../src/hsm/revisionLog";
 import { LoginSession } from "../../../src/hsm/sessions";
 import { SqliteStore } from "../../../src/hsm/store/sqliteStore";
+import { WatchOptions } from "../../../src/hsm/syncWatcher";
 import { ScryptCost, UserRole } from "../../../src/hsm/users";
 import { FakeTime as FakeClock } from "../../support/fakeTime";
 import { clusterSettings } from "../../../src/server/compositionRoot";
@@ -189,4 +191,63 @@ export function containsBytes(haystack: Buffer, needle: Buffer): boolean {
 
 export function hex(text: string): Buffer {
   return Buffer.from(text.replace(/\s+/g, ""), "hex");
+}
+
+// Replication tests (cluster.replication*.test.ts): reading the event log and node counts, and letting fake-timer
+// work run.
+
+/** Lets zero-delay fake timers (setImmediate) and the promise continuations they wake run. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** Every event after `revision`, as [kind, handle, node, nodesHolding]. */
+export function eventsAfter(cluster: HsmCluster, revision: number): [ClusterEventKind, number, number, number][] {
+  return cluster.events.readFrom(revision + 1, 100_000).map((e) => [e.kind, e.handle, e.nodeId, e.nodesHolding]);
+}
+
+export function keyCounts(cluster: HsmCluster): number[] {
+  return cluster.listNodes().map((n) => n.keyCount);
+}
+
+export function pending(cluster: HsmCluster): number[] {
+  return cluster.listNodes().map((n) => n.pendingReplications);
+}
+
+export function holders(nodes: readonly NodeResult[]): number[] {
+  return nodes.filter((n) => n.holdsKey).map((n) => n.nodeId);
+}
+
+/** A token key is written by group commit on the next turn of the event loop; let that happen before moving time. */
+export async function committed(): Promise<void> {
+  await new Promise((r) => setImmediate(r));
+}
+
+/** Resolves `true` if the promise has settled after a few turns of the event loop. */
+export async function isSettled(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  void promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await settle();
+  return settled;
+}
+
+/**
+ * A SyncWatcher's options in the watcher tests: alice watching everything `canSee` lets through, on `time`,
+ * with a progress interval long enough never to fire by itself and ample lag allowance.
+ */
+export function aliceWatchOptions(time: FakeClock, startRevision: number, canSee: (e: ClusterEvent) => boolean): WatchOptions {
+  return {
+    startRevision,
+    handles: new Set(),
+    nodes: new Set(),
+    canSee,
+    progressIntervalMs: 600_000,
+    maxLag: 10_000,
+    now: () => time.now(),
+    timers: time,
+    viewer: "alice",
+  };
 }
