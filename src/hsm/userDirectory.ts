@@ -88,13 +88,13 @@ export class UserDirectory {
     if (!good) {
       user.loginFailures += 1;
       if (user.loginFailures >= MAX_LOGIN_FAILURES) user.locked = true;
-      persist(() => this.store.saveLoginState(user));
+      persist(() => this.store.updateUser(user));
       return { refused: user.locked ? "USER_LOCKED" : "LOGIN_FAILED" };
     }
     if (user.role !== role) throw new HsmError("INVALID_USER_TYPE", `user is not a ${role}`, { user_type: role });
     if (user.loginFailures !== 0) {
       user.loginFailures = 0;
-      persist(() => this.store.saveLoginState(user));
+      persist(() => this.store.updateUser(user));
     }
     return { user: toUserInfo(user) };
   }
@@ -116,7 +116,7 @@ export class UserDirectory {
     const user = find();
     const updated: UserRecord = { ...user, passwordHash: passwordHash ?? user.passwordHash, loginFailures: 0, locked: false };
     // Durable first (with its audit record), then known in memory.
-    persist(() => this.store.saveCredentials(updated), toUserInfo(updated));
+    persist(() => this.store.updateUser(updated), toUserInfo(updated));
     user.passwordHash = updated.passwordHash;
     user.loginFailures = 0;
     user.locked = false;

@@ -235,7 +235,7 @@ describe("one durable write path", () => {
     // Each transaction as the list of store calls made inside it; calls outside any transaction are their own list.
     const transactions: string[][] = [];
     let open: string[] | undefined;
-    const watched = new Set(["insertUser", "saveLoginState", "insertKey", "replaceShares", "deleteKey", "markAcknowledged", "addKeyNodes", "saveAuditHead"]);
+    const watched = new Set(["insertUser", "updateUser", "insertKey", "replaceShares", "deleteKey", "markAcknowledged", "addKeyNodes", "saveAuditHead"]);
     const spied = new Proxy(store, {
       get(target, name, receiver) {
         const value = Reflect.get(target, name, receiver) as unknown;
@@ -275,7 +275,7 @@ describe("one durable write path", () => {
       const sessionKey = await cluster.genSymKey(session, genParams({ session: true }));
       cluster.setAttribute(session, sessionKey.handle, 1, 1);
       cluster.deleteKey(session, key.handle);
-      const audited = ["insertUser", "saveLoginState", "insertKey", "replaceShares", "deleteKey"];
+      const audited = ["insertUser", "updateUser", "insertKey", "replaceShares", "deleteKey"];
       for (const name of audited) expect(transactions.some((t) => t.includes(name))).toBe(true);
       // No store change outside a transaction, and none audited without the head moving with it.
       for (const t of transactions) {

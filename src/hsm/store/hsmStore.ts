@@ -28,9 +28,8 @@ export interface HsmStore {
   /** Records the chain's new head and the records that reached it; called inside the transaction of their change. */
   saveAuditHead(head: AuditHead, pending: readonly AuditRecord[]): void;
   insertUser(user: UserRecord): void;
-  saveLoginState(user: UserRecord): void;
-  /** Writes a user's password hash with its login state (a password reset or unlock). */
-  saveCredentials(user: UserRecord): void;
+  /** Rewrites a user's mutable columns (password hash, failed-login count, lock) and its row MAC. */
+  updateUser(user: UserRecord): void;
   /** Runs `writes` as one durable transaction (nested store writes join it). */
   transaction(writes: () => void): void;
   /** Writes a token key with its attributes, shares and nodes. */

@@ -62,8 +62,7 @@ export class SqliteStore implements HsmStore {
       insertUser: db.prepare(
         "INSERT INTO users(user_id, role, username, password_hash, login_failures, locked, row_mac) VALUES (@user_id, @role, @username, @password_hash, @login_failures, @locked, @row_mac)",
       ),
-      saveLogin: db.prepare("UPDATE users SET login_failures = ?, locked = ?, row_mac = ? WHERE user_id = ?"),
-      saveCredentials: db.prepare("UPDATE users SET password_hash = ?, login_failures = ?, locked = ?, row_mac = ? WHERE user_id = ?"),
+      updateUser: db.prepare("UPDATE users SET password_hash = ?, login_failures = ?, locked = ?, row_mac = ? WHERE user_id = ?"),
       insertKey: db.prepare(
         `INSERT INTO keys(handle, owner_id, key_class, key_type, label, key_id, flags, value_len, kcv,
            material_nonce, material_tag, material_sealed, acknowledged, row_mac)
@@ -242,14 +241,9 @@ export class SqliteStore implements HsmStore {
     this.statements.insertUser.run({ ...row, row_mac: this.macs.userRow(row) });
   }
 
-  saveLoginState(user: UserRecord): void {
+  updateUser(user: UserRecord): void {
     const row = userColumns(user);
-    this.statements.saveLogin.run(row.login_failures, row.locked, this.macs.userRow(row), row.user_id);
-  }
-
-  saveCredentials(user: UserRecord): void {
-    const row = userColumns(user);
-    this.statements.saveCredentials.run(row.password_hash, row.login_failures, row.locked, this.macs.userRow(row), row.user_id);
+    this.statements.updateUser.run(row.password_hash, row.login_failures, row.locked, this.macs.userRow(row), row.user_id);
   }
 
   insertKey(key: KeyObject, acknowledged: boolean): void {
