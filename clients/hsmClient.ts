@@ -18,6 +18,7 @@ import {
   NodeAttestationKey,
   DeleteKeyResponse,
   SetAttributeResponse,
+  WrapKeyRequest,
   WrapKeyResponse,
   UnwrapHostKeyResponse,
   HsmServiceClient,
@@ -189,6 +190,8 @@ export class HsmClient {
     }
   }
 
+  // ---- key pairs, signatures, public/private import and export (issue 11: keyPairHandlers) ----
+
   getAttribute(keyHandle: number, attributeId: number): Promise<GetAttributeResponse> {
     return call(this.raw.getAttribute.bind(this.raw), { keyHandle, attributeId }, this.metadata(), this.deadlineMs);
   }
@@ -218,9 +221,11 @@ export class HsmClient {
     return handles;
   }
 
+  // ---- encrypt, decrypt, MAC (issue 11: cipherHandlers) ----
+
   /** exSymKey's Cfm3WrapKey: the key wrapped under an HSM wrapping key (owner only, extractable keys). */
   wrapKey(keyHandle: number, wrappingKeyHandle: number): Promise<WrapKeyResponse> {
-    return call(this.raw.wrapKey.bind(this.raw), { keyHandle, wrappingKeyHandle }, this.metadata(), this.deadlineMs);
+    return call(this.raw.wrapKey.bind(this.raw), WrapKeyRequest.fromPartial({ keyHandle, wrappingKeyHandle }), this.metadata(), this.deadlineMs);
   }
 
   /** exSymKey's Cfm3UnWrapHostKey: the HSM unwraps a blob and returns the plaintext. */
@@ -246,6 +251,8 @@ export class HsmClient {
     return { material: Buffer.from(plain.keyMaterial), steps: ["Cfm3WrapKey", "Cfm3UnWrapHostKey"] };
   }
 
+  // ---- wrap and unwrap with mechanisms (issue 11: wrapHandlers) ----
+
   /** setAttribute -o <handle> -a 1 with value 1: a session key becomes a token key. */
   setAttribute(keyHandle: number, attributeId: number, value: number): Promise<SetAttributeResponse> {
     return call(this.raw.setAttribute.bind(this.raw), { keyHandle, attributeId, value }, this.metadata(), this.deadlineMs);
@@ -262,6 +269,8 @@ export class HsmClient {
   listUsers(): Promise<ListHsmUsersResponse> {
     return call(this.raw.listHsmUsers.bind(this.raw), {}, this.metadata(), this.deadlineMs);
   }
+
+  // ---- HSM info and login status (issue 11: infoHandlers) ----
 
   /**
    * cloudhsm_mgmt_util changePswd, for a session of a crypto officer: sets another user's password and clears

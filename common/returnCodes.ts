@@ -44,6 +44,12 @@ export const RETURN_CODES = {
   WRAPPED_KEY_INVALID: rc(0x110, "HSM Error: Unwrap integrity check failed", "project"),
   LOGINS_BUSY: rc(0x105, "HSM Error: Too many logins in progress; retry later", "project"),
   WATCH_COUNT: rc(0x111, "HSM Error: The session has too many open watches", "project"),
+  ENCRYPTED_DATA_INVALID: rc(0x40, "HSM Error: Ciphertext, tag or padding does not check", "project"),
+  MECHANISM_INVALID: rc(0x70, "HSM Error: Mechanism is not valid for this operation", "project"),
+  MECHANISM_PARAM_INVALID: rc(0x71, "HSM Error: Mechanism parameter (IV, tag length, AAD, hash) is not valid", "project"),
+  SIGNATURE_INVALID: rc(0xc0, "HSM Error: Signature or MAC does not verify", "project"),
+  SIGNATURE_LEN_RANGE: rc(0xc1, "HSM Error: Signature or MAC length is not valid", "project"),
+  KEY_ENCODING_INVALID: rc(0x131, "HSM Error: Key data could not be parsed", "project"),
 } as const satisfies Record<string, ReturnCode>;
 
 export type ReturnCodeName = keyof typeof RETURN_CODES;

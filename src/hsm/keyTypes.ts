@@ -2,6 +2,8 @@
 
 /** KMU key types (-t), equal to the PKCS#11 CKK_* numbers. */
 export enum KeyType {
+  RSA = 0,
+  EC = 3,
   GENERIC_SECRET = 16,
   DES3 = 21,
   AES = 31,
@@ -29,6 +31,10 @@ export function isValidKeySize(keyType: KeyType, size: number): boolean {
       return size === 24;
     case KeyType.GENERIC_SECRET:
       return Number.isInteger(size) && size >= 1 && size <= GENERIC_SECRET_MAX_BYTES;
+    case KeyType.RSA:
+    case KeyType.EC:
+      // Asymmetric keys are sized by modulus or curve, never by a byte count.
+      return false;
   }
 }
 

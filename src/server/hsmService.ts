@@ -1,12 +1,13 @@
 // HsmService handlers: validate the request, call the cluster, build the response (errors are mapped by the adapter).
-import * as grpc from "@grpc/grpc-js";
-import { GenSymKeyResponse, HsmServiceServer, WatchSyncStatusRequest } from "../../clients/generated/localcloudhsm/v1/hsm_service";
 import { attributeFileText } from "../hsm/attributes";
 import { HsmCluster } from "../hsm/cluster";
-import { LoginSession } from "../hsm/sessions";
+import { WatchItem } from "../hsm/syncWatcher";
 import { bearerToken } from "./auth";
-import { CallContext, unaryCall } from "./callAdapter";
-import { OpenStreams, serverStreamingCall } from "./streamAdapter";
+import { unaryCall } from "./callAdapter";
+import { cipherHandlers } from "./cipherHandlers";
+import { handlerKit, HsmServiceHandlers, keyCreationCall } from "./handlerKit";
+import { infoHandlers } from "./infoHandlers";
+import { keyPairHandlers } from "./keyPairHandlers";
 import { Logger } from "./logger";
 import { PageTokenCodec } from "./pageToken";
 import {
@@ -14,17 +15,16 @@ import {
   validateGenSymKey,
   validateGetAttribute,
   validateImportSymKey,
-  attestNonce,
   validateLogin,
   validateShareKey,
   validateWatch,
 } from "./requestValidation";
-import { toAttributeValue, toNodeStatuses, toSteps, toUser } from "./responseMapping";
-import { Attestation, AttestationDocument } from "../../clients/generated/localcloudhsm/v1/hsm_service";
-import { NodeStatus, StepResult } from "../../clients/generated/localcloudhsm/v1/common";
-import { KeyCreation } from "../hsm/cluster";
-import { WatchItem } from "../hsm/syncWatcher";
+import { toAttributeValue, toNodeStatuses, toUser } from "./responseMapping";
+import { OpenStreams, serverStreamingCall } from "./streamAdapter";
 import { WatchResponseEncoder } from "./watchEncoding";
+import { wrapHandlers } from "./wrapHandlers";
+
+export type { HsmServiceHandlers } from "./handlerKit";
 
 /** How the watch stream behaves; the defaults suit tests and laptops alike. */
 export interface WatchSettings {
@@ -32,14 +32,6 @@ export interface WatchSettings {
   /** A watcher this many revisions behind is ended with WATCHER_TOO_SLOW. */
   readonly maxLag: number;
 }
-
-/** The generated server type without grpc-js's untyped index signature, which Omit would keep instead of the methods. */
-type NamedMethods<T> = { [K in keyof T as string extends K ? never : K]: T[K] };
-
-/** The handlers; WatchSyncStatus writes responses already encoded (see watchEncoding). */
-export type HsmServiceHandlers = Omit<NamedMethods<HsmServiceServer>, "watchSyncStatus"> & {
-  watchSyncStatus: grpc.handleServerStreamingCall<WatchSyncStatusRequest, Buffer>;
-};
 
 /**
  * Every key call authenticates first, so a caller without a session learns nothing, not even the
@@ -54,30 +46,13 @@ export function hsmServiceHandlers(
   watchSettings: WatchSettings,
 ): HsmServiceHandlers {
   const encoder = new WatchResponseEncoder();
-  const authenticate = (context: Pick<CallContext, "metadata" | "log">): LoginSession => {
-    const session = cluster.session(bearerToken(context.metadata));
-    context.log.userId = session.userId;
-    return session;
-  };
-  /**
-   * GenSymKey and ImportSymKey differ only in what they validate and which cluster call creates the key; both check
-   * the attest nonce before creating anything, log the new handle and answer with node lines and attestations.
-   */
-  const keyCreationCall = <Req extends { attest: boolean; attestNonce: Buffer }, Params>(
-    method: string,
-    validate: (request: Req) => Params,
-    create: (session: LoginSession, params: Params, signal: AbortSignal) => Promise<KeyCreation>,
-  ): grpc.handleUnaryCall<Req, GenSymKeyResponse> =>
-    unaryCall(method, logger, async (request: Req, context) => {
-      const session = authenticate(context);
-      const params = validate(request);
-      const nonce = attestNonce(request);
-      const created = await create(session, params, context.signal);
-      context.log.keyHandle = created.handle;
-      return { ...creationResponse(created), attestations: attestations(cluster, session, created.handle, nonce) };
-    });
-
+  const kit = handlerKit(cluster, logger);
+  const authenticate = kit.authenticate;
   return {
+    ...cipherHandlers(kit),
+    ...keyPairHandlers(kit),
+    ...wrapHandlers(kit),
+    ...infoHandlers(kit),
     login: unaryCall("Login", logger, async (request, context) => {
       const { role, username, password } = validateLogin(request);
       // The connection, not the address: clients on one host (loopback) must not share one login budget.
@@ -92,22 +67,9 @@ export function hsmServiceHandlers(
       return { nodeStatuses: toNodeStatuses(nodes) };
     }),
 
-    genSymKey: keyCreationCall("GenSymKey", validateGenSymKey, (session, params, signal) => cluster.genSymKey(session, params, signal)),
+    genSymKey: keyCreationCall(kit, "GenSymKey", validateGenSymKey, (session, params, signal) => cluster.genSymKey(session, params, signal)),
 
-    importSymKey: keyCreationCall("ImportSymKey", validateImportSymKey, (session, params, signal) => cluster.importSymKey(session, params, signal)),
-
-    wrapKey: unaryCall("WrapKey", logger, (request, context) => {
-      const session = authenticate(context);
-      context.log.keyHandle = request.keyHandle;
-      const wrapped = cluster.wrapKey(session, request.keyHandle, request.wrappingKeyHandle);
-      return { wrappedKey: wrapped, steps: toSteps([{ name: "Cfm3WrapKey", returnCode: 0 }]) };
-    }),
-
-    unwrapHostKey: unaryCall("UnwrapHostKey", logger, (request, context) => {
-      const session = authenticate(context);
-      const material = cluster.unwrapHostKey(session, request.wrappingKeyHandle, request.wrappedKey);
-      return { keyMaterial: material, steps: toSteps([{ name: "Cfm3UnWrapHostKey", returnCode: 0 }]) };
-    }),
+    importSymKey: keyCreationCall(kit, "ImportSymKey", validateImportSymKey, (session, params, signal) => cluster.importSymKey(session, params, signal)),
 
     setAttribute: unaryCall("SetAttribute", logger, (request, context) => {
       const session = authenticate(context);
@@ -201,27 +163,6 @@ export function hsmServiceHandlers(
       };
     }),
   };
-}
-
-function creationResponse(created: KeyCreation): { keyHandle: number; steps: StepResult[]; nodeStatuses: NodeStatus[]; revision: string } {
-  return { keyHandle: created.handle, steps: toSteps(created.steps), nodeStatuses: toNodeStatuses(created.nodes), revision: String(created.revision) };
-}
-
-/** With -attest, each answering node's signed statement about its firmware, the nonce and the new key. */
-function attestations(cluster: HsmCluster, session: LoginSession, handle: number, nonce: Buffer | undefined): Attestation[] {
-  if (!nonce) return [];
-  return cluster.attestKey(session, nonce, handle).map((statement) => {
-    const document = Buffer.from(
-      AttestationDocument.encode({
-        nodeId: statement.nodeId,
-        firmwareMeasurement: statement.firmwareMeasurement,
-        nonce: statement.nonce,
-        keyHandle: statement.keyHandle,
-        time: new Date(statement.atMs),
-      }).finish(),
-    );
-    return { nodeId: statement.nodeId, document, signature: cluster.signAttestation(statement.nodeId, document) };
-  });
 }
 
 /** Index of the first handle greater than `after` in an ascending list. */

@@ -1,8 +1,8 @@
 // Every RPC of the three services, taken from the generated service definitions, so a test that walks "every method"
 // notices when a method is added.
-import { AdminServiceService } from "../../clients/generated/localcloudhsm/v1/admin_service";
-import { ClusterControlServiceService } from "../../clients/generated/localcloudhsm/v1/cluster_control_service";
-import { HsmServiceService } from "../../clients/generated/localcloudhsm/v1/hsm_service";
+import * as adminProto from "../../clients/generated/localcloudhsm/v1/admin_service";
+import * as controlProto from "../../clients/generated/localcloudhsm/v1/cluster_control_service";
+import * as hsmProto from "../../clients/generated/localcloudhsm/v1/hsm_service";
 
 export type ServiceName = "HsmService" | "AdminService" | "ClusterControlService";
 
@@ -28,22 +28,31 @@ interface Definition {
   readonly responseDeserialize: (bytes: Buffer) => unknown;
 }
 
-function methodsOf(service: ServiceName, definition: Record<string, Definition>): MethodInfo[] {
+/** A generated message type's fromPartial: fills the fields a request leaves out with their defaults. */
+type Completer = (partial: unknown) => unknown;
+
+function methodsOf(service: ServiceName, definition: Record<string, Definition>, messages: object): MethodInfo[] {
+  const completer = (name: string): Completer => {
+    const type = (messages as Record<string, { fromPartial?: Completer } | undefined>)[`${name}Request`];
+    if (!type?.fromPartial) throw new Error(`no generated ${name}Request`);
+    return type.fromPartial.bind(type);
+  };
   return Object.entries(definition).map(([key, d]) => ({
     service,
     key,
     name: d.path.slice(d.path.lastIndexOf("/") + 1),
     path: d.path,
     responseStream: d.responseStream,
-    encode: (request: unknown) => Buffer.from((d.requestSerialize as (value: unknown) => Buffer)(request)),
+    // Requests are written as partial objects; the generated encoder needs every scalar field set.
+    encode: (request: unknown) => Buffer.from((d.requestSerialize as (value: unknown) => Buffer)(completer(d.path.slice(d.path.lastIndexOf("/") + 1))(request))),
     decodeRequest: (bytes: Buffer) => d.requestDeserialize(bytes),
     decodeResponse: (bytes: Buffer) => d.responseDeserialize(bytes),
   }));
 }
 
-export const HSM_METHODS: readonly MethodInfo[] = methodsOf("HsmService", HsmServiceService);
-export const ADMIN_METHODS: readonly MethodInfo[] = methodsOf("AdminService", AdminServiceService);
-export const CONTROL_METHODS: readonly MethodInfo[] = methodsOf("ClusterControlService", ClusterControlServiceService);
+export const HSM_METHODS: readonly MethodInfo[] = methodsOf("HsmService", hsmProto.HsmServiceService, hsmProto);
+export const ADMIN_METHODS: readonly MethodInfo[] = methodsOf("AdminService", adminProto.AdminServiceService, adminProto);
+export const CONTROL_METHODS: readonly MethodInfo[] = methodsOf("ClusterControlService", controlProto.ClusterControlServiceService, controlProto);
 export const ALL_METHODS: readonly MethodInfo[] = [...HSM_METHODS, ...ADMIN_METHODS, ...CONTROL_METHODS];
 
 /** The method of `service` named `name` (the proto name, e.g. "ShareKey"). */

@@ -139,6 +139,383 @@ export function syncEventTypeToJSON(object: SyncEventType): string {
   }
 }
 
+/** CipherMechanism says how Encrypt and Decrypt transform data. */
+export enum CipherMechanism {
+  /** CIPHER_MECHANISM_UNSPECIFIED - Not set; refused. */
+  CIPHER_MECHANISM_UNSPECIFIED = 0,
+  /** CIPHER_MECHANISM_AES_GCM - AES-GCM: the HSM makes the 12-byte IV; tag 12 to 16 bytes (default 16). */
+  CIPHER_MECHANISM_AES_GCM = 1,
+  /** CIPHER_MECHANISM_AES_CBC_PAD - AES-CBC with PKCS#7 padding; 16-byte IV from the caller. */
+  CIPHER_MECHANISM_AES_CBC_PAD = 2,
+  /** CIPHER_MECHANISM_AES_CBC - AES-CBC without padding; data a multiple of 16 bytes; 16-byte IV from the caller. */
+  CIPHER_MECHANISM_AES_CBC = 3,
+  /** CIPHER_MECHANISM_AES_CTR - AES-CTR; 16-byte initial counter block from the caller. */
+  CIPHER_MECHANISM_AES_CTR = 4,
+  /** CIPHER_MECHANISM_AES_ECB - AES-ECB without padding; data a multiple of 16 bytes; no IV. */
+  CIPHER_MECHANISM_AES_ECB = 5,
+  /** CIPHER_MECHANISM_DES3_CBC_PAD - 3DES-CBC with PKCS#7 padding; 8-byte IV from the caller. */
+  CIPHER_MECHANISM_DES3_CBC_PAD = 6,
+  /** CIPHER_MECHANISM_DES3_CBC - 3DES-CBC without padding; data a multiple of 8 bytes; 8-byte IV from the caller. */
+  CIPHER_MECHANISM_DES3_CBC = 7,
+  /** CIPHER_MECHANISM_DES3_ECB - 3DES-ECB without padding; data a multiple of 8 bytes; no IV. */
+  CIPHER_MECHANISM_DES3_ECB = 8,
+  /** CIPHER_MECHANISM_RSA_OAEP - RSA-OAEP with an RSA public key (encrypt) or private key (decrypt); MGF1 uses oaep_hash. */
+  CIPHER_MECHANISM_RSA_OAEP = 9,
+  UNRECOGNIZED = -1,
+}
+
+export function cipherMechanismFromJSON(object: any): CipherMechanism {
+  switch (object) {
+    case 0:
+    case "CIPHER_MECHANISM_UNSPECIFIED":
+      return CipherMechanism.CIPHER_MECHANISM_UNSPECIFIED;
+    case 1:
+    case "CIPHER_MECHANISM_AES_GCM":
+      return CipherMechanism.CIPHER_MECHANISM_AES_GCM;
+    case 2:
+    case "CIPHER_MECHANISM_AES_CBC_PAD":
+      return CipherMechanism.CIPHER_MECHANISM_AES_CBC_PAD;
+    case 3:
+    case "CIPHER_MECHANISM_AES_CBC":
+      return CipherMechanism.CIPHER_MECHANISM_AES_CBC;
+    case 4:
+    case "CIPHER_MECHANISM_AES_CTR":
+      return CipherMechanism.CIPHER_MECHANISM_AES_CTR;
+    case 5:
+    case "CIPHER_MECHANISM_AES_ECB":
+      return CipherMechanism.CIPHER_MECHANISM_AES_ECB;
+    case 6:
+    case "CIPHER_MECHANISM_DES3_CBC_PAD":
+      return CipherMechanism.CIPHER_MECHANISM_DES3_CBC_PAD;
+    case 7:
+    case "CIPHER_MECHANISM_DES3_CBC":
+      return CipherMechanism.CIPHER_MECHANISM_DES3_CBC;
+    case 8:
+    case "CIPHER_MECHANISM_DES3_ECB":
+      return CipherMechanism.CIPHER_MECHANISM_DES3_ECB;
+    case 9:
+    case "CIPHER_MECHANISM_RSA_OAEP":
+      return CipherMechanism.CIPHER_MECHANISM_RSA_OAEP;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CipherMechanism.UNRECOGNIZED;
+  }
+}
+
+export function cipherMechanismToJSON(object: CipherMechanism): string {
+  switch (object) {
+    case CipherMechanism.CIPHER_MECHANISM_UNSPECIFIED:
+      return "CIPHER_MECHANISM_UNSPECIFIED";
+    case CipherMechanism.CIPHER_MECHANISM_AES_GCM:
+      return "CIPHER_MECHANISM_AES_GCM";
+    case CipherMechanism.CIPHER_MECHANISM_AES_CBC_PAD:
+      return "CIPHER_MECHANISM_AES_CBC_PAD";
+    case CipherMechanism.CIPHER_MECHANISM_AES_CBC:
+      return "CIPHER_MECHANISM_AES_CBC";
+    case CipherMechanism.CIPHER_MECHANISM_AES_CTR:
+      return "CIPHER_MECHANISM_AES_CTR";
+    case CipherMechanism.CIPHER_MECHANISM_AES_ECB:
+      return "CIPHER_MECHANISM_AES_ECB";
+    case CipherMechanism.CIPHER_MECHANISM_DES3_CBC_PAD:
+      return "CIPHER_MECHANISM_DES3_CBC_PAD";
+    case CipherMechanism.CIPHER_MECHANISM_DES3_CBC:
+      return "CIPHER_MECHANISM_DES3_CBC";
+    case CipherMechanism.CIPHER_MECHANISM_DES3_ECB:
+      return "CIPHER_MECHANISM_DES3_ECB";
+    case CipherMechanism.CIPHER_MECHANISM_RSA_OAEP:
+      return "CIPHER_MECHANISM_RSA_OAEP";
+    case CipherMechanism.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** HashAlgorithm names a digest. */
+export enum HashAlgorithm {
+  /** HASH_ALGORITHM_UNSPECIFIED - Not set; where a hash is optional, the call says which it uses. */
+  HASH_ALGORITHM_UNSPECIFIED = 0,
+  /** HASH_ALGORITHM_SHA1 - SHA-1 (HMAC and OAEP only; refused for signatures by the FIPS policy). */
+  HASH_ALGORITHM_SHA1 = 1,
+  /** HASH_ALGORITHM_SHA224 - SHA-224. */
+  HASH_ALGORITHM_SHA224 = 2,
+  /** HASH_ALGORITHM_SHA256 - SHA-256. */
+  HASH_ALGORITHM_SHA256 = 3,
+  /** HASH_ALGORITHM_SHA384 - SHA-384. */
+  HASH_ALGORITHM_SHA384 = 4,
+  /** HASH_ALGORITHM_SHA512 - SHA-512. */
+  HASH_ALGORITHM_SHA512 = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function hashAlgorithmFromJSON(object: any): HashAlgorithm {
+  switch (object) {
+    case 0:
+    case "HASH_ALGORITHM_UNSPECIFIED":
+      return HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED;
+    case 1:
+    case "HASH_ALGORITHM_SHA1":
+      return HashAlgorithm.HASH_ALGORITHM_SHA1;
+    case 2:
+    case "HASH_ALGORITHM_SHA224":
+      return HashAlgorithm.HASH_ALGORITHM_SHA224;
+    case 3:
+    case "HASH_ALGORITHM_SHA256":
+      return HashAlgorithm.HASH_ALGORITHM_SHA256;
+    case 4:
+    case "HASH_ALGORITHM_SHA384":
+      return HashAlgorithm.HASH_ALGORITHM_SHA384;
+    case 5:
+    case "HASH_ALGORITHM_SHA512":
+      return HashAlgorithm.HASH_ALGORITHM_SHA512;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return HashAlgorithm.UNRECOGNIZED;
+  }
+}
+
+export function hashAlgorithmToJSON(object: HashAlgorithm): string {
+  switch (object) {
+    case HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED:
+      return "HASH_ALGORITHM_UNSPECIFIED";
+    case HashAlgorithm.HASH_ALGORITHM_SHA1:
+      return "HASH_ALGORITHM_SHA1";
+    case HashAlgorithm.HASH_ALGORITHM_SHA224:
+      return "HASH_ALGORITHM_SHA224";
+    case HashAlgorithm.HASH_ALGORITHM_SHA256:
+      return "HASH_ALGORITHM_SHA256";
+    case HashAlgorithm.HASH_ALGORITHM_SHA384:
+      return "HASH_ALGORITHM_SHA384";
+    case HashAlgorithm.HASH_ALGORITHM_SHA512:
+      return "HASH_ALGORITHM_SHA512";
+    case HashAlgorithm.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** SignMechanism says how Sign and Verify make signatures. */
+export enum SignMechanism {
+  /** SIGN_MECHANISM_UNSPECIFIED - Not set; refused. */
+  SIGN_MECHANISM_UNSPECIFIED = 0,
+  /** SIGN_MECHANISM_RSA_PKCS1_V15 - RSASSA-PKCS1-v1_5. */
+  SIGN_MECHANISM_RSA_PKCS1_V15 = 1,
+  /** SIGN_MECHANISM_RSA_PSS - RSASSA-PSS with MGF1 over the same hash. */
+  SIGN_MECHANISM_RSA_PSS = 2,
+  /** SIGN_MECHANISM_ECDSA - ECDSA. */
+  SIGN_MECHANISM_ECDSA = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function signMechanismFromJSON(object: any): SignMechanism {
+  switch (object) {
+    case 0:
+    case "SIGN_MECHANISM_UNSPECIFIED":
+      return SignMechanism.SIGN_MECHANISM_UNSPECIFIED;
+    case 1:
+    case "SIGN_MECHANISM_RSA_PKCS1_V15":
+      return SignMechanism.SIGN_MECHANISM_RSA_PKCS1_V15;
+    case 2:
+    case "SIGN_MECHANISM_RSA_PSS":
+      return SignMechanism.SIGN_MECHANISM_RSA_PSS;
+    case 3:
+    case "SIGN_MECHANISM_ECDSA":
+      return SignMechanism.SIGN_MECHANISM_ECDSA;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SignMechanism.UNRECOGNIZED;
+  }
+}
+
+export function signMechanismToJSON(object: SignMechanism): string {
+  switch (object) {
+    case SignMechanism.SIGN_MECHANISM_UNSPECIFIED:
+      return "SIGN_MECHANISM_UNSPECIFIED";
+    case SignMechanism.SIGN_MECHANISM_RSA_PKCS1_V15:
+      return "SIGN_MECHANISM_RSA_PKCS1_V15";
+    case SignMechanism.SIGN_MECHANISM_RSA_PSS:
+      return "SIGN_MECHANISM_RSA_PSS";
+    case SignMechanism.SIGN_MECHANISM_ECDSA:
+      return "SIGN_MECHANISM_ECDSA";
+    case SignMechanism.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** SignatureEncoding says how an ECDSA signature is laid out. */
+export enum SignatureEncoding {
+  /** SIGNATURE_ENCODING_UNSPECIFIED - Not set: DER for ECDSA (what openssl makes and checks); ignored for RSA. */
+  SIGNATURE_ENCODING_UNSPECIFIED = 0,
+  /** SIGNATURE_ENCODING_DER - A DER SEQUENCE of r and s (X9.62), as openssl uses. */
+  SIGNATURE_ENCODING_DER = 1,
+  /** SIGNATURE_ENCODING_RAW - r then s, each the curve's size, as PKCS#11 CKM_ECDSA returns (IEEE P1363). */
+  SIGNATURE_ENCODING_RAW = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function signatureEncodingFromJSON(object: any): SignatureEncoding {
+  switch (object) {
+    case 0:
+    case "SIGNATURE_ENCODING_UNSPECIFIED":
+      return SignatureEncoding.SIGNATURE_ENCODING_UNSPECIFIED;
+    case 1:
+    case "SIGNATURE_ENCODING_DER":
+      return SignatureEncoding.SIGNATURE_ENCODING_DER;
+    case 2:
+    case "SIGNATURE_ENCODING_RAW":
+      return SignatureEncoding.SIGNATURE_ENCODING_RAW;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SignatureEncoding.UNRECOGNIZED;
+  }
+}
+
+export function signatureEncodingToJSON(object: SignatureEncoding): string {
+  switch (object) {
+    case SignatureEncoding.SIGNATURE_ENCODING_UNSPECIFIED:
+      return "SIGNATURE_ENCODING_UNSPECIFIED";
+    case SignatureEncoding.SIGNATURE_ENCODING_DER:
+      return "SIGNATURE_ENCODING_DER";
+    case SignatureEncoding.SIGNATURE_ENCODING_RAW:
+      return "SIGNATURE_ENCODING_RAW";
+    case SignatureEncoding.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** WrapMechanism is how a key is wrapped; the numbers are KMU's -m values. */
+export enum WrapMechanism {
+  /** WRAP_MECHANISM_UNSPECIFIED - Not set: AES_KEY_WRAP_PAD_PKCS5 for WrapKey (exSymKey); refused for UnwrapKey. */
+  WRAP_MECHANISM_UNSPECIFIED = 0,
+  /** WRAP_MECHANISM_AES_KEY_WRAP_PAD_PKCS5 - AES key wrap (RFC 3394) after CloudHSM's PKCS#5 padding, which always adds 1 to 8 bytes. */
+  WRAP_MECHANISM_AES_KEY_WRAP_PAD_PKCS5 = 4,
+  /** WRAP_MECHANISM_AES_KEY_WRAP_NO_PAD - AES key wrap, RFC 3394, no padding: the key must be a multiple of 8 bytes, at least 16. */
+  WRAP_MECHANISM_AES_KEY_WRAP_NO_PAD = 5,
+  /** WRAP_MECHANISM_AES_KEY_WRAP_ZERO_PAD - AES key wrap with padding, RFC 5649 (KWP). */
+  WRAP_MECHANISM_AES_KEY_WRAP_ZERO_PAD = 6,
+  /** WRAP_MECHANISM_RSA_AES - RSA-AES (PKCS#11 CKM_RSA_AES_KEY_WRAP): an ephemeral AES-256 key under RSA-OAEP, the key under RFC 5649. */
+  WRAP_MECHANISM_RSA_AES = 7,
+  /** WRAP_MECHANISM_RSA_OAEP - RSA-OAEP of the key bytes with an RSA public key. */
+  WRAP_MECHANISM_RSA_OAEP = 8,
+  /** WRAP_MECHANISM_AES_GCM - AES-GCM with an HSM-made 12-byte IV and a 16-byte tag. */
+  WRAP_MECHANISM_AES_GCM = 10,
+  UNRECOGNIZED = -1,
+}
+
+export function wrapMechanismFromJSON(object: any): WrapMechanism {
+  switch (object) {
+    case 0:
+    case "WRAP_MECHANISM_UNSPECIFIED":
+      return WrapMechanism.WRAP_MECHANISM_UNSPECIFIED;
+    case 4:
+    case "WRAP_MECHANISM_AES_KEY_WRAP_PAD_PKCS5":
+      return WrapMechanism.WRAP_MECHANISM_AES_KEY_WRAP_PAD_PKCS5;
+    case 5:
+    case "WRAP_MECHANISM_AES_KEY_WRAP_NO_PAD":
+      return WrapMechanism.WRAP_MECHANISM_AES_KEY_WRAP_NO_PAD;
+    case 6:
+    case "WRAP_MECHANISM_AES_KEY_WRAP_ZERO_PAD":
+      return WrapMechanism.WRAP_MECHANISM_AES_KEY_WRAP_ZERO_PAD;
+    case 7:
+    case "WRAP_MECHANISM_RSA_AES":
+      return WrapMechanism.WRAP_MECHANISM_RSA_AES;
+    case 8:
+    case "WRAP_MECHANISM_RSA_OAEP":
+      return WrapMechanism.WRAP_MECHANISM_RSA_OAEP;
+    case 10:
+    case "WRAP_MECHANISM_AES_GCM":
+      return WrapMechanism.WRAP_MECHANISM_AES_GCM;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return WrapMechanism.UNRECOGNIZED;
+  }
+}
+
+export function wrapMechanismToJSON(object: WrapMechanism): string {
+  switch (object) {
+    case WrapMechanism.WRAP_MECHANISM_UNSPECIFIED:
+      return "WRAP_MECHANISM_UNSPECIFIED";
+    case WrapMechanism.WRAP_MECHANISM_AES_KEY_WRAP_PAD_PKCS5:
+      return "WRAP_MECHANISM_AES_KEY_WRAP_PAD_PKCS5";
+    case WrapMechanism.WRAP_MECHANISM_AES_KEY_WRAP_NO_PAD:
+      return "WRAP_MECHANISM_AES_KEY_WRAP_NO_PAD";
+    case WrapMechanism.WRAP_MECHANISM_AES_KEY_WRAP_ZERO_PAD:
+      return "WRAP_MECHANISM_AES_KEY_WRAP_ZERO_PAD";
+    case WrapMechanism.WRAP_MECHANISM_RSA_AES:
+      return "WRAP_MECHANISM_RSA_AES";
+    case WrapMechanism.WRAP_MECHANISM_RSA_OAEP:
+      return "WRAP_MECHANISM_RSA_OAEP";
+    case WrapMechanism.WRAP_MECHANISM_AES_GCM:
+      return "WRAP_MECHANISM_AES_GCM";
+    case WrapMechanism.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** EcCurve names an elliptic curve. */
+export enum EcCurve {
+  /** EC_CURVE_UNSPECIFIED - Not set; refused for EC keys. */
+  EC_CURVE_UNSPECIFIED = 0,
+  /** EC_CURVE_P256 - NIST P-256 (prime256v1, secp256r1). */
+  EC_CURVE_P256 = 1,
+  /** EC_CURVE_P384 - NIST P-384 (secp384r1). */
+  EC_CURVE_P384 = 2,
+  /** EC_CURVE_P521 - NIST P-521 (secp521r1). */
+  EC_CURVE_P521 = 3,
+  /** EC_CURVE_SECP256K1 - secp256k1. */
+  EC_CURVE_SECP256K1 = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function ecCurveFromJSON(object: any): EcCurve {
+  switch (object) {
+    case 0:
+    case "EC_CURVE_UNSPECIFIED":
+      return EcCurve.EC_CURVE_UNSPECIFIED;
+    case 1:
+    case "EC_CURVE_P256":
+      return EcCurve.EC_CURVE_P256;
+    case 2:
+    case "EC_CURVE_P384":
+      return EcCurve.EC_CURVE_P384;
+    case 3:
+    case "EC_CURVE_P521":
+      return EcCurve.EC_CURVE_P521;
+    case 4:
+    case "EC_CURVE_SECP256K1":
+      return EcCurve.EC_CURVE_SECP256K1;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return EcCurve.UNRECOGNIZED;
+  }
+}
+
+export function ecCurveToJSON(object: EcCurve): string {
+  switch (object) {
+    case EcCurve.EC_CURVE_UNSPECIFIED:
+      return "EC_CURVE_UNSPECIFIED";
+    case EcCurve.EC_CURVE_P256:
+      return "EC_CURVE_P256";
+    case EcCurve.EC_CURVE_P384:
+      return "EC_CURVE_P384";
+    case EcCurve.EC_CURVE_P521:
+      return "EC_CURVE_P521";
+    case EcCurve.EC_CURVE_SECP256K1:
+      return "EC_CURVE_SECP256K1";
+    case EcCurve.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** LoginRequest names the user and proves the password. */
 export interface LoginRequest {
   /** The role the caller logs in as; it must match the user's role (0xdb otherwise). */
@@ -346,6 +723,10 @@ export interface FindKeyRequest {
   kcv?:
     | Buffer
     | undefined;
+  /** Exact RSA modulus (-m), big-endian without leading zero bytes. */
+  modulus?:
+    | Buffer
+    | undefined;
   /** Maximum handles per page; 0 means 1000, the largest allowed is 10000. */
   pageSize: number;
   /** next_page_token of a previous call with the same filters, or empty for the first page. */
@@ -515,13 +896,25 @@ export interface NodeAttestationKey {
 export interface WrapKeyRequest {
   /** The key to export (-k); the caller must own it and it must be extractable. */
   keyHandle: number;
-  /** The AES wrapping key (-w); needs WRAP=1. */
+  /**
+   * The wrapping key (-w); needs WRAP=1. AES for the AES mechanisms; an RSA public key for
+   * RSA_OAEP and RSA_AES.
+   */
   wrappingKeyHandle: number;
+  /** The wrapping mechanism (-m); unspecified means AES_KEY_WRAP_PAD_PKCS5 (exSymKey's only one). */
+  mechanism: WrapMechanism;
+  /** Additional authenticated data for AES_GCM (-aad); refused with other mechanisms. */
+  aad: Buffer;
+  /** The OAEP hash for RSA_OAEP and RSA_AES (-t); unspecified means SHA-256. */
+  oaepHash: HashAlgorithm;
 }
 
 /** WrapKeyResponse carries the wrapped key. */
 export interface WrapKeyResponse {
-  /** The key wrapped with AES key wrap with PKCS#5 padding (KMU mechanism 4). */
+  /**
+   * The wrapped key. For AES_GCM: the 12-byte IV, the ciphertext, then the 16-byte tag. For
+   * RSA_AES: the RSA-OAEP-wrapped ephemeral AES key, then the key wrapped with it under RFC 5649.
+   */
   wrappedKey: Buffer;
   /** The step: Cfm3WrapKey. */
   steps: StepResult[];
@@ -615,6 +1008,436 @@ export interface ChangeUserPasswordRequest {
 export interface ChangeUserPasswordResponse {
   /** The user after the change. */
   user?: User | undefined;
+}
+
+/** EncryptRequest names the key, the mechanism and the data. */
+export interface EncryptRequest {
+  /** The key's handle; the caller must own it or have it shared, and it needs ENCRYPT=1. */
+  keyHandle: number;
+  /** How to encrypt. */
+  mechanism: CipherMechanism;
+  /** The data, at most 65536 bytes. */
+  plaintext: Buffer;
+  /** The IV or initial counter block for CBC and CTR; must be empty for GCM and ECB. */
+  iv: Buffer;
+  /** Additional authenticated data for GCM; refused with other mechanisms. */
+  aad: Buffer;
+  /** GCM tag length in bytes, 12 to 16; 0 means 16. */
+  tagLength: number;
+  /** The OAEP hash for RSA_OAEP; unspecified means SHA-256. */
+  oaepHash: HashAlgorithm;
+}
+
+/** EncryptResponse carries the ciphertext and what decryption needs. */
+export interface EncryptResponse {
+  /** The ciphertext (for GCM, without the tag). */
+  ciphertext: Buffer;
+  /** The IV used: made by the HSM for GCM, the caller's for CBC and CTR, empty for ECB and RSA. */
+  iv: Buffer;
+  /** The GCM authentication tag; empty for other mechanisms. */
+  tag: Buffer;
+}
+
+/** DecryptRequest names the key, the mechanism and the ciphertext. */
+export interface DecryptRequest {
+  /** The key's handle; the caller must own it or have it shared, and it needs DECRYPT=1. */
+  keyHandle: number;
+  /** How the data was encrypted. */
+  mechanism: CipherMechanism;
+  /** The ciphertext (for GCM, without the tag), at most 65536 bytes plus one block. */
+  ciphertext: Buffer;
+  /** The IV Encrypt returned (GCM: 12 bytes) or used; empty for ECB and RSA. */
+  iv: Buffer;
+  /** Additional authenticated data for GCM, as given to Encrypt. */
+  aad: Buffer;
+  /** The GCM tag, 12 to 16 bytes. */
+  tag: Buffer;
+  /** The OAEP hash for RSA_OAEP; unspecified means SHA-256. */
+  oaepHash: HashAlgorithm;
+}
+
+/** DecryptResponse carries the plaintext. */
+export interface DecryptResponse {
+  /** The decrypted data. */
+  plaintext: Buffer;
+}
+
+/** MacRequest names the key, the hash and the data. */
+export interface MacRequest {
+  /** A generic-secret key (type 16) with SIGN=1 that the caller owns or has shared. */
+  keyHandle: number;
+  /** The HMAC hash; unspecified is refused. */
+  hash: HashAlgorithm;
+  /** The data, at most 65536 bytes. */
+  data: Buffer;
+}
+
+/** MacResponse carries the MAC. */
+export interface MacResponse {
+  /** The HMAC, the hash's full length. */
+  mac: Buffer;
+}
+
+/** VerifyMacRequest names the key, the hash, the data and the MAC to check. */
+export interface VerifyMacRequest {
+  /** A generic-secret key (type 16) with VERIFY=1 that the caller owns or has shared. */
+  keyHandle: number;
+  /** The HMAC hash; unspecified is refused. */
+  hash: HashAlgorithm;
+  /** The data, at most 65536 bytes. */
+  data: Buffer;
+  /** The MAC to check, the hash's full length. */
+  mac: Buffer;
+}
+
+/** VerifyMacResponse is empty: a MAC that does not match is an error (SIGNATURE_INVALID). */
+export interface VerifyMacResponse {
+}
+
+/** GenerateKeyPairRequest describes the key pair to generate (KMU genRSAKeyPair / genECCKeyPair flags). */
+export interface GenerateKeyPairRequest {
+  /** KMU key type: 0 RSA or 3 EC. */
+  keyType: number;
+  /** RSA modulus length in bits (-m): 2048, 3072 or 4096. */
+  modulusBits: number;
+  /** RSA public exponent (-e); 0 means 65537, the only value accepted. */
+  publicExponent: number;
+  /** The EC curve (-i). */
+  curve: EcCurve;
+  /** Label of both keys (-l). 1 to 127 UTF-8 characters. */
+  label: string;
+  /** Key id of both keys (-id); unique across the cluster for each class when not empty. */
+  id: string;
+  /** True for session keys (-sess). */
+  session: boolean;
+  /** Crypto users to share both keys with (-u). */
+  shareWithUserIds: number[];
+  /** True to make the private key non-extractable (-nex). */
+  nonExtractable: boolean;
+  /** Minimum number of HSMs that must hold both keys (-min_srv); absent means 1. */
+  minSrv?:
+    | number
+    | undefined;
+  /** Seconds to wait for min_srv (-timeout); valid only together with min_srv. */
+  timeoutSeconds?:
+    | number
+    | undefined;
+  /** True to run the firmware attestation check (-attest). */
+  attest: boolean;
+  /** A fresh client nonce (16 to 64 bytes) that the attestation documents must carry. */
+  attestNonce: Buffer;
+}
+
+/** GenerateKeyPairResponse reports the new keys. */
+export interface GenerateKeyPairResponse {
+  /** The public key's handle. */
+  publicKeyHandle: number;
+  /** The private key's handle. */
+  privateKeyHandle: number;
+  /** The internal step (Cfm3GenerateKeyPair). */
+  steps: StepResult[];
+  /** The per-node result, one line per node (one for session keys). */
+  nodeStatuses: NodeStatus[];
+  /** Revision of the private key's creation event. */
+  revision: string;
+  /** With attest: one signed document per node that answered, about the private key. */
+  attestations: Attestation[];
+}
+
+/** SignRequest names the private key, the mechanism and what to sign. */
+export interface SignRequest {
+  /** A private key with SIGN=1 that the caller owns or has shared. */
+  keyHandle: number;
+  /** How to sign. */
+  mechanism: SignMechanism;
+  /** The hash; SHA-1 is refused. */
+  hash: HashAlgorithm;
+  /** What to sign. */
+  input?:
+    | //
+    /** The message, hashed by the HSM with `hash`; at most 65536 bytes. */
+    { $case: "data"; value: Buffer }
+    | //
+    /** A digest already computed with `hash`; its length must be the hash's. */
+    { $case: "digest"; value: Buffer }
+    | undefined;
+  /** PSS salt length in bytes; absent means the hash's length. */
+  pssSaltLength?:
+    | number
+    | undefined;
+  /** ECDSA signature layout; ignored for RSA. */
+  encoding: SignatureEncoding;
+}
+
+/** SignResponse carries the signature. */
+export interface SignResponse {
+  /** The signature. */
+  signature: Buffer;
+}
+
+/** VerifyRequest names the public key, the mechanism, the signed input and the signature. */
+export interface VerifyRequest {
+  /** A public key with VERIFY=1 that the caller owns or has shared. */
+  keyHandle: number;
+  /** How the signature was made. */
+  mechanism: SignMechanism;
+  /** The hash; SHA-1 is refused. */
+  hash: HashAlgorithm;
+  /** What was signed. */
+  input?:
+    | //
+    /** The message; at most 65536 bytes. */
+    { $case: "data"; value: Buffer }
+    | //
+    /** A digest computed with `hash`. */
+    { $case: "digest"; value: Buffer }
+    | undefined;
+  /** PSS salt length in bytes; absent means the hash's length. */
+  pssSaltLength?:
+    | number
+    | undefined;
+  /** ECDSA signature layout; ignored for RSA. */
+  encoding: SignatureEncoding;
+  /** The signature to check. */
+  signature: Buffer;
+}
+
+/** VerifyResponse is empty: a signature that does not verify is an error (SIGNATURE_INVALID). */
+export interface VerifyResponse {
+}
+
+/** ImportPublicKeyRequest carries a public key and the new key's attributes (KMU importPubKey). */
+export interface ImportPublicKeyRequest {
+  /** The public key, PEM (SubjectPublicKeyInfo): RSA 2048 to 4096 bits or EC on a supported curve. */
+  pem: string;
+  /** Label (-l). 1 to 127 UTF-8 characters. */
+  label: string;
+  /** Key id (-id); unique across the cluster when not empty. */
+  id: string;
+  /** True for a session key (-sess). */
+  session: boolean;
+  /** Crypto users to share the key with (-u). */
+  shareWithUserIds: number[];
+  /** Minimum number of HSMs that must hold the key (-min_srv); absent means 1. */
+  minSrv?:
+    | number
+    | undefined;
+  /** Seconds to wait for min_srv (-timeout); valid only together with min_srv. */
+  timeoutSeconds?: number | undefined;
+}
+
+/** ImportPublicKeyResponse reports the new key. */
+export interface ImportPublicKeyResponse {
+  /** The new key's handle. */
+  keyHandle: number;
+  /** The internal steps (Cfm3CreatePublicKey). */
+  steps: StepResult[];
+  /** The per-node result. */
+  nodeStatuses: NodeStatus[];
+  /** Revision of the key's creation event. */
+  revision: string;
+}
+
+/** ImportPrivateKeyRequest carries a private key and the new key's attributes (KMU importPrivateKey). */
+export interface ImportPrivateKeyRequest {
+  /** The key, plaintext or already wrapped on the host. */
+  material?:
+    | //
+    /** The private key, PEM (PKCS#8 or PKCS#1/SEC1). */
+    { $case: "pem"; value: string }
+    | //
+    /** PKCS#8 DER wrapped on the host with the -wk file key (AES key wrap with PKCS#5 padding). */
+    { $case: "hostWrappedKey"; value: Buffer }
+    | undefined;
+  /** Handle of the AES wrapping key (-w); needs WRAP=1 and UNWRAP=1. Handle 4 is refused. */
+  wrappingKeyHandle: number;
+  /** Label (-l). 1 to 127 UTF-8 characters. */
+  label: string;
+  /** Key id (-id); unique across the cluster when not empty. */
+  id: string;
+  /** True for a session key (-sess). */
+  session: boolean;
+  /** Crypto users to share the key with (-u). */
+  shareWithUserIds: number[];
+  /** Minimum number of HSMs that must hold the key (-min_srv); absent means 1. */
+  minSrv?:
+    | number
+    | undefined;
+  /** Seconds to wait for min_srv (-timeout); valid only together with min_srv. */
+  timeoutSeconds?:
+    | number
+    | undefined;
+  /** True to run the firmware attestation check (-attest). */
+  attest: boolean;
+  /** A fresh client nonce (16 to 64 bytes) that the attestation documents must carry. */
+  attestNonce: Buffer;
+}
+
+/** ImportPrivateKeyResponse reports each step and the new key. */
+export interface ImportPrivateKeyResponse {
+  /** The new key's handle. */
+  keyHandle: number;
+  /** The internal steps: Cfm3WrapHostKey (absent with host_wrapped_key), Cfm3CreateUnwrapTemplate, Cfm3UnWrapKey. */
+  steps: StepResult[];
+  /** The per-node result. */
+  nodeStatuses: NodeStatus[];
+  /** Revision of the key's creation event. */
+  revision: string;
+  /** With attest: one signed document per node that answered. */
+  attestations: Attestation[];
+}
+
+/** ExportPublicKeyRequest names a public key. */
+export interface ExportPublicKeyRequest {
+  /** A public key the caller owns or has shared (-k). */
+  keyHandle: number;
+}
+
+/** ExportPublicKeyResponse carries the key. */
+export interface ExportPublicKeyResponse {
+  /** SubjectPublicKeyInfo, PEM. */
+  pem: string;
+  /** The step: Cfm3ExportPubKey. */
+  steps: StepResult[];
+}
+
+/** ExportPrivateKeyRequest names the private key and the wrapping key. */
+export interface ExportPrivateKeyRequest {
+  /** A private key the caller owns, with EXTRACTABLE=1 (-k). */
+  keyHandle: number;
+  /** The AES wrapping key (-w); needs WRAP=1. */
+  wrappingKeyHandle: number;
+  /** The mechanism (-m); unspecified means AES_KEY_WRAP_PAD_PKCS5, the only one KMU offers here. */
+  mechanism: WrapMechanism;
+}
+
+/** ExportPrivateKeyResponse carries the wrapped private key. */
+export interface ExportPrivateKeyResponse {
+  /** PKCS#8 DER of the private key, wrapped with the mechanism. */
+  wrappedKey: Buffer;
+  /** The step: Cfm3WrapKey. */
+  steps: StepResult[];
+}
+
+/** UnwrapKeyRequest carries a wrapped key and the new key's attributes (KMU unWrapKey). */
+export interface UnwrapKeyRequest {
+  /**
+   * The unwrapping key (-w): AES with UNWRAP=1 for the AES mechanisms, an RSA private key
+   * with UNWRAP=1 for RSA_OAEP and RSA_AES. Handle 4 is refused.
+   */
+  wrappingKeyHandle: number;
+  /** The mechanism that wrapped the key (-m); unspecified is refused. */
+  mechanism: WrapMechanism;
+  /** The wrapped key, at most 8192 bytes, laid out as WrapKey returns it. */
+  wrappedKey: Buffer;
+  /** Additional authenticated data for AES_GCM (-aad). */
+  aad: Buffer;
+  /** The OAEP hash for RSA_OAEP and RSA_AES (-t); unspecified means SHA-256. */
+  oaepHash: HashAlgorithm;
+  /** Class of the new key (-kc): 3 private or 4 secret. */
+  keyClass: number;
+  /** KMU type of the new key (-kt): 0 RSA or 3 EC (private), 16, 21 or 31 (secret). */
+  keyType: number;
+  /** Label (-l). 1 to 127 UTF-8 characters. */
+  label: string;
+  /** Key id (-id); unique across the cluster when not empty. */
+  id: string;
+  /** True for a session key (-sess). */
+  session: boolean;
+  /** True to make the new key non-extractable (-nex). */
+  nonExtractable: boolean;
+  /** Crypto users to share the key with (-u). */
+  shareWithUserIds: number[];
+  /** Minimum number of HSMs that must hold the key (-min_srv); absent means 1. */
+  minSrv?:
+    | number
+    | undefined;
+  /** Seconds to wait for min_srv (-timeout); valid only together with min_srv. */
+  timeoutSeconds?:
+    | number
+    | undefined;
+  /** True to run the firmware attestation check (-attest). */
+  attest: boolean;
+  /** A fresh client nonce (16 to 64 bytes) that the attestation documents must carry. */
+  attestNonce: Buffer;
+}
+
+/** UnwrapKeyResponse reports each step and the new key. */
+export interface UnwrapKeyResponse {
+  /** The new key's handle. */
+  keyHandle: number;
+  /** The internal steps: Cfm3CreateUnwrapTemplate, Cfm3UnWrapKey. */
+  steps: StepResult[];
+  /** The per-node result. */
+  nodeStatuses: NodeStatus[];
+  /** Revision of the key's creation event. */
+  revision: string;
+  /** With attest: one signed document per node that answered. */
+  attestations: Attestation[];
+}
+
+/** GetHsmInfoRequest asks for the HSMs' and the partition's description. */
+export interface GetHsmInfoRequest {
+}
+
+/** HsmInfo describes one emulated HSM. */
+export interface HsmInfo {
+  /** The node's id. */
+  nodeId: number;
+  /** The model name the node reports. */
+  model: string;
+  /** The node's serial number. */
+  serialNumber: string;
+  /** The firmware version. */
+  firmwareVersion: string;
+  /** True while the node answers. */
+  available: boolean;
+  /** True when the node is in FIPS mode (always true: the emulator enforces the FIPS policy). */
+  fipsMode: boolean;
+  /** Keys the node holds. */
+  keysHeld: number;
+}
+
+/** PartitionInfo describes the cluster's partition as key_mgmt_util's getPartitionInfo does. */
+export interface PartitionInfo {
+  /** The partition's name. */
+  name: string;
+  /** Most keys the partition holds; 0 for no limit. */
+  maxKeys: number;
+  /** Token keys stored. */
+  tokenKeys: number;
+  /** Session keys in open sessions. */
+  sessionKeys: number;
+  /** Users of the partition. */
+  users: number;
+  /** Open login sessions. */
+  sessions: number;
+}
+
+/** GetHsmInfoResponse lists the HSMs and the partition. */
+export interface GetHsmInfoResponse {
+  /** One entry per node, in id order. */
+  hsms: HsmInfo[];
+  /** The partition. */
+  partition?: PartitionInfo | undefined;
+}
+
+/** GetLoginStatusRequest asks about the caller's session. */
+export interface GetLoginStatusRequest {
+}
+
+/** GetLoginStatusResponse describes the caller's session. */
+export interface GetLoginStatusResponse {
+  /** The logged-in user's id. */
+  userId: number;
+  /** The logged-in user's name. */
+  username: string;
+  /** The user's role. */
+  userType: UserType;
+  /** The node the session is attached to. */
+  nodeId: number;
+  /** When the session expires if unused. */
+  expiresAt?: Date | undefined;
 }
 
 function createBaseLoginRequest(): LoginRequest {
@@ -2260,6 +3083,7 @@ function createBaseFindKeyRequest(): FindKeyRequest {
     session: undefined,
     sharedWithUserIds: [],
     kcv: undefined,
+    modulus: undefined,
     pageSize: 0,
     pageToken: "",
   };
@@ -2291,6 +3115,9 @@ export const FindKeyRequest: MessageFns<FindKeyRequest> = {
     }
     if (message.kcv !== undefined) {
       writer.uint32(58).bytes(message.kcv);
+    }
+    if (message.modulus !== undefined) {
+      writer.uint32(82).bytes(message.modulus);
     }
     if (message.pageSize !== 0) {
       writer.uint32(64).int32(message.pageSize);
@@ -2380,6 +3207,14 @@ export const FindKeyRequest: MessageFns<FindKeyRequest> = {
             message.kcv = Buffer.from(reader.bytes());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.modulus = Buffer.from(reader.bytes());
+            continue;
+          }
           case 8: {
             if (tag !== 64) {
               break;
@@ -2429,6 +3264,7 @@ export const FindKeyRequest: MessageFns<FindKeyRequest> = {
         ? object.shared_with_user_ids.map((e: any) => globalThis.Number(e))
         : [],
       kcv: isSet(object.kcv) ? Buffer.from(bytesFromBase64(object.kcv)) : undefined,
+      modulus: isSet(object.modulus) ? Buffer.from(bytesFromBase64(object.modulus)) : undefined,
       pageSize: isSet(object.pageSize)
         ? globalThis.Number(object.pageSize)
         : isSet(object.page_size)
@@ -2465,6 +3301,9 @@ export const FindKeyRequest: MessageFns<FindKeyRequest> = {
     if (message.kcv !== undefined) {
       obj.kcv = base64FromBytes(message.kcv);
     }
+    if (message.modulus !== undefined) {
+      obj.modulus = base64FromBytes(message.modulus);
+    }
     if (message.pageSize !== 0) {
       obj.pageSize = Math.round(message.pageSize);
     }
@@ -2486,6 +3325,7 @@ export const FindKeyRequest: MessageFns<FindKeyRequest> = {
     message.session = object.session ?? undefined;
     message.sharedWithUserIds = object.sharedWithUserIds?.map((e) => e) || [];
     message.kcv = object.kcv ?? undefined;
+    message.modulus = object.modulus ?? undefined;
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
     return message;
@@ -4017,7 +4857,7 @@ export const NodeAttestationKey: MessageFns<NodeAttestationKey> = {
 };
 
 function createBaseWrapKeyRequest(): WrapKeyRequest {
-  return { keyHandle: 0, wrappingKeyHandle: 0 };
+  return { keyHandle: 0, wrappingKeyHandle: 0, mechanism: 0, aad: Buffer.alloc(0), oaepHash: 0 };
 }
 
 export const WrapKeyRequest: MessageFns<WrapKeyRequest> = {
@@ -4027,6 +4867,15 @@ export const WrapKeyRequest: MessageFns<WrapKeyRequest> = {
     }
     if (message.wrappingKeyHandle !== 0) {
       writer.uint32(16).uint32(message.wrappingKeyHandle);
+    }
+    if (message.mechanism !== 0) {
+      writer.uint32(24).int32(message.mechanism);
+    }
+    if (message.aad.length !== 0) {
+      writer.uint32(34).bytes(message.aad);
+    }
+    if (message.oaepHash !== 0) {
+      writer.uint32(40).int32(message.oaepHash);
     }
     return writer;
   },
@@ -4060,6 +4909,30 @@ export const WrapKeyRequest: MessageFns<WrapKeyRequest> = {
             message.wrappingKeyHandle = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mechanism = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.aad = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.oaepHash = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4084,6 +4957,13 @@ export const WrapKeyRequest: MessageFns<WrapKeyRequest> = {
         : isSet(object.wrapping_key_handle)
         ? globalThis.Number(object.wrapping_key_handle)
         : 0,
+      mechanism: isSet(object.mechanism) ? wrapMechanismFromJSON(object.mechanism) : 0,
+      aad: isSet(object.aad) ? Buffer.from(bytesFromBase64(object.aad)) : Buffer.alloc(0),
+      oaepHash: isSet(object.oaepHash)
+        ? hashAlgorithmFromJSON(object.oaepHash)
+        : isSet(object.oaep_hash)
+        ? hashAlgorithmFromJSON(object.oaep_hash)
+        : 0,
     };
   },
 
@@ -4095,6 +4975,15 @@ export const WrapKeyRequest: MessageFns<WrapKeyRequest> = {
     if (message.wrappingKeyHandle !== 0) {
       obj.wrappingKeyHandle = Math.round(message.wrappingKeyHandle);
     }
+    if (message.mechanism !== 0) {
+      obj.mechanism = wrapMechanismToJSON(message.mechanism);
+    }
+    if (message.aad.length !== 0) {
+      obj.aad = base64FromBytes(message.aad);
+    }
+    if (message.oaepHash !== 0) {
+      obj.oaepHash = hashAlgorithmToJSON(message.oaepHash);
+    }
     return obj;
   },
 
@@ -4105,6 +4994,9 @@ export const WrapKeyRequest: MessageFns<WrapKeyRequest> = {
     const message = createBaseWrapKeyRequest();
     message.keyHandle = object.keyHandle ?? 0;
     message.wrappingKeyHandle = object.wrappingKeyHandle ?? 0;
+    message.mechanism = object.mechanism ?? 0;
+    message.aad = object.aad ?? Buffer.alloc(0);
+    message.oaepHash = object.oaepHash ?? 0;
     return message;
   },
 };
@@ -5237,6 +6129,4222 @@ export const ChangeUserPasswordResponse: MessageFns<ChangeUserPasswordResponse> 
   },
 };
 
+function createBaseEncryptRequest(): EncryptRequest {
+  return {
+    keyHandle: 0,
+    mechanism: 0,
+    plaintext: Buffer.alloc(0),
+    iv: Buffer.alloc(0),
+    aad: Buffer.alloc(0),
+    tagLength: 0,
+    oaepHash: 0,
+  };
+}
+
+export const EncryptRequest: MessageFns<EncryptRequest> = {
+  encode(message: EncryptRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    if (message.mechanism !== 0) {
+      writer.uint32(16).int32(message.mechanism);
+    }
+    if (message.plaintext.length !== 0) {
+      writer.uint32(26).bytes(message.plaintext);
+    }
+    if (message.iv.length !== 0) {
+      writer.uint32(34).bytes(message.iv);
+    }
+    if (message.aad.length !== 0) {
+      writer.uint32(42).bytes(message.aad);
+    }
+    if (message.tagLength !== 0) {
+      writer.uint32(48).uint32(message.tagLength);
+    }
+    if (message.oaepHash !== 0) {
+      writer.uint32(56).int32(message.oaepHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EncryptRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEncryptRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.mechanism = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.plaintext = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.iv = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.aad = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.tagLength = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.oaepHash = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EncryptRequest {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      mechanism: isSet(object.mechanism) ? cipherMechanismFromJSON(object.mechanism) : 0,
+      plaintext: isSet(object.plaintext) ? Buffer.from(bytesFromBase64(object.plaintext)) : Buffer.alloc(0),
+      iv: isSet(object.iv) ? Buffer.from(bytesFromBase64(object.iv)) : Buffer.alloc(0),
+      aad: isSet(object.aad) ? Buffer.from(bytesFromBase64(object.aad)) : Buffer.alloc(0),
+      tagLength: isSet(object.tagLength)
+        ? globalThis.Number(object.tagLength)
+        : isSet(object.tag_length)
+        ? globalThis.Number(object.tag_length)
+        : 0,
+      oaepHash: isSet(object.oaepHash)
+        ? hashAlgorithmFromJSON(object.oaepHash)
+        : isSet(object.oaep_hash)
+        ? hashAlgorithmFromJSON(object.oaep_hash)
+        : 0,
+    };
+  },
+
+  toJSON(message: EncryptRequest): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.mechanism !== 0) {
+      obj.mechanism = cipherMechanismToJSON(message.mechanism);
+    }
+    if (message.plaintext.length !== 0) {
+      obj.plaintext = base64FromBytes(message.plaintext);
+    }
+    if (message.iv.length !== 0) {
+      obj.iv = base64FromBytes(message.iv);
+    }
+    if (message.aad.length !== 0) {
+      obj.aad = base64FromBytes(message.aad);
+    }
+    if (message.tagLength !== 0) {
+      obj.tagLength = Math.round(message.tagLength);
+    }
+    if (message.oaepHash !== 0) {
+      obj.oaepHash = hashAlgorithmToJSON(message.oaepHash);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EncryptRequest>, I>>(base?: I): EncryptRequest {
+    return EncryptRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EncryptRequest>, I>>(object: I): EncryptRequest {
+    const message = createBaseEncryptRequest();
+    message.keyHandle = object.keyHandle ?? 0;
+    message.mechanism = object.mechanism ?? 0;
+    message.plaintext = object.plaintext ?? Buffer.alloc(0);
+    message.iv = object.iv ?? Buffer.alloc(0);
+    message.aad = object.aad ?? Buffer.alloc(0);
+    message.tagLength = object.tagLength ?? 0;
+    message.oaepHash = object.oaepHash ?? 0;
+    return message;
+  },
+};
+
+function createBaseEncryptResponse(): EncryptResponse {
+  return { ciphertext: Buffer.alloc(0), iv: Buffer.alloc(0), tag: Buffer.alloc(0) };
+}
+
+export const EncryptResponse: MessageFns<EncryptResponse> = {
+  encode(message: EncryptResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ciphertext.length !== 0) {
+      writer.uint32(10).bytes(message.ciphertext);
+    }
+    if (message.iv.length !== 0) {
+      writer.uint32(18).bytes(message.iv);
+    }
+    if (message.tag.length !== 0) {
+      writer.uint32(26).bytes(message.tag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EncryptResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEncryptResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ciphertext = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.iv = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.tag = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EncryptResponse {
+    return {
+      ciphertext: isSet(object.ciphertext) ? Buffer.from(bytesFromBase64(object.ciphertext)) : Buffer.alloc(0),
+      iv: isSet(object.iv) ? Buffer.from(bytesFromBase64(object.iv)) : Buffer.alloc(0),
+      tag: isSet(object.tag) ? Buffer.from(bytesFromBase64(object.tag)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: EncryptResponse): unknown {
+    const obj: any = {};
+    if (message.ciphertext.length !== 0) {
+      obj.ciphertext = base64FromBytes(message.ciphertext);
+    }
+    if (message.iv.length !== 0) {
+      obj.iv = base64FromBytes(message.iv);
+    }
+    if (message.tag.length !== 0) {
+      obj.tag = base64FromBytes(message.tag);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EncryptResponse>, I>>(base?: I): EncryptResponse {
+    return EncryptResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EncryptResponse>, I>>(object: I): EncryptResponse {
+    const message = createBaseEncryptResponse();
+    message.ciphertext = object.ciphertext ?? Buffer.alloc(0);
+    message.iv = object.iv ?? Buffer.alloc(0);
+    message.tag = object.tag ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseDecryptRequest(): DecryptRequest {
+  return {
+    keyHandle: 0,
+    mechanism: 0,
+    ciphertext: Buffer.alloc(0),
+    iv: Buffer.alloc(0),
+    aad: Buffer.alloc(0),
+    tag: Buffer.alloc(0),
+    oaepHash: 0,
+  };
+}
+
+export const DecryptRequest: MessageFns<DecryptRequest> = {
+  encode(message: DecryptRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    if (message.mechanism !== 0) {
+      writer.uint32(16).int32(message.mechanism);
+    }
+    if (message.ciphertext.length !== 0) {
+      writer.uint32(26).bytes(message.ciphertext);
+    }
+    if (message.iv.length !== 0) {
+      writer.uint32(34).bytes(message.iv);
+    }
+    if (message.aad.length !== 0) {
+      writer.uint32(42).bytes(message.aad);
+    }
+    if (message.tag.length !== 0) {
+      writer.uint32(50).bytes(message.tag);
+    }
+    if (message.oaepHash !== 0) {
+      writer.uint32(56).int32(message.oaepHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecryptRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecryptRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.mechanism = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ciphertext = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.iv = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.aad = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.tag = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.oaepHash = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecryptRequest {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      mechanism: isSet(object.mechanism) ? cipherMechanismFromJSON(object.mechanism) : 0,
+      ciphertext: isSet(object.ciphertext) ? Buffer.from(bytesFromBase64(object.ciphertext)) : Buffer.alloc(0),
+      iv: isSet(object.iv) ? Buffer.from(bytesFromBase64(object.iv)) : Buffer.alloc(0),
+      aad: isSet(object.aad) ? Buffer.from(bytesFromBase64(object.aad)) : Buffer.alloc(0),
+      tag: isSet(object.tag) ? Buffer.from(bytesFromBase64(object.tag)) : Buffer.alloc(0),
+      oaepHash: isSet(object.oaepHash)
+        ? hashAlgorithmFromJSON(object.oaepHash)
+        : isSet(object.oaep_hash)
+        ? hashAlgorithmFromJSON(object.oaep_hash)
+        : 0,
+    };
+  },
+
+  toJSON(message: DecryptRequest): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.mechanism !== 0) {
+      obj.mechanism = cipherMechanismToJSON(message.mechanism);
+    }
+    if (message.ciphertext.length !== 0) {
+      obj.ciphertext = base64FromBytes(message.ciphertext);
+    }
+    if (message.iv.length !== 0) {
+      obj.iv = base64FromBytes(message.iv);
+    }
+    if (message.aad.length !== 0) {
+      obj.aad = base64FromBytes(message.aad);
+    }
+    if (message.tag.length !== 0) {
+      obj.tag = base64FromBytes(message.tag);
+    }
+    if (message.oaepHash !== 0) {
+      obj.oaepHash = hashAlgorithmToJSON(message.oaepHash);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecryptRequest>, I>>(base?: I): DecryptRequest {
+    return DecryptRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecryptRequest>, I>>(object: I): DecryptRequest {
+    const message = createBaseDecryptRequest();
+    message.keyHandle = object.keyHandle ?? 0;
+    message.mechanism = object.mechanism ?? 0;
+    message.ciphertext = object.ciphertext ?? Buffer.alloc(0);
+    message.iv = object.iv ?? Buffer.alloc(0);
+    message.aad = object.aad ?? Buffer.alloc(0);
+    message.tag = object.tag ?? Buffer.alloc(0);
+    message.oaepHash = object.oaepHash ?? 0;
+    return message;
+  },
+};
+
+function createBaseDecryptResponse(): DecryptResponse {
+  return { plaintext: Buffer.alloc(0) };
+}
+
+export const DecryptResponse: MessageFns<DecryptResponse> = {
+  encode(message: DecryptResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.plaintext.length !== 0) {
+      writer.uint32(10).bytes(message.plaintext);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecryptResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecryptResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.plaintext = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecryptResponse {
+    return { plaintext: isSet(object.plaintext) ? Buffer.from(bytesFromBase64(object.plaintext)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: DecryptResponse): unknown {
+    const obj: any = {};
+    if (message.plaintext.length !== 0) {
+      obj.plaintext = base64FromBytes(message.plaintext);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecryptResponse>, I>>(base?: I): DecryptResponse {
+    return DecryptResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecryptResponse>, I>>(object: I): DecryptResponse {
+    const message = createBaseDecryptResponse();
+    message.plaintext = object.plaintext ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseMacRequest(): MacRequest {
+  return { keyHandle: 0, hash: 0, data: Buffer.alloc(0) };
+}
+
+export const MacRequest: MessageFns<MacRequest> = {
+  encode(message: MacRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    if (message.hash !== 0) {
+      writer.uint32(16).int32(message.hash);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(26).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MacRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMacRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.hash = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MacRequest {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      hash: isSet(object.hash) ? hashAlgorithmFromJSON(object.hash) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: MacRequest): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.hash !== 0) {
+      obj.hash = hashAlgorithmToJSON(message.hash);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MacRequest>, I>>(base?: I): MacRequest {
+    return MacRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MacRequest>, I>>(object: I): MacRequest {
+    const message = createBaseMacRequest();
+    message.keyHandle = object.keyHandle ?? 0;
+    message.hash = object.hash ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseMacResponse(): MacResponse {
+  return { mac: Buffer.alloc(0) };
+}
+
+export const MacResponse: MessageFns<MacResponse> = {
+  encode(message: MacResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mac.length !== 0) {
+      writer.uint32(10).bytes(message.mac);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MacResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMacResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mac = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MacResponse {
+    return { mac: isSet(object.mac) ? Buffer.from(bytesFromBase64(object.mac)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: MacResponse): unknown {
+    const obj: any = {};
+    if (message.mac.length !== 0) {
+      obj.mac = base64FromBytes(message.mac);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MacResponse>, I>>(base?: I): MacResponse {
+    return MacResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MacResponse>, I>>(object: I): MacResponse {
+    const message = createBaseMacResponse();
+    message.mac = object.mac ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseVerifyMacRequest(): VerifyMacRequest {
+  return { keyHandle: 0, hash: 0, data: Buffer.alloc(0), mac: Buffer.alloc(0) };
+}
+
+export const VerifyMacRequest: MessageFns<VerifyMacRequest> = {
+  encode(message: VerifyMacRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    if (message.hash !== 0) {
+      writer.uint32(16).int32(message.hash);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(26).bytes(message.data);
+    }
+    if (message.mac.length !== 0) {
+      writer.uint32(34).bytes(message.mac);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifyMacRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifyMacRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.hash = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.mac = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifyMacRequest {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      hash: isSet(object.hash) ? hashAlgorithmFromJSON(object.hash) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      mac: isSet(object.mac) ? Buffer.from(bytesFromBase64(object.mac)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: VerifyMacRequest): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.hash !== 0) {
+      obj.hash = hashAlgorithmToJSON(message.hash);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.mac.length !== 0) {
+      obj.mac = base64FromBytes(message.mac);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifyMacRequest>, I>>(base?: I): VerifyMacRequest {
+    return VerifyMacRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifyMacRequest>, I>>(object: I): VerifyMacRequest {
+    const message = createBaseVerifyMacRequest();
+    message.keyHandle = object.keyHandle ?? 0;
+    message.hash = object.hash ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    message.mac = object.mac ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseVerifyMacResponse(): VerifyMacResponse {
+  return {};
+}
+
+export const VerifyMacResponse: MessageFns<VerifyMacResponse> = {
+  encode(_: VerifyMacResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifyMacResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifyMacResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): VerifyMacResponse {
+    return {};
+  },
+
+  toJSON(_: VerifyMacResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifyMacResponse>, I>>(base?: I): VerifyMacResponse {
+    return VerifyMacResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifyMacResponse>, I>>(_: I): VerifyMacResponse {
+    const message = createBaseVerifyMacResponse();
+    return message;
+  },
+};
+
+function createBaseGenerateKeyPairRequest(): GenerateKeyPairRequest {
+  return {
+    keyType: 0,
+    modulusBits: 0,
+    publicExponent: 0,
+    curve: 0,
+    label: "",
+    id: "",
+    session: false,
+    shareWithUserIds: [],
+    nonExtractable: false,
+    minSrv: undefined,
+    timeoutSeconds: undefined,
+    attest: false,
+    attestNonce: Buffer.alloc(0),
+  };
+}
+
+export const GenerateKeyPairRequest: MessageFns<GenerateKeyPairRequest> = {
+  encode(message: GenerateKeyPairRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyType !== 0) {
+      writer.uint32(8).uint32(message.keyType);
+    }
+    if (message.modulusBits !== 0) {
+      writer.uint32(16).uint32(message.modulusBits);
+    }
+    if (message.publicExponent !== 0) {
+      writer.uint32(24).uint32(message.publicExponent);
+    }
+    if (message.curve !== 0) {
+      writer.uint32(32).int32(message.curve);
+    }
+    if (message.label !== "") {
+      writer.uint32(42).string(message.label);
+    }
+    if (message.id !== "") {
+      writer.uint32(50).string(message.id);
+    }
+    if (message.session !== false) {
+      writer.uint32(56).bool(message.session);
+    }
+    if (message.shareWithUserIds.length !== 0) {
+      writer.uint32(66).fork();
+      for (const v of message.shareWithUserIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.nonExtractable !== false) {
+      writer.uint32(72).bool(message.nonExtractable);
+    }
+    if (message.minSrv !== undefined) {
+      writer.uint32(80).uint32(message.minSrv);
+    }
+    if (message.timeoutSeconds !== undefined) {
+      writer.uint32(88).uint32(message.timeoutSeconds);
+    }
+    if (message.attest !== false) {
+      writer.uint32(96).bool(message.attest);
+    }
+    if (message.attestNonce.length !== 0) {
+      writer.uint32(106).bytes(message.attestNonce);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GenerateKeyPairRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGenerateKeyPairRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyType = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.modulusBits = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.publicExponent = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.curve = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.label = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.session = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag === 64) {
+              message.shareWithUserIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 66) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.shareWithUserIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.nonExtractable = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.minSrv = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.attest = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.attestNonce = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GenerateKeyPairRequest {
+    return {
+      keyType: isSet(object.keyType)
+        ? globalThis.Number(object.keyType)
+        : isSet(object.key_type)
+        ? globalThis.Number(object.key_type)
+        : 0,
+      modulusBits: isSet(object.modulusBits)
+        ? globalThis.Number(object.modulusBits)
+        : isSet(object.modulus_bits)
+        ? globalThis.Number(object.modulus_bits)
+        : 0,
+      publicExponent: isSet(object.publicExponent)
+        ? globalThis.Number(object.publicExponent)
+        : isSet(object.public_exponent)
+        ? globalThis.Number(object.public_exponent)
+        : 0,
+      curve: isSet(object.curve) ? ecCurveFromJSON(object.curve) : 0,
+      label: isSet(object.label) ? globalThis.String(object.label) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      session: isSet(object.session) ? globalThis.Boolean(object.session) : false,
+      shareWithUserIds: globalThis.Array.isArray(object?.shareWithUserIds)
+        ? object.shareWithUserIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.share_with_user_ids)
+        ? object.share_with_user_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      nonExtractable: isSet(object.nonExtractable)
+        ? globalThis.Boolean(object.nonExtractable)
+        : isSet(object.non_extractable)
+        ? globalThis.Boolean(object.non_extractable)
+        : false,
+      minSrv: isSet(object.minSrv)
+        ? globalThis.Number(object.minSrv)
+        : isSet(object.min_srv)
+        ? globalThis.Number(object.min_srv)
+        : undefined,
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : undefined,
+      attest: isSet(object.attest) ? globalThis.Boolean(object.attest) : false,
+      attestNonce: isSet(object.attestNonce)
+        ? Buffer.from(bytesFromBase64(object.attestNonce))
+        : isSet(object.attest_nonce)
+        ? Buffer.from(bytesFromBase64(object.attest_nonce))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: GenerateKeyPairRequest): unknown {
+    const obj: any = {};
+    if (message.keyType !== 0) {
+      obj.keyType = Math.round(message.keyType);
+    }
+    if (message.modulusBits !== 0) {
+      obj.modulusBits = Math.round(message.modulusBits);
+    }
+    if (message.publicExponent !== 0) {
+      obj.publicExponent = Math.round(message.publicExponent);
+    }
+    if (message.curve !== 0) {
+      obj.curve = ecCurveToJSON(message.curve);
+    }
+    if (message.label !== "") {
+      obj.label = message.label;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.session !== false) {
+      obj.session = message.session;
+    }
+    if (message.shareWithUserIds?.length) {
+      obj.shareWithUserIds = message.shareWithUserIds.map((e) => Math.round(e));
+    }
+    if (message.nonExtractable !== false) {
+      obj.nonExtractable = message.nonExtractable;
+    }
+    if (message.minSrv !== undefined) {
+      obj.minSrv = Math.round(message.minSrv);
+    }
+    if (message.timeoutSeconds !== undefined) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    if (message.attest !== false) {
+      obj.attest = message.attest;
+    }
+    if (message.attestNonce.length !== 0) {
+      obj.attestNonce = base64FromBytes(message.attestNonce);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GenerateKeyPairRequest>, I>>(base?: I): GenerateKeyPairRequest {
+    return GenerateKeyPairRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GenerateKeyPairRequest>, I>>(object: I): GenerateKeyPairRequest {
+    const message = createBaseGenerateKeyPairRequest();
+    message.keyType = object.keyType ?? 0;
+    message.modulusBits = object.modulusBits ?? 0;
+    message.publicExponent = object.publicExponent ?? 0;
+    message.curve = object.curve ?? 0;
+    message.label = object.label ?? "";
+    message.id = object.id ?? "";
+    message.session = object.session ?? false;
+    message.shareWithUserIds = object.shareWithUserIds?.map((e) => e) || [];
+    message.nonExtractable = object.nonExtractable ?? false;
+    message.minSrv = object.minSrv ?? undefined;
+    message.timeoutSeconds = object.timeoutSeconds ?? undefined;
+    message.attest = object.attest ?? false;
+    message.attestNonce = object.attestNonce ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseGenerateKeyPairResponse(): GenerateKeyPairResponse {
+  return { publicKeyHandle: 0, privateKeyHandle: 0, steps: [], nodeStatuses: [], revision: "0", attestations: [] };
+}
+
+export const GenerateKeyPairResponse: MessageFns<GenerateKeyPairResponse> = {
+  encode(message: GenerateKeyPairResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.publicKeyHandle !== 0) {
+      writer.uint32(8).uint32(message.publicKeyHandle);
+    }
+    if (message.privateKeyHandle !== 0) {
+      writer.uint32(16).uint32(message.privateKeyHandle);
+    }
+    for (const v of message.steps) {
+      StepResult.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.nodeStatuses) {
+      NodeStatus.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.revision !== "0") {
+      writer.uint32(40).int64(message.revision);
+    }
+    for (const v of message.attestations) {
+      Attestation.encode(v!, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GenerateKeyPairResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGenerateKeyPairResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.publicKeyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.privateKeyHandle = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.steps.push(StepResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.nodeStatuses.push(NodeStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.revision = reader.int64().toString();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.attestations.push(Attestation.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GenerateKeyPairResponse {
+    return {
+      publicKeyHandle: isSet(object.publicKeyHandle)
+        ? globalThis.Number(object.publicKeyHandle)
+        : isSet(object.public_key_handle)
+        ? globalThis.Number(object.public_key_handle)
+        : 0,
+      privateKeyHandle: isSet(object.privateKeyHandle)
+        ? globalThis.Number(object.privateKeyHandle)
+        : isSet(object.private_key_handle)
+        ? globalThis.Number(object.private_key_handle)
+        : 0,
+      steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => StepResult.fromJSON(e)) : [],
+      nodeStatuses: globalThis.Array.isArray(object?.nodeStatuses)
+        ? object.nodeStatuses.map((e: any) => NodeStatus.fromJSON(e))
+        : globalThis.Array.isArray(object?.node_statuses)
+        ? object.node_statuses.map((e: any) => NodeStatus.fromJSON(e))
+        : [],
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "0",
+      attestations: globalThis.Array.isArray(object?.attestations)
+        ? object.attestations.map((e: any) => Attestation.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GenerateKeyPairResponse): unknown {
+    const obj: any = {};
+    if (message.publicKeyHandle !== 0) {
+      obj.publicKeyHandle = Math.round(message.publicKeyHandle);
+    }
+    if (message.privateKeyHandle !== 0) {
+      obj.privateKeyHandle = Math.round(message.privateKeyHandle);
+    }
+    if (message.steps?.length) {
+      obj.steps = message.steps.map((e) => StepResult.toJSON(e));
+    }
+    if (message.nodeStatuses?.length) {
+      obj.nodeStatuses = message.nodeStatuses.map((e) => NodeStatus.toJSON(e));
+    }
+    if (message.revision !== "0") {
+      obj.revision = message.revision;
+    }
+    if (message.attestations?.length) {
+      obj.attestations = message.attestations.map((e) => Attestation.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GenerateKeyPairResponse>, I>>(base?: I): GenerateKeyPairResponse {
+    return GenerateKeyPairResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GenerateKeyPairResponse>, I>>(object: I): GenerateKeyPairResponse {
+    const message = createBaseGenerateKeyPairResponse();
+    message.publicKeyHandle = object.publicKeyHandle ?? 0;
+    message.privateKeyHandle = object.privateKeyHandle ?? 0;
+    message.steps = object.steps?.map((e) => StepResult.fromPartial(e)) || [];
+    message.nodeStatuses = object.nodeStatuses?.map((e) => NodeStatus.fromPartial(e)) || [];
+    message.revision = object.revision ?? "0";
+    message.attestations = object.attestations?.map((e) => Attestation.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSignRequest(): SignRequest {
+  return { keyHandle: 0, mechanism: 0, hash: 0, input: undefined, pssSaltLength: undefined, encoding: 0 };
+}
+
+export const SignRequest: MessageFns<SignRequest> = {
+  encode(message: SignRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    if (message.mechanism !== 0) {
+      writer.uint32(16).int32(message.mechanism);
+    }
+    if (message.hash !== 0) {
+      writer.uint32(24).int32(message.hash);
+    }
+    switch (message.input?.$case) {
+      case "data":
+        writer.uint32(34).bytes(message.input.value);
+        break;
+      case "digest":
+        writer.uint32(42).bytes(message.input.value);
+        break;
+    }
+    if (message.pssSaltLength !== undefined) {
+      writer.uint32(48).uint32(message.pssSaltLength);
+    }
+    if (message.encoding !== 0) {
+      writer.uint32(56).int32(message.encoding);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SignRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSignRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.mechanism = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hash = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.input = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.input = { $case: "digest", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pssSaltLength = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.encoding = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SignRequest {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      mechanism: isSet(object.mechanism) ? signMechanismFromJSON(object.mechanism) : 0,
+      hash: isSet(object.hash) ? hashAlgorithmFromJSON(object.hash) : 0,
+      input: isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : isSet(object.digest)
+        ? { $case: "digest", value: Buffer.from(bytesFromBase64(object.digest)) }
+        : undefined,
+      pssSaltLength: isSet(object.pssSaltLength)
+        ? globalThis.Number(object.pssSaltLength)
+        : isSet(object.pss_salt_length)
+        ? globalThis.Number(object.pss_salt_length)
+        : undefined,
+      encoding: isSet(object.encoding) ? signatureEncodingFromJSON(object.encoding) : 0,
+    };
+  },
+
+  toJSON(message: SignRequest): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.mechanism !== 0) {
+      obj.mechanism = signMechanismToJSON(message.mechanism);
+    }
+    if (message.hash !== 0) {
+      obj.hash = hashAlgorithmToJSON(message.hash);
+    }
+    if (message.input?.$case === "data") {
+      obj.data = base64FromBytes(message.input.value);
+    } else if (message.input?.$case === "digest") {
+      obj.digest = base64FromBytes(message.input.value);
+    }
+    if (message.pssSaltLength !== undefined) {
+      obj.pssSaltLength = Math.round(message.pssSaltLength);
+    }
+    if (message.encoding !== 0) {
+      obj.encoding = signatureEncodingToJSON(message.encoding);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SignRequest>, I>>(base?: I): SignRequest {
+    return SignRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SignRequest>, I>>(object: I): SignRequest {
+    const message = createBaseSignRequest();
+    message.keyHandle = object.keyHandle ?? 0;
+    message.mechanism = object.mechanism ?? 0;
+    message.hash = object.hash ?? 0;
+    switch (object.input?.$case) {
+      case "data": {
+        if (object.input?.value !== undefined && object.input?.value !== null) {
+          message.input = { $case: "data", value: object.input.value };
+        }
+        break;
+      }
+      case "digest": {
+        if (object.input?.value !== undefined && object.input?.value !== null) {
+          message.input = { $case: "digest", value: object.input.value };
+        }
+        break;
+      }
+    }
+    message.pssSaltLength = object.pssSaltLength ?? undefined;
+    message.encoding = object.encoding ?? 0;
+    return message;
+  },
+};
+
+function createBaseSignResponse(): SignResponse {
+  return { signature: Buffer.alloc(0) };
+}
+
+export const SignResponse: MessageFns<SignResponse> = {
+  encode(message: SignResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.signature.length !== 0) {
+      writer.uint32(10).bytes(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SignResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSignResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SignResponse {
+    return { signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: SignResponse): unknown {
+    const obj: any = {};
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SignResponse>, I>>(base?: I): SignResponse {
+    return SignResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SignResponse>, I>>(object: I): SignResponse {
+    const message = createBaseSignResponse();
+    message.signature = object.signature ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseVerifyRequest(): VerifyRequest {
+  return {
+    keyHandle: 0,
+    mechanism: 0,
+    hash: 0,
+    input: undefined,
+    pssSaltLength: undefined,
+    encoding: 0,
+    signature: Buffer.alloc(0),
+  };
+}
+
+export const VerifyRequest: MessageFns<VerifyRequest> = {
+  encode(message: VerifyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    if (message.mechanism !== 0) {
+      writer.uint32(16).int32(message.mechanism);
+    }
+    if (message.hash !== 0) {
+      writer.uint32(24).int32(message.hash);
+    }
+    switch (message.input?.$case) {
+      case "data":
+        writer.uint32(34).bytes(message.input.value);
+        break;
+      case "digest":
+        writer.uint32(42).bytes(message.input.value);
+        break;
+    }
+    if (message.pssSaltLength !== undefined) {
+      writer.uint32(48).uint32(message.pssSaltLength);
+    }
+    if (message.encoding !== 0) {
+      writer.uint32(56).int32(message.encoding);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(66).bytes(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.mechanism = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hash = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.input = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.input = { $case: "digest", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pssSaltLength = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.encoding = reader.int32() as any;
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifyRequest {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      mechanism: isSet(object.mechanism) ? signMechanismFromJSON(object.mechanism) : 0,
+      hash: isSet(object.hash) ? hashAlgorithmFromJSON(object.hash) : 0,
+      input: isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : isSet(object.digest)
+        ? { $case: "digest", value: Buffer.from(bytesFromBase64(object.digest)) }
+        : undefined,
+      pssSaltLength: isSet(object.pssSaltLength)
+        ? globalThis.Number(object.pssSaltLength)
+        : isSet(object.pss_salt_length)
+        ? globalThis.Number(object.pss_salt_length)
+        : undefined,
+      encoding: isSet(object.encoding) ? signatureEncodingFromJSON(object.encoding) : 0,
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: VerifyRequest): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.mechanism !== 0) {
+      obj.mechanism = signMechanismToJSON(message.mechanism);
+    }
+    if (message.hash !== 0) {
+      obj.hash = hashAlgorithmToJSON(message.hash);
+    }
+    if (message.input?.$case === "data") {
+      obj.data = base64FromBytes(message.input.value);
+    } else if (message.input?.$case === "digest") {
+      obj.digest = base64FromBytes(message.input.value);
+    }
+    if (message.pssSaltLength !== undefined) {
+      obj.pssSaltLength = Math.round(message.pssSaltLength);
+    }
+    if (message.encoding !== 0) {
+      obj.encoding = signatureEncodingToJSON(message.encoding);
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifyRequest>, I>>(base?: I): VerifyRequest {
+    return VerifyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifyRequest>, I>>(object: I): VerifyRequest {
+    const message = createBaseVerifyRequest();
+    message.keyHandle = object.keyHandle ?? 0;
+    message.mechanism = object.mechanism ?? 0;
+    message.hash = object.hash ?? 0;
+    switch (object.input?.$case) {
+      case "data": {
+        if (object.input?.value !== undefined && object.input?.value !== null) {
+          message.input = { $case: "data", value: object.input.value };
+        }
+        break;
+      }
+      case "digest": {
+        if (object.input?.value !== undefined && object.input?.value !== null) {
+          message.input = { $case: "digest", value: object.input.value };
+        }
+        break;
+      }
+    }
+    message.pssSaltLength = object.pssSaltLength ?? undefined;
+    message.encoding = object.encoding ?? 0;
+    message.signature = object.signature ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseVerifyResponse(): VerifyResponse {
+  return {};
+}
+
+export const VerifyResponse: MessageFns<VerifyResponse> = {
+  encode(_: VerifyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): VerifyResponse {
+    return {};
+  },
+
+  toJSON(_: VerifyResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifyResponse>, I>>(base?: I): VerifyResponse {
+    return VerifyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifyResponse>, I>>(_: I): VerifyResponse {
+    const message = createBaseVerifyResponse();
+    return message;
+  },
+};
+
+function createBaseImportPublicKeyRequest(): ImportPublicKeyRequest {
+  return {
+    pem: "",
+    label: "",
+    id: "",
+    session: false,
+    shareWithUserIds: [],
+    minSrv: undefined,
+    timeoutSeconds: undefined,
+  };
+}
+
+export const ImportPublicKeyRequest: MessageFns<ImportPublicKeyRequest> = {
+  encode(message: ImportPublicKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pem !== "") {
+      writer.uint32(10).string(message.pem);
+    }
+    if (message.label !== "") {
+      writer.uint32(18).string(message.label);
+    }
+    if (message.id !== "") {
+      writer.uint32(26).string(message.id);
+    }
+    if (message.session !== false) {
+      writer.uint32(32).bool(message.session);
+    }
+    if (message.shareWithUserIds.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.shareWithUserIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.minSrv !== undefined) {
+      writer.uint32(48).uint32(message.minSrv);
+    }
+    if (message.timeoutSeconds !== undefined) {
+      writer.uint32(56).uint32(message.timeoutSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportPublicKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportPublicKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pem = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.label = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.session = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.shareWithUserIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.shareWithUserIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.minSrv = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportPublicKeyRequest {
+    return {
+      pem: isSet(object.pem) ? globalThis.String(object.pem) : "",
+      label: isSet(object.label) ? globalThis.String(object.label) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      session: isSet(object.session) ? globalThis.Boolean(object.session) : false,
+      shareWithUserIds: globalThis.Array.isArray(object?.shareWithUserIds)
+        ? object.shareWithUserIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.share_with_user_ids)
+        ? object.share_with_user_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      minSrv: isSet(object.minSrv)
+        ? globalThis.Number(object.minSrv)
+        : isSet(object.min_srv)
+        ? globalThis.Number(object.min_srv)
+        : undefined,
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ImportPublicKeyRequest): unknown {
+    const obj: any = {};
+    if (message.pem !== "") {
+      obj.pem = message.pem;
+    }
+    if (message.label !== "") {
+      obj.label = message.label;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.session !== false) {
+      obj.session = message.session;
+    }
+    if (message.shareWithUserIds?.length) {
+      obj.shareWithUserIds = message.shareWithUserIds.map((e) => Math.round(e));
+    }
+    if (message.minSrv !== undefined) {
+      obj.minSrv = Math.round(message.minSrv);
+    }
+    if (message.timeoutSeconds !== undefined) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImportPublicKeyRequest>, I>>(base?: I): ImportPublicKeyRequest {
+    return ImportPublicKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportPublicKeyRequest>, I>>(object: I): ImportPublicKeyRequest {
+    const message = createBaseImportPublicKeyRequest();
+    message.pem = object.pem ?? "";
+    message.label = object.label ?? "";
+    message.id = object.id ?? "";
+    message.session = object.session ?? false;
+    message.shareWithUserIds = object.shareWithUserIds?.map((e) => e) || [];
+    message.minSrv = object.minSrv ?? undefined;
+    message.timeoutSeconds = object.timeoutSeconds ?? undefined;
+    return message;
+  },
+};
+
+function createBaseImportPublicKeyResponse(): ImportPublicKeyResponse {
+  return { keyHandle: 0, steps: [], nodeStatuses: [], revision: "0" };
+}
+
+export const ImportPublicKeyResponse: MessageFns<ImportPublicKeyResponse> = {
+  encode(message: ImportPublicKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    for (const v of message.steps) {
+      StepResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.nodeStatuses) {
+      NodeStatus.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.revision !== "0") {
+      writer.uint32(32).int64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportPublicKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportPublicKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.steps.push(StepResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nodeStatuses.push(NodeStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.revision = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportPublicKeyResponse {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => StepResult.fromJSON(e)) : [],
+      nodeStatuses: globalThis.Array.isArray(object?.nodeStatuses)
+        ? object.nodeStatuses.map((e: any) => NodeStatus.fromJSON(e))
+        : globalThis.Array.isArray(object?.node_statuses)
+        ? object.node_statuses.map((e: any) => NodeStatus.fromJSON(e))
+        : [],
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "0",
+    };
+  },
+
+  toJSON(message: ImportPublicKeyResponse): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.steps?.length) {
+      obj.steps = message.steps.map((e) => StepResult.toJSON(e));
+    }
+    if (message.nodeStatuses?.length) {
+      obj.nodeStatuses = message.nodeStatuses.map((e) => NodeStatus.toJSON(e));
+    }
+    if (message.revision !== "0") {
+      obj.revision = message.revision;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImportPublicKeyResponse>, I>>(base?: I): ImportPublicKeyResponse {
+    return ImportPublicKeyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportPublicKeyResponse>, I>>(object: I): ImportPublicKeyResponse {
+    const message = createBaseImportPublicKeyResponse();
+    message.keyHandle = object.keyHandle ?? 0;
+    message.steps = object.steps?.map((e) => StepResult.fromPartial(e)) || [];
+    message.nodeStatuses = object.nodeStatuses?.map((e) => NodeStatus.fromPartial(e)) || [];
+    message.revision = object.revision ?? "0";
+    return message;
+  },
+};
+
+function createBaseImportPrivateKeyRequest(): ImportPrivateKeyRequest {
+  return {
+    material: undefined,
+    wrappingKeyHandle: 0,
+    label: "",
+    id: "",
+    session: false,
+    shareWithUserIds: [],
+    minSrv: undefined,
+    timeoutSeconds: undefined,
+    attest: false,
+    attestNonce: Buffer.alloc(0),
+  };
+}
+
+export const ImportPrivateKeyRequest: MessageFns<ImportPrivateKeyRequest> = {
+  encode(message: ImportPrivateKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.material?.$case) {
+      case "pem":
+        writer.uint32(10).string(message.material.value);
+        break;
+      case "hostWrappedKey":
+        writer.uint32(18).bytes(message.material.value);
+        break;
+    }
+    if (message.wrappingKeyHandle !== 0) {
+      writer.uint32(24).uint32(message.wrappingKeyHandle);
+    }
+    if (message.label !== "") {
+      writer.uint32(34).string(message.label);
+    }
+    if (message.id !== "") {
+      writer.uint32(42).string(message.id);
+    }
+    if (message.session !== false) {
+      writer.uint32(48).bool(message.session);
+    }
+    if (message.shareWithUserIds.length !== 0) {
+      writer.uint32(58).fork();
+      for (const v of message.shareWithUserIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.minSrv !== undefined) {
+      writer.uint32(64).uint32(message.minSrv);
+    }
+    if (message.timeoutSeconds !== undefined) {
+      writer.uint32(72).uint32(message.timeoutSeconds);
+    }
+    if (message.attest !== false) {
+      writer.uint32(80).bool(message.attest);
+    }
+    if (message.attestNonce.length !== 0) {
+      writer.uint32(90).bytes(message.attestNonce);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportPrivateKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportPrivateKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.material = { $case: "pem", value: reader.string() };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.material = { $case: "hostWrappedKey", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.wrappingKeyHandle = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.label = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.session = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag === 56) {
+              message.shareWithUserIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 58) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.shareWithUserIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.minSrv = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.attest = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.attestNonce = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportPrivateKeyRequest {
+    return {
+      material: isSet(object.pem)
+        ? { $case: "pem", value: globalThis.String(object.pem) }
+        : isSet(object.hostWrappedKey)
+        ? { $case: "hostWrappedKey", value: Buffer.from(bytesFromBase64(object.hostWrappedKey)) }
+        : isSet(object.host_wrapped_key)
+        ? { $case: "hostWrappedKey", value: Buffer.from(bytesFromBase64(object.host_wrapped_key)) }
+        : undefined,
+      wrappingKeyHandle: isSet(object.wrappingKeyHandle)
+        ? globalThis.Number(object.wrappingKeyHandle)
+        : isSet(object.wrapping_key_handle)
+        ? globalThis.Number(object.wrapping_key_handle)
+        : 0,
+      label: isSet(object.label) ? globalThis.String(object.label) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      session: isSet(object.session) ? globalThis.Boolean(object.session) : false,
+      shareWithUserIds: globalThis.Array.isArray(object?.shareWithUserIds)
+        ? object.shareWithUserIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.share_with_user_ids)
+        ? object.share_with_user_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      minSrv: isSet(object.minSrv)
+        ? globalThis.Number(object.minSrv)
+        : isSet(object.min_srv)
+        ? globalThis.Number(object.min_srv)
+        : undefined,
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : undefined,
+      attest: isSet(object.attest) ? globalThis.Boolean(object.attest) : false,
+      attestNonce: isSet(object.attestNonce)
+        ? Buffer.from(bytesFromBase64(object.attestNonce))
+        : isSet(object.attest_nonce)
+        ? Buffer.from(bytesFromBase64(object.attest_nonce))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ImportPrivateKeyRequest): unknown {
+    const obj: any = {};
+    if (message.material?.$case === "pem") {
+      obj.pem = message.material.value;
+    } else if (message.material?.$case === "hostWrappedKey") {
+      obj.hostWrappedKey = base64FromBytes(message.material.value);
+    }
+    if (message.wrappingKeyHandle !== 0) {
+      obj.wrappingKeyHandle = Math.round(message.wrappingKeyHandle);
+    }
+    if (message.label !== "") {
+      obj.label = message.label;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.session !== false) {
+      obj.session = message.session;
+    }
+    if (message.shareWithUserIds?.length) {
+      obj.shareWithUserIds = message.shareWithUserIds.map((e) => Math.round(e));
+    }
+    if (message.minSrv !== undefined) {
+      obj.minSrv = Math.round(message.minSrv);
+    }
+    if (message.timeoutSeconds !== undefined) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    if (message.attest !== false) {
+      obj.attest = message.attest;
+    }
+    if (message.attestNonce.length !== 0) {
+      obj.attestNonce = base64FromBytes(message.attestNonce);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImportPrivateKeyRequest>, I>>(base?: I): ImportPrivateKeyRequest {
+    return ImportPrivateKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportPrivateKeyRequest>, I>>(object: I): ImportPrivateKeyRequest {
+    const message = createBaseImportPrivateKeyRequest();
+    switch (object.material?.$case) {
+      case "pem": {
+        if (object.material?.value !== undefined && object.material?.value !== null) {
+          message.material = { $case: "pem", value: object.material.value };
+        }
+        break;
+      }
+      case "hostWrappedKey": {
+        if (object.material?.value !== undefined && object.material?.value !== null) {
+          message.material = { $case: "hostWrappedKey", value: object.material.value };
+        }
+        break;
+      }
+    }
+    message.wrappingKeyHandle = object.wrappingKeyHandle ?? 0;
+    message.label = object.label ?? "";
+    message.id = object.id ?? "";
+    message.session = object.session ?? false;
+    message.shareWithUserIds = object.shareWithUserIds?.map((e) => e) || [];
+    message.minSrv = object.minSrv ?? undefined;
+    message.timeoutSeconds = object.timeoutSeconds ?? undefined;
+    message.attest = object.attest ?? false;
+    message.attestNonce = object.attestNonce ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseImportPrivateKeyResponse(): ImportPrivateKeyResponse {
+  return { keyHandle: 0, steps: [], nodeStatuses: [], revision: "0", attestations: [] };
+}
+
+export const ImportPrivateKeyResponse: MessageFns<ImportPrivateKeyResponse> = {
+  encode(message: ImportPrivateKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    for (const v of message.steps) {
+      StepResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.nodeStatuses) {
+      NodeStatus.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.revision !== "0") {
+      writer.uint32(32).int64(message.revision);
+    }
+    for (const v of message.attestations) {
+      Attestation.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportPrivateKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportPrivateKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.steps.push(StepResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nodeStatuses.push(NodeStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.revision = reader.int64().toString();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.attestations.push(Attestation.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportPrivateKeyResponse {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => StepResult.fromJSON(e)) : [],
+      nodeStatuses: globalThis.Array.isArray(object?.nodeStatuses)
+        ? object.nodeStatuses.map((e: any) => NodeStatus.fromJSON(e))
+        : globalThis.Array.isArray(object?.node_statuses)
+        ? object.node_statuses.map((e: any) => NodeStatus.fromJSON(e))
+        : [],
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "0",
+      attestations: globalThis.Array.isArray(object?.attestations)
+        ? object.attestations.map((e: any) => Attestation.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ImportPrivateKeyResponse): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.steps?.length) {
+      obj.steps = message.steps.map((e) => StepResult.toJSON(e));
+    }
+    if (message.nodeStatuses?.length) {
+      obj.nodeStatuses = message.nodeStatuses.map((e) => NodeStatus.toJSON(e));
+    }
+    if (message.revision !== "0") {
+      obj.revision = message.revision;
+    }
+    if (message.attestations?.length) {
+      obj.attestations = message.attestations.map((e) => Attestation.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImportPrivateKeyResponse>, I>>(base?: I): ImportPrivateKeyResponse {
+    return ImportPrivateKeyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportPrivateKeyResponse>, I>>(object: I): ImportPrivateKeyResponse {
+    const message = createBaseImportPrivateKeyResponse();
+    message.keyHandle = object.keyHandle ?? 0;
+    message.steps = object.steps?.map((e) => StepResult.fromPartial(e)) || [];
+    message.nodeStatuses = object.nodeStatuses?.map((e) => NodeStatus.fromPartial(e)) || [];
+    message.revision = object.revision ?? "0";
+    message.attestations = object.attestations?.map((e) => Attestation.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseExportPublicKeyRequest(): ExportPublicKeyRequest {
+  return { keyHandle: 0 };
+}
+
+export const ExportPublicKeyRequest: MessageFns<ExportPublicKeyRequest> = {
+  encode(message: ExportPublicKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportPublicKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportPublicKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportPublicKeyRequest {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+    };
+  },
+
+  toJSON(message: ExportPublicKeyRequest): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportPublicKeyRequest>, I>>(base?: I): ExportPublicKeyRequest {
+    return ExportPublicKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportPublicKeyRequest>, I>>(object: I): ExportPublicKeyRequest {
+    const message = createBaseExportPublicKeyRequest();
+    message.keyHandle = object.keyHandle ?? 0;
+    return message;
+  },
+};
+
+function createBaseExportPublicKeyResponse(): ExportPublicKeyResponse {
+  return { pem: "", steps: [] };
+}
+
+export const ExportPublicKeyResponse: MessageFns<ExportPublicKeyResponse> = {
+  encode(message: ExportPublicKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pem !== "") {
+      writer.uint32(10).string(message.pem);
+    }
+    for (const v of message.steps) {
+      StepResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportPublicKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportPublicKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pem = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.steps.push(StepResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportPublicKeyResponse {
+    return {
+      pem: isSet(object.pem) ? globalThis.String(object.pem) : "",
+      steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => StepResult.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ExportPublicKeyResponse): unknown {
+    const obj: any = {};
+    if (message.pem !== "") {
+      obj.pem = message.pem;
+    }
+    if (message.steps?.length) {
+      obj.steps = message.steps.map((e) => StepResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportPublicKeyResponse>, I>>(base?: I): ExportPublicKeyResponse {
+    return ExportPublicKeyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportPublicKeyResponse>, I>>(object: I): ExportPublicKeyResponse {
+    const message = createBaseExportPublicKeyResponse();
+    message.pem = object.pem ?? "";
+    message.steps = object.steps?.map((e) => StepResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseExportPrivateKeyRequest(): ExportPrivateKeyRequest {
+  return { keyHandle: 0, wrappingKeyHandle: 0, mechanism: 0 };
+}
+
+export const ExportPrivateKeyRequest: MessageFns<ExportPrivateKeyRequest> = {
+  encode(message: ExportPrivateKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    if (message.wrappingKeyHandle !== 0) {
+      writer.uint32(16).uint32(message.wrappingKeyHandle);
+    }
+    if (message.mechanism !== 0) {
+      writer.uint32(24).int32(message.mechanism);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportPrivateKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportPrivateKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.wrappingKeyHandle = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mechanism = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportPrivateKeyRequest {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      wrappingKeyHandle: isSet(object.wrappingKeyHandle)
+        ? globalThis.Number(object.wrappingKeyHandle)
+        : isSet(object.wrapping_key_handle)
+        ? globalThis.Number(object.wrapping_key_handle)
+        : 0,
+      mechanism: isSet(object.mechanism) ? wrapMechanismFromJSON(object.mechanism) : 0,
+    };
+  },
+
+  toJSON(message: ExportPrivateKeyRequest): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.wrappingKeyHandle !== 0) {
+      obj.wrappingKeyHandle = Math.round(message.wrappingKeyHandle);
+    }
+    if (message.mechanism !== 0) {
+      obj.mechanism = wrapMechanismToJSON(message.mechanism);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportPrivateKeyRequest>, I>>(base?: I): ExportPrivateKeyRequest {
+    return ExportPrivateKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportPrivateKeyRequest>, I>>(object: I): ExportPrivateKeyRequest {
+    const message = createBaseExportPrivateKeyRequest();
+    message.keyHandle = object.keyHandle ?? 0;
+    message.wrappingKeyHandle = object.wrappingKeyHandle ?? 0;
+    message.mechanism = object.mechanism ?? 0;
+    return message;
+  },
+};
+
+function createBaseExportPrivateKeyResponse(): ExportPrivateKeyResponse {
+  return { wrappedKey: Buffer.alloc(0), steps: [] };
+}
+
+export const ExportPrivateKeyResponse: MessageFns<ExportPrivateKeyResponse> = {
+  encode(message: ExportPrivateKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.wrappedKey.length !== 0) {
+      writer.uint32(10).bytes(message.wrappedKey);
+    }
+    for (const v of message.steps) {
+      StepResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportPrivateKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportPrivateKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.wrappedKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.steps.push(StepResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportPrivateKeyResponse {
+    return {
+      wrappedKey: isSet(object.wrappedKey)
+        ? Buffer.from(bytesFromBase64(object.wrappedKey))
+        : isSet(object.wrapped_key)
+        ? Buffer.from(bytesFromBase64(object.wrapped_key))
+        : Buffer.alloc(0),
+      steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => StepResult.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ExportPrivateKeyResponse): unknown {
+    const obj: any = {};
+    if (message.wrappedKey.length !== 0) {
+      obj.wrappedKey = base64FromBytes(message.wrappedKey);
+    }
+    if (message.steps?.length) {
+      obj.steps = message.steps.map((e) => StepResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportPrivateKeyResponse>, I>>(base?: I): ExportPrivateKeyResponse {
+    return ExportPrivateKeyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportPrivateKeyResponse>, I>>(object: I): ExportPrivateKeyResponse {
+    const message = createBaseExportPrivateKeyResponse();
+    message.wrappedKey = object.wrappedKey ?? Buffer.alloc(0);
+    message.steps = object.steps?.map((e) => StepResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUnwrapKeyRequest(): UnwrapKeyRequest {
+  return {
+    wrappingKeyHandle: 0,
+    mechanism: 0,
+    wrappedKey: Buffer.alloc(0),
+    aad: Buffer.alloc(0),
+    oaepHash: 0,
+    keyClass: 0,
+    keyType: 0,
+    label: "",
+    id: "",
+    session: false,
+    nonExtractable: false,
+    shareWithUserIds: [],
+    minSrv: undefined,
+    timeoutSeconds: undefined,
+    attest: false,
+    attestNonce: Buffer.alloc(0),
+  };
+}
+
+export const UnwrapKeyRequest: MessageFns<UnwrapKeyRequest> = {
+  encode(message: UnwrapKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.wrappingKeyHandle !== 0) {
+      writer.uint32(8).uint32(message.wrappingKeyHandle);
+    }
+    if (message.mechanism !== 0) {
+      writer.uint32(16).int32(message.mechanism);
+    }
+    if (message.wrappedKey.length !== 0) {
+      writer.uint32(26).bytes(message.wrappedKey);
+    }
+    if (message.aad.length !== 0) {
+      writer.uint32(34).bytes(message.aad);
+    }
+    if (message.oaepHash !== 0) {
+      writer.uint32(40).int32(message.oaepHash);
+    }
+    if (message.keyClass !== 0) {
+      writer.uint32(48).uint32(message.keyClass);
+    }
+    if (message.keyType !== 0) {
+      writer.uint32(56).uint32(message.keyType);
+    }
+    if (message.label !== "") {
+      writer.uint32(66).string(message.label);
+    }
+    if (message.id !== "") {
+      writer.uint32(74).string(message.id);
+    }
+    if (message.session !== false) {
+      writer.uint32(80).bool(message.session);
+    }
+    if (message.nonExtractable !== false) {
+      writer.uint32(88).bool(message.nonExtractable);
+    }
+    if (message.shareWithUserIds.length !== 0) {
+      writer.uint32(98).fork();
+      for (const v of message.shareWithUserIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.minSrv !== undefined) {
+      writer.uint32(104).uint32(message.minSrv);
+    }
+    if (message.timeoutSeconds !== undefined) {
+      writer.uint32(112).uint32(message.timeoutSeconds);
+    }
+    if (message.attest !== false) {
+      writer.uint32(120).bool(message.attest);
+    }
+    if (message.attestNonce.length !== 0) {
+      writer.uint32(130).bytes(message.attestNonce);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnwrapKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnwrapKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.wrappingKeyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.mechanism = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.wrappedKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.aad = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.oaepHash = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.keyClass = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.keyType = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.label = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.session = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.nonExtractable = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag === 96) {
+              message.shareWithUserIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 98) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.shareWithUserIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.minSrv = reader.uint32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.attest = reader.bool();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.attestNonce = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnwrapKeyRequest {
+    return {
+      wrappingKeyHandle: isSet(object.wrappingKeyHandle)
+        ? globalThis.Number(object.wrappingKeyHandle)
+        : isSet(object.wrapping_key_handle)
+        ? globalThis.Number(object.wrapping_key_handle)
+        : 0,
+      mechanism: isSet(object.mechanism) ? wrapMechanismFromJSON(object.mechanism) : 0,
+      wrappedKey: isSet(object.wrappedKey)
+        ? Buffer.from(bytesFromBase64(object.wrappedKey))
+        : isSet(object.wrapped_key)
+        ? Buffer.from(bytesFromBase64(object.wrapped_key))
+        : Buffer.alloc(0),
+      aad: isSet(object.aad) ? Buffer.from(bytesFromBase64(object.aad)) : Buffer.alloc(0),
+      oaepHash: isSet(object.oaepHash)
+        ? hashAlgorithmFromJSON(object.oaepHash)
+        : isSet(object.oaep_hash)
+        ? hashAlgorithmFromJSON(object.oaep_hash)
+        : 0,
+      keyClass: isSet(object.keyClass)
+        ? globalThis.Number(object.keyClass)
+        : isSet(object.key_class)
+        ? globalThis.Number(object.key_class)
+        : 0,
+      keyType: isSet(object.keyType)
+        ? globalThis.Number(object.keyType)
+        : isSet(object.key_type)
+        ? globalThis.Number(object.key_type)
+        : 0,
+      label: isSet(object.label) ? globalThis.String(object.label) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      session: isSet(object.session) ? globalThis.Boolean(object.session) : false,
+      nonExtractable: isSet(object.nonExtractable)
+        ? globalThis.Boolean(object.nonExtractable)
+        : isSet(object.non_extractable)
+        ? globalThis.Boolean(object.non_extractable)
+        : false,
+      shareWithUserIds: globalThis.Array.isArray(object?.shareWithUserIds)
+        ? object.shareWithUserIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.share_with_user_ids)
+        ? object.share_with_user_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      minSrv: isSet(object.minSrv)
+        ? globalThis.Number(object.minSrv)
+        : isSet(object.min_srv)
+        ? globalThis.Number(object.min_srv)
+        : undefined,
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : undefined,
+      attest: isSet(object.attest) ? globalThis.Boolean(object.attest) : false,
+      attestNonce: isSet(object.attestNonce)
+        ? Buffer.from(bytesFromBase64(object.attestNonce))
+        : isSet(object.attest_nonce)
+        ? Buffer.from(bytesFromBase64(object.attest_nonce))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: UnwrapKeyRequest): unknown {
+    const obj: any = {};
+    if (message.wrappingKeyHandle !== 0) {
+      obj.wrappingKeyHandle = Math.round(message.wrappingKeyHandle);
+    }
+    if (message.mechanism !== 0) {
+      obj.mechanism = wrapMechanismToJSON(message.mechanism);
+    }
+    if (message.wrappedKey.length !== 0) {
+      obj.wrappedKey = base64FromBytes(message.wrappedKey);
+    }
+    if (message.aad.length !== 0) {
+      obj.aad = base64FromBytes(message.aad);
+    }
+    if (message.oaepHash !== 0) {
+      obj.oaepHash = hashAlgorithmToJSON(message.oaepHash);
+    }
+    if (message.keyClass !== 0) {
+      obj.keyClass = Math.round(message.keyClass);
+    }
+    if (message.keyType !== 0) {
+      obj.keyType = Math.round(message.keyType);
+    }
+    if (message.label !== "") {
+      obj.label = message.label;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.session !== false) {
+      obj.session = message.session;
+    }
+    if (message.nonExtractable !== false) {
+      obj.nonExtractable = message.nonExtractable;
+    }
+    if (message.shareWithUserIds?.length) {
+      obj.shareWithUserIds = message.shareWithUserIds.map((e) => Math.round(e));
+    }
+    if (message.minSrv !== undefined) {
+      obj.minSrv = Math.round(message.minSrv);
+    }
+    if (message.timeoutSeconds !== undefined) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    if (message.attest !== false) {
+      obj.attest = message.attest;
+    }
+    if (message.attestNonce.length !== 0) {
+      obj.attestNonce = base64FromBytes(message.attestNonce);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnwrapKeyRequest>, I>>(base?: I): UnwrapKeyRequest {
+    return UnwrapKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnwrapKeyRequest>, I>>(object: I): UnwrapKeyRequest {
+    const message = createBaseUnwrapKeyRequest();
+    message.wrappingKeyHandle = object.wrappingKeyHandle ?? 0;
+    message.mechanism = object.mechanism ?? 0;
+    message.wrappedKey = object.wrappedKey ?? Buffer.alloc(0);
+    message.aad = object.aad ?? Buffer.alloc(0);
+    message.oaepHash = object.oaepHash ?? 0;
+    message.keyClass = object.keyClass ?? 0;
+    message.keyType = object.keyType ?? 0;
+    message.label = object.label ?? "";
+    message.id = object.id ?? "";
+    message.session = object.session ?? false;
+    message.nonExtractable = object.nonExtractable ?? false;
+    message.shareWithUserIds = object.shareWithUserIds?.map((e) => e) || [];
+    message.minSrv = object.minSrv ?? undefined;
+    message.timeoutSeconds = object.timeoutSeconds ?? undefined;
+    message.attest = object.attest ?? false;
+    message.attestNonce = object.attestNonce ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseUnwrapKeyResponse(): UnwrapKeyResponse {
+  return { keyHandle: 0, steps: [], nodeStatuses: [], revision: "0", attestations: [] };
+}
+
+export const UnwrapKeyResponse: MessageFns<UnwrapKeyResponse> = {
+  encode(message: UnwrapKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyHandle !== 0) {
+      writer.uint32(8).uint32(message.keyHandle);
+    }
+    for (const v of message.steps) {
+      StepResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.nodeStatuses) {
+      NodeStatus.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.revision !== "0") {
+      writer.uint32(32).int64(message.revision);
+    }
+    for (const v of message.attestations) {
+      Attestation.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnwrapKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnwrapKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.steps.push(StepResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nodeStatuses.push(NodeStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.revision = reader.int64().toString();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.attestations.push(Attestation.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnwrapKeyResponse {
+    return {
+      keyHandle: isSet(object.keyHandle)
+        ? globalThis.Number(object.keyHandle)
+        : isSet(object.key_handle)
+        ? globalThis.Number(object.key_handle)
+        : 0,
+      steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => StepResult.fromJSON(e)) : [],
+      nodeStatuses: globalThis.Array.isArray(object?.nodeStatuses)
+        ? object.nodeStatuses.map((e: any) => NodeStatus.fromJSON(e))
+        : globalThis.Array.isArray(object?.node_statuses)
+        ? object.node_statuses.map((e: any) => NodeStatus.fromJSON(e))
+        : [],
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "0",
+      attestations: globalThis.Array.isArray(object?.attestations)
+        ? object.attestations.map((e: any) => Attestation.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: UnwrapKeyResponse): unknown {
+    const obj: any = {};
+    if (message.keyHandle !== 0) {
+      obj.keyHandle = Math.round(message.keyHandle);
+    }
+    if (message.steps?.length) {
+      obj.steps = message.steps.map((e) => StepResult.toJSON(e));
+    }
+    if (message.nodeStatuses?.length) {
+      obj.nodeStatuses = message.nodeStatuses.map((e) => NodeStatus.toJSON(e));
+    }
+    if (message.revision !== "0") {
+      obj.revision = message.revision;
+    }
+    if (message.attestations?.length) {
+      obj.attestations = message.attestations.map((e) => Attestation.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnwrapKeyResponse>, I>>(base?: I): UnwrapKeyResponse {
+    return UnwrapKeyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnwrapKeyResponse>, I>>(object: I): UnwrapKeyResponse {
+    const message = createBaseUnwrapKeyResponse();
+    message.keyHandle = object.keyHandle ?? 0;
+    message.steps = object.steps?.map((e) => StepResult.fromPartial(e)) || [];
+    message.nodeStatuses = object.nodeStatuses?.map((e) => NodeStatus.fromPartial(e)) || [];
+    message.revision = object.revision ?? "0";
+    message.attestations = object.attestations?.map((e) => Attestation.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetHsmInfoRequest(): GetHsmInfoRequest {
+  return {};
+}
+
+export const GetHsmInfoRequest: MessageFns<GetHsmInfoRequest> = {
+  encode(_: GetHsmInfoRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetHsmInfoRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetHsmInfoRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetHsmInfoRequest {
+    return {};
+  },
+
+  toJSON(_: GetHsmInfoRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetHsmInfoRequest>, I>>(base?: I): GetHsmInfoRequest {
+    return GetHsmInfoRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetHsmInfoRequest>, I>>(_: I): GetHsmInfoRequest {
+    const message = createBaseGetHsmInfoRequest();
+    return message;
+  },
+};
+
+function createBaseHsmInfo(): HsmInfo {
+  return {
+    nodeId: 0,
+    model: "",
+    serialNumber: "",
+    firmwareVersion: "",
+    available: false,
+    fipsMode: false,
+    keysHeld: 0,
+  };
+}
+
+export const HsmInfo: MessageFns<HsmInfo> = {
+  encode(message: HsmInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== 0) {
+      writer.uint32(8).uint32(message.nodeId);
+    }
+    if (message.model !== "") {
+      writer.uint32(18).string(message.model);
+    }
+    if (message.serialNumber !== "") {
+      writer.uint32(26).string(message.serialNumber);
+    }
+    if (message.firmwareVersion !== "") {
+      writer.uint32(34).string(message.firmwareVersion);
+    }
+    if (message.available !== false) {
+      writer.uint32(40).bool(message.available);
+    }
+    if (message.fipsMode !== false) {
+      writer.uint32(48).bool(message.fipsMode);
+    }
+    if (message.keysHeld !== 0) {
+      writer.uint32(56).uint32(message.keysHeld);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HsmInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHsmInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.nodeId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.serialNumber = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.firmwareVersion = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.available = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.fipsMode = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.keysHeld = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HsmInfo {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.Number(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.Number(object.node_id)
+        : 0,
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      serialNumber: isSet(object.serialNumber)
+        ? globalThis.String(object.serialNumber)
+        : isSet(object.serial_number)
+        ? globalThis.String(object.serial_number)
+        : "",
+      firmwareVersion: isSet(object.firmwareVersion)
+        ? globalThis.String(object.firmwareVersion)
+        : isSet(object.firmware_version)
+        ? globalThis.String(object.firmware_version)
+        : "",
+      available: isSet(object.available) ? globalThis.Boolean(object.available) : false,
+      fipsMode: isSet(object.fipsMode)
+        ? globalThis.Boolean(object.fipsMode)
+        : isSet(object.fips_mode)
+        ? globalThis.Boolean(object.fips_mode)
+        : false,
+      keysHeld: isSet(object.keysHeld)
+        ? globalThis.Number(object.keysHeld)
+        : isSet(object.keys_held)
+        ? globalThis.Number(object.keys_held)
+        : 0,
+    };
+  },
+
+  toJSON(message: HsmInfo): unknown {
+    const obj: any = {};
+    if (message.nodeId !== 0) {
+      obj.nodeId = Math.round(message.nodeId);
+    }
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.serialNumber !== "") {
+      obj.serialNumber = message.serialNumber;
+    }
+    if (message.firmwareVersion !== "") {
+      obj.firmwareVersion = message.firmwareVersion;
+    }
+    if (message.available !== false) {
+      obj.available = message.available;
+    }
+    if (message.fipsMode !== false) {
+      obj.fipsMode = message.fipsMode;
+    }
+    if (message.keysHeld !== 0) {
+      obj.keysHeld = Math.round(message.keysHeld);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HsmInfo>, I>>(base?: I): HsmInfo {
+    return HsmInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HsmInfo>, I>>(object: I): HsmInfo {
+    const message = createBaseHsmInfo();
+    message.nodeId = object.nodeId ?? 0;
+    message.model = object.model ?? "";
+    message.serialNumber = object.serialNumber ?? "";
+    message.firmwareVersion = object.firmwareVersion ?? "";
+    message.available = object.available ?? false;
+    message.fipsMode = object.fipsMode ?? false;
+    message.keysHeld = object.keysHeld ?? 0;
+    return message;
+  },
+};
+
+function createBasePartitionInfo(): PartitionInfo {
+  return { name: "", maxKeys: 0, tokenKeys: 0, sessionKeys: 0, users: 0, sessions: 0 };
+}
+
+export const PartitionInfo: MessageFns<PartitionInfo> = {
+  encode(message: PartitionInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.maxKeys !== 0) {
+      writer.uint32(16).uint32(message.maxKeys);
+    }
+    if (message.tokenKeys !== 0) {
+      writer.uint32(24).uint32(message.tokenKeys);
+    }
+    if (message.sessionKeys !== 0) {
+      writer.uint32(32).uint32(message.sessionKeys);
+    }
+    if (message.users !== 0) {
+      writer.uint32(40).uint32(message.users);
+    }
+    if (message.sessions !== 0) {
+      writer.uint32(48).uint32(message.sessions);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartitionInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartitionInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxKeys = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tokenKeys = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sessionKeys = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.users = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.sessions = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PartitionInfo {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      maxKeys: isSet(object.maxKeys)
+        ? globalThis.Number(object.maxKeys)
+        : isSet(object.max_keys)
+        ? globalThis.Number(object.max_keys)
+        : 0,
+      tokenKeys: isSet(object.tokenKeys)
+        ? globalThis.Number(object.tokenKeys)
+        : isSet(object.token_keys)
+        ? globalThis.Number(object.token_keys)
+        : 0,
+      sessionKeys: isSet(object.sessionKeys)
+        ? globalThis.Number(object.sessionKeys)
+        : isSet(object.session_keys)
+        ? globalThis.Number(object.session_keys)
+        : 0,
+      users: isSet(object.users) ? globalThis.Number(object.users) : 0,
+      sessions: isSet(object.sessions) ? globalThis.Number(object.sessions) : 0,
+    };
+  },
+
+  toJSON(message: PartitionInfo): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.maxKeys !== 0) {
+      obj.maxKeys = Math.round(message.maxKeys);
+    }
+    if (message.tokenKeys !== 0) {
+      obj.tokenKeys = Math.round(message.tokenKeys);
+    }
+    if (message.sessionKeys !== 0) {
+      obj.sessionKeys = Math.round(message.sessionKeys);
+    }
+    if (message.users !== 0) {
+      obj.users = Math.round(message.users);
+    }
+    if (message.sessions !== 0) {
+      obj.sessions = Math.round(message.sessions);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PartitionInfo>, I>>(base?: I): PartitionInfo {
+    return PartitionInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PartitionInfo>, I>>(object: I): PartitionInfo {
+    const message = createBasePartitionInfo();
+    message.name = object.name ?? "";
+    message.maxKeys = object.maxKeys ?? 0;
+    message.tokenKeys = object.tokenKeys ?? 0;
+    message.sessionKeys = object.sessionKeys ?? 0;
+    message.users = object.users ?? 0;
+    message.sessions = object.sessions ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetHsmInfoResponse(): GetHsmInfoResponse {
+  return { hsms: [], partition: undefined };
+}
+
+export const GetHsmInfoResponse: MessageFns<GetHsmInfoResponse> = {
+  encode(message: GetHsmInfoResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.hsms) {
+      HsmInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.partition !== undefined) {
+      PartitionInfo.encode(message.partition, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetHsmInfoResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetHsmInfoResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hsms.push(HsmInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.partition = PartitionInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetHsmInfoResponse {
+    return {
+      hsms: globalThis.Array.isArray(object?.hsms) ? object.hsms.map((e: any) => HsmInfo.fromJSON(e)) : [],
+      partition: isSet(object.partition) ? PartitionInfo.fromJSON(object.partition) : undefined,
+    };
+  },
+
+  toJSON(message: GetHsmInfoResponse): unknown {
+    const obj: any = {};
+    if (message.hsms?.length) {
+      obj.hsms = message.hsms.map((e) => HsmInfo.toJSON(e));
+    }
+    if (message.partition !== undefined) {
+      obj.partition = PartitionInfo.toJSON(message.partition);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetHsmInfoResponse>, I>>(base?: I): GetHsmInfoResponse {
+    return GetHsmInfoResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetHsmInfoResponse>, I>>(object: I): GetHsmInfoResponse {
+    const message = createBaseGetHsmInfoResponse();
+    message.hsms = object.hsms?.map((e) => HsmInfo.fromPartial(e)) || [];
+    message.partition = (object.partition !== undefined && object.partition !== null)
+      ? PartitionInfo.fromPartial(object.partition)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetLoginStatusRequest(): GetLoginStatusRequest {
+  return {};
+}
+
+export const GetLoginStatusRequest: MessageFns<GetLoginStatusRequest> = {
+  encode(_: GetLoginStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLoginStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLoginStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetLoginStatusRequest {
+    return {};
+  },
+
+  toJSON(_: GetLoginStatusRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetLoginStatusRequest>, I>>(base?: I): GetLoginStatusRequest {
+    return GetLoginStatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetLoginStatusRequest>, I>>(_: I): GetLoginStatusRequest {
+    const message = createBaseGetLoginStatusRequest();
+    return message;
+  },
+};
+
+function createBaseGetLoginStatusResponse(): GetLoginStatusResponse {
+  return { userId: 0, username: "", userType: 0, nodeId: 0, expiresAt: undefined };
+}
+
+export const GetLoginStatusResponse: MessageFns<GetLoginStatusResponse> = {
+  encode(message: GetLoginStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== 0) {
+      writer.uint32(8).uint32(message.userId);
+    }
+    if (message.username !== "") {
+      writer.uint32(18).string(message.username);
+    }
+    if (message.userType !== 0) {
+      writer.uint32(24).int32(message.userType);
+    }
+    if (message.nodeId !== 0) {
+      writer.uint32(32).uint32(message.nodeId);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLoginStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLoginStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.userId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.userType = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.nodeId = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetLoginStatusResponse {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.Number(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.Number(object.user_id)
+        : 0,
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
+      userType: isSet(object.userType)
+        ? userTypeFromJSON(object.userType)
+        : isSet(object.user_type)
+        ? userTypeFromJSON(object.user_type)
+        : 0,
+      nodeId: isSet(object.nodeId)
+        ? globalThis.Number(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.Number(object.node_id)
+        : 0,
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetLoginStatusResponse): unknown {
+    const obj: any = {};
+    if (message.userId !== 0) {
+      obj.userId = Math.round(message.userId);
+    }
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    if (message.userType !== 0) {
+      obj.userType = userTypeToJSON(message.userType);
+    }
+    if (message.nodeId !== 0) {
+      obj.nodeId = Math.round(message.nodeId);
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetLoginStatusResponse>, I>>(base?: I): GetLoginStatusResponse {
+    return GetLoginStatusResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetLoginStatusResponse>, I>>(object: I): GetLoginStatusResponse {
+    const message = createBaseGetLoginStatusResponse();
+    message.userId = object.userId ?? 0;
+    message.username = object.username ?? "";
+    message.userType = object.userType ?? 0;
+    message.nodeId = object.nodeId ?? 0;
+    message.expiresAt = object.expiresAt ?? undefined;
+    return message;
+  },
+};
+
 /**
  * HsmService carries the key-management calls of a crypto user.
  *
@@ -5459,6 +10567,187 @@ export const HsmServiceService = {
       Buffer.from(ChangeUserPasswordResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ChangeUserPasswordResponse => ChangeUserPasswordResponse.decode(value),
   },
+  /**
+   * Encrypt encrypts data with a key the caller owns or has shared, whose OBJ_ATTR_ENCRYPT is 1
+   * (AES or 3DES secret keys; RSA public keys with RSA-OAEP). For AES-GCM the HSM makes the
+   * 12-byte IV and returns it; a caller-supplied GCM IV is refused (MECHANISM_PARAM_INVALID).
+   * Data above 65536 bytes is refused with DATA_TOO_LARGE.
+   */
+  encrypt: {
+    path: "/localcloudhsm.v1.HsmService/Encrypt" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EncryptRequest): Buffer => Buffer.from(EncryptRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EncryptRequest => EncryptRequest.decode(value),
+    responseSerialize: (value: EncryptResponse): Buffer => Buffer.from(EncryptResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EncryptResponse => EncryptResponse.decode(value),
+  },
+  /**
+   * Decrypt reverses Encrypt with a key whose OBJ_ATTR_DECRYPT is 1. A GCM tag or padding
+   * that does not check fails with ENCRYPTED_DATA_INVALID.
+   */
+  decrypt: {
+    path: "/localcloudhsm.v1.HsmService/Decrypt" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DecryptRequest): Buffer => Buffer.from(DecryptRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DecryptRequest => DecryptRequest.decode(value),
+    responseSerialize: (value: DecryptResponse): Buffer => Buffer.from(DecryptResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DecryptResponse => DecryptResponse.decode(value),
+  },
+  /** Mac computes an HMAC over data with a generic-secret key whose OBJ_ATTR_SIGN is 1. */
+  mac: {
+    path: "/localcloudhsm.v1.HsmService/Mac" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MacRequest): Buffer => Buffer.from(MacRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MacRequest => MacRequest.decode(value),
+    responseSerialize: (value: MacResponse): Buffer => Buffer.from(MacResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MacResponse => MacResponse.decode(value),
+  },
+  /**
+   * VerifyMac checks an HMAC with a generic-secret key whose OBJ_ATTR_VERIFY is 1; a MAC
+   * that does not match fails with SIGNATURE_INVALID.
+   */
+  verifyMac: {
+    path: "/localcloudhsm.v1.HsmService/VerifyMac" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: VerifyMacRequest): Buffer => Buffer.from(VerifyMacRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): VerifyMacRequest => VerifyMacRequest.decode(value),
+    responseSerialize: (value: VerifyMacResponse): Buffer => Buffer.from(VerifyMacResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VerifyMacResponse => VerifyMacResponse.decode(value),
+  },
+  /**
+   * GenerateKeyPair generates an RSA or EC key pair inside the HSM (KMU genRSAKeyPair,
+   * genECCKeyPair); both keys replicate like symmetric keys.
+   */
+  generateKeyPair: {
+    path: "/localcloudhsm.v1.HsmService/GenerateKeyPair" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GenerateKeyPairRequest): Buffer =>
+      Buffer.from(GenerateKeyPairRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GenerateKeyPairRequest => GenerateKeyPairRequest.decode(value),
+    responseSerialize: (value: GenerateKeyPairResponse): Buffer =>
+      Buffer.from(GenerateKeyPairResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GenerateKeyPairResponse => GenerateKeyPairResponse.decode(value),
+  },
+  /** Sign signs data, or a digest, with a private key whose OBJ_ATTR_SIGN is 1 (KMU sign). */
+  sign: {
+    path: "/localcloudhsm.v1.HsmService/Sign" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SignRequest): Buffer => Buffer.from(SignRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SignRequest => SignRequest.decode(value),
+    responseSerialize: (value: SignResponse): Buffer => Buffer.from(SignResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SignResponse => SignResponse.decode(value),
+  },
+  /**
+   * Verify checks a signature with a public key whose OBJ_ATTR_VERIFY is 1 (KMU verify);
+   * a signature that does not verify fails with SIGNATURE_INVALID.
+   */
+  verify: {
+    path: "/localcloudhsm.v1.HsmService/Verify" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: VerifyRequest): Buffer => Buffer.from(VerifyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): VerifyRequest => VerifyRequest.decode(value),
+    responseSerialize: (value: VerifyResponse): Buffer => Buffer.from(VerifyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VerifyResponse => VerifyResponse.decode(value),
+  },
+  /** ImportPublicKey imports a PEM public key (KMU importPubKey). */
+  importPublicKey: {
+    path: "/localcloudhsm.v1.HsmService/ImportPublicKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ImportPublicKeyRequest): Buffer =>
+      Buffer.from(ImportPublicKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImportPublicKeyRequest => ImportPublicKeyRequest.decode(value),
+    responseSerialize: (value: ImportPublicKeyResponse): Buffer =>
+      Buffer.from(ImportPublicKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ImportPublicKeyResponse => ImportPublicKeyResponse.decode(value),
+  },
+  /**
+   * ImportPrivateKey imports a private key through an AES wrapping key (KMU importPrivateKey):
+   * the key is wrapped with the wrapping key and unwrapped inside the HSM.
+   */
+  importPrivateKey: {
+    path: "/localcloudhsm.v1.HsmService/ImportPrivateKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ImportPrivateKeyRequest): Buffer =>
+      Buffer.from(ImportPrivateKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImportPrivateKeyRequest => ImportPrivateKeyRequest.decode(value),
+    responseSerialize: (value: ImportPrivateKeyResponse): Buffer =>
+      Buffer.from(ImportPrivateKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ImportPrivateKeyResponse => ImportPrivateKeyResponse.decode(value),
+  },
+  /**
+   * ExportPublicKey returns a public key as PEM (KMU exportPubKey); public keys are always readable
+   * by the users who may see them.
+   */
+  exportPublicKey: {
+    path: "/localcloudhsm.v1.HsmService/ExportPublicKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExportPublicKeyRequest): Buffer =>
+      Buffer.from(ExportPublicKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExportPublicKeyRequest => ExportPublicKeyRequest.decode(value),
+    responseSerialize: (value: ExportPublicKeyResponse): Buffer =>
+      Buffer.from(ExportPublicKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExportPublicKeyResponse => ExportPublicKeyResponse.decode(value),
+  },
+  /**
+   * ExportPrivateKey wraps an extractable private key the caller owns (KMU exportPrivateKey):
+   * PKCS#8 DER wrapped with the wrapping key; the host unwraps it (UnwrapHostKey or -wk).
+   */
+  exportPrivateKey: {
+    path: "/localcloudhsm.v1.HsmService/ExportPrivateKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExportPrivateKeyRequest): Buffer =>
+      Buffer.from(ExportPrivateKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExportPrivateKeyRequest => ExportPrivateKeyRequest.decode(value),
+    responseSerialize: (value: ExportPrivateKeyResponse): Buffer =>
+      Buffer.from(ExportPrivateKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExportPrivateKeyResponse => ExportPrivateKeyResponse.decode(value),
+  },
+  /**
+   * UnwrapKey unwraps a wrapped key into a new key object (KMU unWrapKey), with the mechanism
+   * that wrapped it.
+   */
+  unwrapKey: {
+    path: "/localcloudhsm.v1.HsmService/UnwrapKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnwrapKeyRequest): Buffer => Buffer.from(UnwrapKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnwrapKeyRequest => UnwrapKeyRequest.decode(value),
+    responseSerialize: (value: UnwrapKeyResponse): Buffer => Buffer.from(UnwrapKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnwrapKeyResponse => UnwrapKeyResponse.decode(value),
+  },
+  /** GetHsmInfo describes each emulated HSM and the partition (KMU getHSMInfo, getPartitionInfo). */
+  getHsmInfo: {
+    path: "/localcloudhsm.v1.HsmService/GetHsmInfo" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetHsmInfoRequest): Buffer => Buffer.from(GetHsmInfoRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetHsmInfoRequest => GetHsmInfoRequest.decode(value),
+    responseSerialize: (value: GetHsmInfoResponse): Buffer => Buffer.from(GetHsmInfoResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetHsmInfoResponse => GetHsmInfoResponse.decode(value),
+  },
+  /** GetLoginStatus tells who the caller's session belongs to (KMU loginStatus). */
+  getLoginStatus: {
+    path: "/localcloudhsm.v1.HsmService/GetLoginStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetLoginStatusRequest): Buffer =>
+      Buffer.from(GetLoginStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetLoginStatusRequest => GetLoginStatusRequest.decode(value),
+    responseSerialize: (value: GetLoginStatusResponse): Buffer =>
+      Buffer.from(GetLoginStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetLoginStatusResponse => GetLoginStatusResponse.decode(value),
+  },
 } as const;
 
 export interface HsmServiceServer extends UntypedServiceImplementation {
@@ -5535,6 +10824,63 @@ export interface HsmServiceServer extends UntypedServiceImplementation {
    * is NOT_FOUND, reason USER_NOT_FOUND.
    */
   changeUserPassword: handleUnaryCall<ChangeUserPasswordRequest, ChangeUserPasswordResponse>;
+  /**
+   * Encrypt encrypts data with a key the caller owns or has shared, whose OBJ_ATTR_ENCRYPT is 1
+   * (AES or 3DES secret keys; RSA public keys with RSA-OAEP). For AES-GCM the HSM makes the
+   * 12-byte IV and returns it; a caller-supplied GCM IV is refused (MECHANISM_PARAM_INVALID).
+   * Data above 65536 bytes is refused with DATA_TOO_LARGE.
+   */
+  encrypt: handleUnaryCall<EncryptRequest, EncryptResponse>;
+  /**
+   * Decrypt reverses Encrypt with a key whose OBJ_ATTR_DECRYPT is 1. A GCM tag or padding
+   * that does not check fails with ENCRYPTED_DATA_INVALID.
+   */
+  decrypt: handleUnaryCall<DecryptRequest, DecryptResponse>;
+  /** Mac computes an HMAC over data with a generic-secret key whose OBJ_ATTR_SIGN is 1. */
+  mac: handleUnaryCall<MacRequest, MacResponse>;
+  /**
+   * VerifyMac checks an HMAC with a generic-secret key whose OBJ_ATTR_VERIFY is 1; a MAC
+   * that does not match fails with SIGNATURE_INVALID.
+   */
+  verifyMac: handleUnaryCall<VerifyMacRequest, VerifyMacResponse>;
+  /**
+   * GenerateKeyPair generates an RSA or EC key pair inside the HSM (KMU genRSAKeyPair,
+   * genECCKeyPair); both keys replicate like symmetric keys.
+   */
+  generateKeyPair: handleUnaryCall<GenerateKeyPairRequest, GenerateKeyPairResponse>;
+  /** Sign signs data, or a digest, with a private key whose OBJ_ATTR_SIGN is 1 (KMU sign). */
+  sign: handleUnaryCall<SignRequest, SignResponse>;
+  /**
+   * Verify checks a signature with a public key whose OBJ_ATTR_VERIFY is 1 (KMU verify);
+   * a signature that does not verify fails with SIGNATURE_INVALID.
+   */
+  verify: handleUnaryCall<VerifyRequest, VerifyResponse>;
+  /** ImportPublicKey imports a PEM public key (KMU importPubKey). */
+  importPublicKey: handleUnaryCall<ImportPublicKeyRequest, ImportPublicKeyResponse>;
+  /**
+   * ImportPrivateKey imports a private key through an AES wrapping key (KMU importPrivateKey):
+   * the key is wrapped with the wrapping key and unwrapped inside the HSM.
+   */
+  importPrivateKey: handleUnaryCall<ImportPrivateKeyRequest, ImportPrivateKeyResponse>;
+  /**
+   * ExportPublicKey returns a public key as PEM (KMU exportPubKey); public keys are always readable
+   * by the users who may see them.
+   */
+  exportPublicKey: handleUnaryCall<ExportPublicKeyRequest, ExportPublicKeyResponse>;
+  /**
+   * ExportPrivateKey wraps an extractable private key the caller owns (KMU exportPrivateKey):
+   * PKCS#8 DER wrapped with the wrapping key; the host unwraps it (UnwrapHostKey or -wk).
+   */
+  exportPrivateKey: handleUnaryCall<ExportPrivateKeyRequest, ExportPrivateKeyResponse>;
+  /**
+   * UnwrapKey unwraps a wrapped key into a new key object (KMU unWrapKey), with the mechanism
+   * that wrapped it.
+   */
+  unwrapKey: handleUnaryCall<UnwrapKeyRequest, UnwrapKeyResponse>;
+  /** GetHsmInfo describes each emulated HSM and the partition (KMU getHSMInfo, getPartitionInfo). */
+  getHsmInfo: handleUnaryCall<GetHsmInfoRequest, GetHsmInfoResponse>;
+  /** GetLoginStatus tells who the caller's session belongs to (KMU loginStatus). */
+  getLoginStatus: handleUnaryCall<GetLoginStatusRequest, GetLoginStatusResponse>;
 }
 
 export interface HsmServiceClient extends Client {
@@ -5828,6 +11174,253 @@ export interface HsmServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ChangeUserPasswordResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Encrypt encrypts data with a key the caller owns or has shared, whose OBJ_ATTR_ENCRYPT is 1
+   * (AES or 3DES secret keys; RSA public keys with RSA-OAEP). For AES-GCM the HSM makes the
+   * 12-byte IV and returns it; a caller-supplied GCM IV is refused (MECHANISM_PARAM_INVALID).
+   * Data above 65536 bytes is refused with DATA_TOO_LARGE.
+   */
+  encrypt(
+    request: EncryptRequest,
+    callback: (error: ServiceError | null, response: EncryptResponse) => void,
+  ): ClientUnaryCall;
+  encrypt(
+    request: EncryptRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EncryptResponse) => void,
+  ): ClientUnaryCall;
+  encrypt(
+    request: EncryptRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EncryptResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Decrypt reverses Encrypt with a key whose OBJ_ATTR_DECRYPT is 1. A GCM tag or padding
+   * that does not check fails with ENCRYPTED_DATA_INVALID.
+   */
+  decrypt(
+    request: DecryptRequest,
+    callback: (error: ServiceError | null, response: DecryptResponse) => void,
+  ): ClientUnaryCall;
+  decrypt(
+    request: DecryptRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DecryptResponse) => void,
+  ): ClientUnaryCall;
+  decrypt(
+    request: DecryptRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DecryptResponse) => void,
+  ): ClientUnaryCall;
+  /** Mac computes an HMAC over data with a generic-secret key whose OBJ_ATTR_SIGN is 1. */
+  mac(request: MacRequest, callback: (error: ServiceError | null, response: MacResponse) => void): ClientUnaryCall;
+  mac(
+    request: MacRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MacResponse) => void,
+  ): ClientUnaryCall;
+  mac(
+    request: MacRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MacResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * VerifyMac checks an HMAC with a generic-secret key whose OBJ_ATTR_VERIFY is 1; a MAC
+   * that does not match fails with SIGNATURE_INVALID.
+   */
+  verifyMac(
+    request: VerifyMacRequest,
+    callback: (error: ServiceError | null, response: VerifyMacResponse) => void,
+  ): ClientUnaryCall;
+  verifyMac(
+    request: VerifyMacRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VerifyMacResponse) => void,
+  ): ClientUnaryCall;
+  verifyMac(
+    request: VerifyMacRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VerifyMacResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GenerateKeyPair generates an RSA or EC key pair inside the HSM (KMU genRSAKeyPair,
+   * genECCKeyPair); both keys replicate like symmetric keys.
+   */
+  generateKeyPair(
+    request: GenerateKeyPairRequest,
+    callback: (error: ServiceError | null, response: GenerateKeyPairResponse) => void,
+  ): ClientUnaryCall;
+  generateKeyPair(
+    request: GenerateKeyPairRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GenerateKeyPairResponse) => void,
+  ): ClientUnaryCall;
+  generateKeyPair(
+    request: GenerateKeyPairRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GenerateKeyPairResponse) => void,
+  ): ClientUnaryCall;
+  /** Sign signs data, or a digest, with a private key whose OBJ_ATTR_SIGN is 1 (KMU sign). */
+  sign(request: SignRequest, callback: (error: ServiceError | null, response: SignResponse) => void): ClientUnaryCall;
+  sign(
+    request: SignRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SignResponse) => void,
+  ): ClientUnaryCall;
+  sign(
+    request: SignRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SignResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Verify checks a signature with a public key whose OBJ_ATTR_VERIFY is 1 (KMU verify);
+   * a signature that does not verify fails with SIGNATURE_INVALID.
+   */
+  verify(
+    request: VerifyRequest,
+    callback: (error: ServiceError | null, response: VerifyResponse) => void,
+  ): ClientUnaryCall;
+  verify(
+    request: VerifyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VerifyResponse) => void,
+  ): ClientUnaryCall;
+  verify(
+    request: VerifyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VerifyResponse) => void,
+  ): ClientUnaryCall;
+  /** ImportPublicKey imports a PEM public key (KMU importPubKey). */
+  importPublicKey(
+    request: ImportPublicKeyRequest,
+    callback: (error: ServiceError | null, response: ImportPublicKeyResponse) => void,
+  ): ClientUnaryCall;
+  importPublicKey(
+    request: ImportPublicKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ImportPublicKeyResponse) => void,
+  ): ClientUnaryCall;
+  importPublicKey(
+    request: ImportPublicKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ImportPublicKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ImportPrivateKey imports a private key through an AES wrapping key (KMU importPrivateKey):
+   * the key is wrapped with the wrapping key and unwrapped inside the HSM.
+   */
+  importPrivateKey(
+    request: ImportPrivateKeyRequest,
+    callback: (error: ServiceError | null, response: ImportPrivateKeyResponse) => void,
+  ): ClientUnaryCall;
+  importPrivateKey(
+    request: ImportPrivateKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ImportPrivateKeyResponse) => void,
+  ): ClientUnaryCall;
+  importPrivateKey(
+    request: ImportPrivateKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ImportPrivateKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ExportPublicKey returns a public key as PEM (KMU exportPubKey); public keys are always readable
+   * by the users who may see them.
+   */
+  exportPublicKey(
+    request: ExportPublicKeyRequest,
+    callback: (error: ServiceError | null, response: ExportPublicKeyResponse) => void,
+  ): ClientUnaryCall;
+  exportPublicKey(
+    request: ExportPublicKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExportPublicKeyResponse) => void,
+  ): ClientUnaryCall;
+  exportPublicKey(
+    request: ExportPublicKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExportPublicKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ExportPrivateKey wraps an extractable private key the caller owns (KMU exportPrivateKey):
+   * PKCS#8 DER wrapped with the wrapping key; the host unwraps it (UnwrapHostKey or -wk).
+   */
+  exportPrivateKey(
+    request: ExportPrivateKeyRequest,
+    callback: (error: ServiceError | null, response: ExportPrivateKeyResponse) => void,
+  ): ClientUnaryCall;
+  exportPrivateKey(
+    request: ExportPrivateKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExportPrivateKeyResponse) => void,
+  ): ClientUnaryCall;
+  exportPrivateKey(
+    request: ExportPrivateKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExportPrivateKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * UnwrapKey unwraps a wrapped key into a new key object (KMU unWrapKey), with the mechanism
+   * that wrapped it.
+   */
+  unwrapKey(
+    request: UnwrapKeyRequest,
+    callback: (error: ServiceError | null, response: UnwrapKeyResponse) => void,
+  ): ClientUnaryCall;
+  unwrapKey(
+    request: UnwrapKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnwrapKeyResponse) => void,
+  ): ClientUnaryCall;
+  unwrapKey(
+    request: UnwrapKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnwrapKeyResponse) => void,
+  ): ClientUnaryCall;
+  /** GetHsmInfo describes each emulated HSM and the partition (KMU getHSMInfo, getPartitionInfo). */
+  getHsmInfo(
+    request: GetHsmInfoRequest,
+    callback: (error: ServiceError | null, response: GetHsmInfoResponse) => void,
+  ): ClientUnaryCall;
+  getHsmInfo(
+    request: GetHsmInfoRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetHsmInfoResponse) => void,
+  ): ClientUnaryCall;
+  getHsmInfo(
+    request: GetHsmInfoRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetHsmInfoResponse) => void,
+  ): ClientUnaryCall;
+  /** GetLoginStatus tells who the caller's session belongs to (KMU loginStatus). */
+  getLoginStatus(
+    request: GetLoginStatusRequest,
+    callback: (error: ServiceError | null, response: GetLoginStatusResponse) => void,
+  ): ClientUnaryCall;
+  getLoginStatus(
+    request: GetLoginStatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetLoginStatusResponse) => void,
+  ): ClientUnaryCall;
+  getLoginStatus(
+    request: GetLoginStatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetLoginStatusResponse) => void,
   ): ClientUnaryCall;
 }
 
