@@ -1,7 +1,8 @@
 // The package as another project gets it: `npm pack` the repository, install the tarball into a new project as a
 // devDependency, then there: start the daemon with the installed `local-cloudhsm` command, run the README's client
 // example (compiled by tsc against the installed types) and `kmu` against it, and run the README's jest example
-// (startEmulator from local-cloudhsm/testing) with jest.
+// (startEmulator from local-cloudhsm/testing) with jest. The Dockerfile's HEALTHCHECK script, run from the install,
+// answers for the daemon too.
 //
 // How the install stays fast: `npm pack --ignore-scripts` skips prepack's rebuild, because jest's globalSetup has
 // just built dist/ with the same `npm run build` (and rebuilding here would rewrite dist/ under the other e2e files
@@ -81,6 +82,15 @@ function readmeBlock(pick: (text: string) => boolean, what: string): string {
   const found = readmeTsBlocks().filter(pick);
   if (found.length !== 1) throw new Error(`README "Use it in tests" should have one ${what} block, has ${found.length}`);
   return found[0]!;
+}
+
+/** The script of the Dockerfile's HEALTHCHECK (exec form: node <script> ...), inside `installDir` instead of /app. */
+function dockerHealthcheckScript(installDir: string): string {
+  const line = /^HEALTHCHECK [^\n]*?CMD (\[.*\])$/m.exec(readFileSync(join(REPO_ROOT, "Dockerfile"), "utf8").replace(/\\\n\s*/g, ""));
+  if (!line) throw new Error("the Dockerfile has no exec-form HEALTHCHECK");
+  const [, script] = JSON.parse(line[1]!) as string[];
+  if (!script?.startsWith("/app/")) throw new Error(`HEALTHCHECK script ${script} is not under /app`);
+  return join(installDir, script.slice("/app/".length));
 }
 
 const closer = useDaemonCleanup("file");
@@ -177,6 +187,10 @@ test("the installed local-cloudhsm command serves; the README's client example a
   });
   expect(kmu.code).toBe(0);
   expect(foundHandles(kmu)).toEqual([made.keyHandle]);
+
+  // The container's HEALTHCHECK, with the image's install dir (/app) standing for this project.
+  const health = await step(process.execPath, [dockerHealthcheckScript(project), daemon.address], project);
+  expect(health.stdout).toBe(`${daemon.address}: SERVING\n`);
   expect((await daemon.stop()).code).toBe(0);
   closer.closeAll();
 });
