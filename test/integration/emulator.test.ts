@@ -116,6 +116,22 @@ describe("startEmulator", () => {
     }
   });
 
+  it("a start that fails after the daemon is built closes it again and releases the data directory", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lch-emu-"));
+    try {
+      await expect(
+        startEmulator({ dataDir: dir, users: [{ username: "alice", password: "short" }], logStream: logCollector().stream }),
+      ).rejects.toMatchObject({ reason: "PASSWORD_INVALID" });
+      // The lock was released: the same directory starts again.
+      const again = await startEmulator({ dataDir: dir, users: USERS, logStream: logCollector().stream });
+      started.push(again);
+      await again.login("alice");
+    } finally {
+      await Promise.all(started.splice(0).map((e) => e.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a seed until seed files are wired in", async () => {
     // TODO(issue 12 point 3): replace with a seeded emulator once the seed helper's loader is wired into startEmulator.
     await expect(startEmulator({ seed: { users: [] }, logStream: logCollector().stream })).rejects.toThrow(/seed/);
