@@ -54,6 +54,8 @@ export interface SpawnOptions {
    * writes a log line); waitForLog and start() then see no lines. Default true.
    */
   readonly collectStdout?: boolean;
+  /** The script node runs instead of dist/src/server/main.js (e.g. an installed package's bin/local-cloudhsm.js). */
+  readonly script?: string;
 }
 
 const liveChildren = new Set<DaemonProcess>();
@@ -102,7 +104,7 @@ export class DaemonProcess {
   private signalOnServing: NodeJS.Signals | undefined;
 
   private constructor(args: readonly string[], env: NodeJS.ProcessEnv, options: SpawnOptions = {}) {
-    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN_JS, ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script ?? MAIN_JS, ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     liveChildren.add(this);
     this.child.stdout!.setEncoding("utf8");
     this.child.stderr!.setEncoding("utf8");
@@ -138,8 +140,13 @@ export class DaemonProcess {
    * Spawns and resolves once the daemon logs "local-cloudhsm serving"; rejects (with its output) if it exits first.
    * With `signalOnServing`, that signal is sent synchronously as soon as the serving line is read.
    */
-  static async start(args: readonly string[], env: NodeJS.ProcessEnv = childEnv(), signalOnServing?: NodeJS.Signals): Promise<DaemonProcess> {
-    const daemon = new DaemonProcess(args, env);
+  static async start(
+    args: readonly string[],
+    env: NodeJS.ProcessEnv = childEnv(),
+    signalOnServing?: NodeJS.Signals,
+    options: SpawnOptions = {},
+  ): Promise<DaemonProcess> {
+    const daemon = new DaemonProcess(args, env, options);
     daemon.signalOnServing = signalOnServing;
     const line = await daemon.waitForLog((l) => l.message === "local-cloudhsm serving", "the serving line");
     const port = line.port;

@@ -1,0 +1,200 @@
+// The in-process emulator for tests: a whole daemon (every setting by name) on 127.0.0.1:0, in memory unless a
+// data directory is given, with its users created and clients ready; stop() closes all of it.
+import { randomBytes } from "node:crypto";
+import { AdminClient, ClusterControlClient, HsmClient, UserType } from "../../clients";
+import type { ConnectOptions } from "../../clients";
+import { HsmCluster } from "../hsm/cluster";
+import { parseMasterKey } from "../hsm/store/masterKey";
+import { SqliteStore } from "../hsm/store/sqliteStore";
+import { UserRole } from "../hsm/users";
+import { buildDaemon, Daemon } from "../server/compositionRoot";
+import { configFrom, DaemonConfig, SettingsInput } from "../server/config";
+import { readAdminSecretFile, dataDirLayout } from "../server/dataDirFiles";
+import { announceServing, serverCredentials, startDaemon } from "../server/daemonStart";
+import { createLogger, Logger } from "../server/logger";
+
+/** A user the emulator creates at start (kept if it already exists in a data directory). */
+export interface EmulatorUser {
+  readonly username: string;
+  readonly password: string;
+  /** Crypto user (the default) or crypto officer. */
+  readonly role?: "CU" | "CO";
+}
+
+/**
+ * Any daemon setting by its name in the settings table (README, "Running the daemon"), plus the emulator's own
+ * options. Defaults that differ from the daemon's: listen 127.0.0.1:0, scryptN 1024 (cheap hashing for tests),
+ * logLevel "warn", and, without dataDir, an in-memory store with a random master key and admin secret.
+ */
+export type EmulatorOptions = SettingsInput & {
+  /** Number of HSMs in the cluster: nodeCount under a shorter name. */
+  readonly nodes?: number;
+  readonly users?: readonly EmulatorUser[];
+  /** Where the log lines go (JSON, one a line); stderr when absent. */
+  readonly logStream?: NodeJS.WritableStream;
+  /** How the returned clients connect (credentials when the emulator serves TLS, deadlines). */
+  readonly connect?: ConnectOptions;
+  /** Reserved for seed files (issue 12 point 3): the same object as `--seed` reads from a file. */
+  readonly seed?: unknown;
+};
+
+export interface Emulator {
+  /** host:port the emulator serves on. */
+  readonly address: string;
+  readonly port: number;
+  readonly adminSecret: string;
+  /** The data directory, or undefined for an in-memory store. */
+  readonly dataDir: string | undefined;
+  /** The admin service (create, list, unlock users) with the admin secret. */
+  readonly admin: AdminClient;
+  /** The cluster-control service (nodes down, replication delay, ...) with the admin secret. */
+  readonly control: ClusterControlClient;
+  /** A new client, not logged in; closed by stop(). */
+  client(): HsmClient;
+  /** A new client logged in as `username` (password and role from `users` when not given); closed by stop(). */
+  login(username: string, password?: string): Promise<HsmClient>;
+  /** Closes every client it made, shuts the daemon down and releases the data directory; safe to call again. */
+  stop(): Promise<void>;
+}
+
+/** Cheap but real scrypt: the emulator is for tests, where the daemon's login cost only slows the suite. */
+const EMULATOR_SCRYPT_N = 1024;
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const { nodes, users = [], logStream, connect = {}, seed, ...settingsInput } = options;
+  if (nodes !== undefined && settingsInput.nodeCount !== undefined && nodes !== settingsInput.nodeCount) {
+    throw new Error(`startEmulator: nodes (${nodes}) and nodeCount (${settingsInput.nodeCount}) disagree; give one`);
+  }
+  const config = configFrom({
+    scryptN: EMULATOR_SCRYPT_N,
+    logLevel: "warn",
+    ...settingsInput,
+    listen: settingsInput.listen ?? { host: "127.0.0.1", port: 0 },
+    ...(nodes !== undefined ? { nodeCount: nodes } : {}),
+  });
+  const logger = createLogger(config.logLevel, config.logFormat, logStream ?? process.stderr);
+  const opened = settingsInput.dataDir !== undefined ? await openDataDir(config, logger) : await openInMemory(config, logger);
+  const { daemon } = opened;
+
+  let port: number;
+  try {
+    for (const user of users) {
+      if (daemon.cluster.findUserByName(user.username)) continue;
+      await daemon.cluster.createUser(user.role === "CO" ? UserRole.CO : UserRole.CU, user.username, user.password);
+    }
+    if (seed !== undefined) await applySeed(seed, daemon.cluster);
+    port = await daemon.listen(config.listen.host, config.listen.port);
+  } catch (err) {
+    await opened.close();
+    throw err;
+  }
+  announceServing(logger, {
+    host: config.listen.host,
+    port,
+    config,
+    daemon,
+    adminSecret: opened.adminSecretSource,
+    dataDir: opened.dataDir ?? "memory",
+  });
+
+  const address = config.listen.host.includes(":") ? `[${config.listen.host}]:${port}` : `${config.listen.host}:${port}`;
+  const admin = new AdminClient(address, opened.adminSecret, connect);
+  const control = new ClusterControlClient(address, opened.adminSecret, ...(connect.credentials ? [connect.credentials] : []));
+  const clients: HsmClient[] = [];
+  const client = (): HsmClient => {
+    const made = new HsmClient(address, connect);
+    clients.push(made);
+    return made;
+  };
+  let stopping: Promise<void> | undefined;
+  return {
+    address,
+    port,
+    adminSecret: opened.adminSecret,
+    dataDir: opened.dataDir,
+    admin,
+    control,
+    client,
+    async login(username, password) {
+      const known = users.find((u) => u.username === username);
+      const secret = password ?? known?.password;
+      if (secret === undefined) throw new Error(`startEmulator: no password for ${username}; give one or list the user in users`);
+      const made = client();
+      await made.login(username, secret, known?.role === "CO" ? UserType.USER_TYPE_CO : UserType.USER_TYPE_CU);
+      return made;
+    },
+    stop() {
+      stopping ??= (async () => {
+        // Clients first: the server's graceful shutdown waits for their connections to close.
+        for (const made of clients) made.close();
+        admin.close();
+        control.close();
+        await opened.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** A built daemon, not yet listening, and how to close it with whatever it holds. */
+interface Opened {
+  readonly daemon: Daemon;
+  readonly adminSecret: string;
+  readonly adminSecretSource: string;
+  readonly dataDir: string | undefined;
+  close(): Promise<void>;
+}
+
+/** The daemon's own start on a data directory (lock, master key, admin secret, audit log), as main.ts does it. */
+async function openDataDir(config: DaemonConfig, logger: Logger): Promise<Opened> {
+  const layout = dataDirLayout(config.dataDir);
+  const { daemon, lock } = await startDaemon(config, layout, logger);
+  return {
+    daemon,
+    adminSecret: config.adminSecret ?? readAdminSecretFile(layout.adminSecret),
+    adminSecretSource: config.adminSecret !== undefined ? "from configuration" : layout.adminSecret,
+    dataDir: config.dataDir,
+    close: async () => {
+      await daemon.shutdown();
+      lock.release();
+    },
+  };
+}
+
+/** A private in-memory store: nothing on disk, gone at stop(). */
+async function openInMemory(config: DaemonConfig, logger: Logger): Promise<Opened> {
+  const masterKey = config.masterKey !== undefined ? parseMasterKey(config.masterKey) : randomBytes(32);
+  const adminSecret = config.adminSecret ?? randomBytes(24).toString("hex");
+  const store = SqliteStore.open(":memory:", masterKey);
+  let daemon: Daemon;
+  try {
+    daemon = await buildDaemon({
+      store,
+      logger,
+      settings: config,
+      adminSecret,
+      ...(config.tls ? { serverCredentials: serverCredentials(config.tls) } : {}),
+    });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  return {
+    daemon,
+    adminSecret,
+    adminSecretSource: config.adminSecret !== undefined ? "from configuration" : "generated in memory",
+    dataDir: undefined,
+    close: () => daemon.shutdown(),
+  };
+}
+
+/**
+ * Applies a seed object to the cluster before it serves.
+ * TODO(issue 12 point 3, branch i12-seedreset): wire the seed helper's loader (src/server/seed*.ts) here, so
+ * startEmulator({ seed }) takes the same object as `--seed file.yaml|json`.
+ */
+function applySeed(seed: unknown, cluster: HsmCluster): Promise<void> {
+  void seed;
+  void cluster;
+  return Promise.reject(new Error("startEmulator: seed is not supported yet (issue 12 point 3)"));
+}
