@@ -25,6 +25,10 @@ import { DataDirLock } from "./dataDirLock";
 import { createLogger, Logger, routeGrpcLogs } from "./logger";
 import { startupFailureLine, StartupError } from "./startupError";
 import { planStoreStart } from "./storeStartPlan";
+import { SeedError } from "../hsm/seed";
+import { FileSnapshotShelf } from "../hsm/store/snapshotShelf";
+import { ParsedSeed, readSeedFile } from "./seedFile";
+import { join } from "node:path";
 
 /** A daemon built on a locked data directory, not yet listening. */
 interface Started {
@@ -45,8 +49,10 @@ async function startDaemon(config: DaemonConfig, layout: DataDirLayout, logger: 
   }
   const lock = DataDirLock.acquire(layout.dir);
   const opened: { close(): void }[] = [{ close: () => lock.release() }];
+  let seed: ParsedSeed | undefined;
   try {
-    // Refusals first, while nothing has been written.
+    // Refusals first, while nothing has been written. A broken seed file is one of them.
+    seed = config.seedFile !== undefined ? readSeedFile(config.seedFile) : undefined;
     if (config.masterKey === undefined) checkSecretFileMode(layout.masterKey);
     if (config.adminSecret === undefined) checkSecretFileMode(layout.adminSecret);
     const plan = planStoreStart(
@@ -92,6 +98,9 @@ async function startDaemon(config: DaemonConfig, layout: DataDirLayout, logger: 
         settings: config,
         adminSecret,
         audit,
+        ...(seed ? { seed: seed.document } : {}),
+        // Under the data directory: the same master key seals them, the same backups hold them.
+        snapshots: new FileSnapshotShelf(join(layout.dir, "snapshots"), masterKey),
         ...(config.tls
           ? {
               serverCredentials: grpc.ServerCredentials.createSsl(
@@ -105,6 +114,8 @@ async function startDaemon(config: DaemonConfig, layout: DataDirLayout, logger: 
         attestationSeed: Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), "local-cloudhsm attestation seed", 32)),
       });
     } catch (err) {
+      // A seed that does not fit this store (a user's role, a key id of another owner): its file and line.
+      if (err instanceof SeedError && seed) throw seed.locate(err);
       // SQLite errors and unparsable rows while loading the store: say which file they come from.
       const code = (err as { code?: unknown }).code;
       if (err instanceof SyntaxError || (typeof code === "string" && code.startsWith("SQLITE_"))) {
@@ -179,7 +190,7 @@ async function main(): Promise<number> {
     port,
     transport: config.tls ? (config.tls.clientCa ? "mutual TLS" : "TLS") : "plaintext",
     data_dir: config.dataDir,
-    nodes: config.nodeCount,
+    nodes: daemon.cluster.nodeCount,
     keys: daemon.cluster.keyCount,
     admin_secret: config.adminSecret !== undefined ? "from configuration" : layout.adminSecret,
     pid: process.pid,
