@@ -207,7 +207,7 @@ export function checkSeed(value: unknown): SeedDocument {
     });
     resolveSeedKey(key as unknown as SeedKey, path);
   });
-  return doc as SeedDocument;
+  return doc;
 }
 
 function checkCluster(value: unknown): void {
