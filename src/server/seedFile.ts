@@ -25,9 +25,9 @@ export function parseSeed(text: string, fileName: string): ParsedSeed {
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const syntax = doc.errors[0];
   if (syntax) {
-    const at = syntax.linePos?.[0];
+    const line = lines.linePos(syntax.pos[0]).line;
     // The parser's own message can quote the text (a password, material): say only what kind of error and where.
-    throw new SeedFileError(`seed file ${fileName}${at ? ` line ${at.line}` : ""}: not valid YAML or JSON (${syntax.code.toLowerCase().replace(/_/g, " ")})`);
+    throw new SeedFileError(`seed file ${fileName} line ${line}: not valid YAML or JSON (${syntax.code.toLowerCase().replace(/_/g, " ")})`);
   }
   const locate = (err: SeedError): SeedFileError => {
     // The deepest node on the path that exists: a missing field is reported at its mapping's line.
