@@ -1,7 +1,7 @@
 // The admin CLI's command line: commands, where the admin secret comes from, and usage errors.
 import { AdminUsageError, parseAdminArgs } from "../../../src/cli/adminCli";
 
-const files: Record<string, string> = { "./.local-cloudhsm/admin-secret": "from-default-dir\n", "/d/admin-secret": "from-data-dir\n", "/s": "from-file\n" };
+const files: Record<string, string> = { ".local-cloudhsm/admin-secret": "from-default-dir\n", "/d/admin-secret": "from-data-dir\n", "/s": "from-file\n" };
 const read = (path: string): string => {
   const text = files[path];
   if (text === undefined) throw Object.assign(new Error("missing"), { code: "ENOENT" });
