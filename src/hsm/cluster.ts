@@ -93,6 +93,8 @@ interface StateParts {
   readonly guards: KeyGuards;
   readonly operations: KeyOperations;
   readonly control: ClusterControl;
+  /** Writes of this state; retired when the state is replaced. */
+  readonly commits: GroupCommit;
 }
 
 /**
@@ -107,7 +109,7 @@ export class HsmCluster {
   private readonly options: ClusterOptions;
   private readonly clock: Clock;
   private readonly timers: Timers;
-  private readonly commits: GroupCommit;
+  private readonly audit: AuditTrail;
   private readonly nodes: NodeTable;
   private readonly attestors: NodeAttestors;
   private readonly clusterEvents: ClusterEvents;
@@ -126,7 +128,7 @@ export class HsmCluster {
     this.timers = options.timers ?? systemTimers;
     this.store = store;
     this.nodeCount = options.nodeCount;
-    this.commits = new GroupCommit(store, options.audit ?? NULL_AUDIT);
+    this.audit = options.audit ?? NULL_AUDIT;
     this.nodes = new NodeTable(options.nodeCount, options.replicationDelayMs);
     this.attestors = new NodeAttestors(options.attestationSeed ?? randomBytes(32), options.nodeCount);
     this.hasher = options.passwordHasher ?? scryptHasher(options.scryptCost);
@@ -140,12 +142,12 @@ export class HsmCluster {
     this.watches = new ClusterWatches(start.log, clock, this.timers, options.watchBatchIntervalMs, {
       useSession: (session, onEnd) => this.state.sessions.useSession(session, onEnd),
     });
-    this.state = this.assemble(start.users, start.keys, start.handles);
+    this.state = this.assemble(start.users, start.keys, start.handles, new GroupCommit(store, this.audit));
   }
 
   /** Builds the parts over users and keys read from the store; the stored keys are restored (see restoreKeys). */
-  private assemble(users: UserRecord[], stored: readonly StoredKey[], handles: HandleAllocator): StateParts {
-    const { store, clock, timers, commits, nodes, options } = this;
+  private assemble(users: UserRecord[], stored: readonly StoredKey[], handles: HandleAllocator, commits: GroupCommit): StateParts {
+    const { store, clock, timers, nodes, options } = this;
     const events = this.clusterEvents;
     const directory = new UserDirectory(store, this.hasher, this.hashQueue, users);
     const keys = new KeyRegistry();
@@ -168,7 +170,7 @@ export class HsmCluster {
     const operations = new KeyOperations({ store, commits, keys, events, guards, placement });
     const control = new ClusterControl({ clock, commits, keys, events, nodes, attestors: this.attestors, placement });
     restoreKeys(stored, keys, placement);
-    return { users: directory, keys, registry, handles, placement, sessions, guards, operations, control };
+    return { users: directory, keys, registry, handles, placement, sessions, guards, operations, control, commits };
   }
 
   // ---- seed, reset, snapshots -------------------------------------------------------------------
@@ -190,7 +192,7 @@ export class HsmCluster {
     this.applySeedDelays(seed);
     if (plan.users.length + plan.keys.length === 0) return plan.seeded;
     if (this.state !== before) throw new HsmError("INTERNAL", "the cluster's state was replaced while the seed was planned");
-    this.commits.commit(() => this.writeSeed(plan), plan.audit);
+    before.commits.commit(() => this.writeSeed(plan), plan.audit);
     // Only additions: sessions and watches go on, and see the new keys appear.
     for (const user of plan.users) before.users.adopt(user);
     for (const key of plan.keys) {
@@ -218,20 +220,20 @@ export class HsmCluster {
       : { users: [], keys: [], seeded: [], audit: [] };
     if (seed) this.applySeedDelays(seed);
     const audited: AuditEvent = { opcode: "CN_STATE_REPLACED", node: 0, user: "admin", result: "SUCCESS", detail: seed ? "reset to seed" : "reset to empty" };
-    this.commits.commit(() => {
+    const replaced = this.replaceState(() => {
       this.store.clearContents();
       this.writeSeed(plan);
       if (plan.keys.length > 0) this.store.reserveHandles(handle);
     }, [audited, ...plan.audit]);
-    return { ...this.rebuild(), seeded: plan.seeded };
+    return { ...replaced, seeded: plan.seeded };
   }
 
   /** Saves a consistent copy of the store's users and keys under `name` (SNAPSHOT_NAME_INVALID for a bad name). */
   saveSnapshot(name: string): SnapshotInfo {
     // Anything queued for the store commits first, so the snapshot has every change already answered.
-    this.commits.commit(noWriteAtAll);
+    this.state.commits.commit(noWriteAtAll);
     const info = this.snapshots.save(name, this.store, this.clock.now());
-    this.commits.record({ opcode: "CN_CLUSTER_CONTROL", node: 0, user: "admin", result: "SUCCESS", detail: `snapshot saved ${name}` });
+    this.state.commits.record({ opcode: "CN_CLUSTER_CONTROL", node: 0, user: "admin", result: "SUCCESS", detail: `snapshot saved ${name}` });
     return info;
   }
 
@@ -243,8 +245,7 @@ export class HsmCluster {
   restoreSnapshot(name: string): StateReplaced {
     const contents: StoreContents = this.snapshots.load(name);
     const audited: AuditEvent = { opcode: "CN_STATE_REPLACED", node: 0, user: "admin", result: "SUCCESS", detail: `restore snapshot ${name}` };
-    this.commits.commit(() => this.store.replaceContents(contents), [audited]);
-    return { ...this.rebuild(), seeded: [] };
+    return { ...this.replaceState(() => this.store.replaceContents(contents), [audited]), seeded: [] };
   }
 
   listSnapshots(): SnapshotInfo[] {
@@ -267,16 +268,26 @@ export class HsmCluster {
   }
 
   /**
-   * Rebuilds the state from the store after its users and keys were replaced: watchers get STATE_REPLACED,
-   * then every session ends (their watches deliver up to that event, then end).
+   * Replaces the users and keys by `write` in one durable commit with `audited`, then rebuilds the state from the
+   * store: watchers get STATE_REPLACED, then every session ends (their watches deliver up to that event, then end).
+   * Writes still queued for the old state are refused first, so nothing in flight lands in the new one.
    */
-  private rebuild(): Omit<StateReplaced, "seeded"> {
+  private replaceState(write: () => void, audited: readonly AuditEvent[]): Omit<StateReplaced, "seeded"> {
     const old = this.state;
+    old.commits.retire(() => new HsmError("UNAUTHENTICATED", "the cluster's state was replaced; log in again"));
+    const commits = new GroupCommit(this.store, this.audit);
+    try {
+      commits.commit(write, audited);
+    } catch (err) {
+      // Nothing was written: the old state goes on.
+      old.commits.retire(undefined);
+      throw err;
+    }
     old.placement.close();
     old.sessions.close();
     const stored = this.store.load();
     const revision = this.clusterEvents.publish(this.clusterEvents.clusterEvent("STATE_REPLACED", 0));
-    this.state = this.assemble(stored.users, stored.keys, new HandleAllocator(stored.handleCeiling, (ceiling) => this.store.reserveHandles(ceiling)));
+    this.state = this.assemble(stored.users, stored.keys, new HandleAllocator(stored.handleCeiling, (ceiling) => this.store.reserveHandles(ceiling)), commits);
     const ended = old.registry.closeAll();
     for (const { streams } of ended) {
       for (const onEnd of streams) onEnd(new HsmError("UNAUTHENTICATED", "the cluster's state was replaced; log in again"));

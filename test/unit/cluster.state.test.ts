@@ -108,6 +108,19 @@ describe.each([
     abort.abort();
   });
 
+  test("a key creation in flight during a reset is refused and lands in neither state", async () => {
+    await h.cluster.applySeed(SEED);
+    const alice = await loginAlice(h.cluster);
+    // Queued for the next group commit when the reset (to empty: no password hashing to wait for) replaces the state.
+    const creating = h.cluster.genSymKey(alice.session, genParams({ label: "in-flight" }));
+    const state = await h.cluster.resetState(undefined);
+    await expectHsmError(() => creating, "UNAUTHENTICATED");
+    expect(h.cluster.keyCount).toBe(0);
+    expect(h.cluster.events.readFrom(state.revision, 100).map((e) => e.kind)).toEqual(["STATE_REPLACED"]);
+    h.reopen();
+    expect(h.cluster.keyCount).toBe(0);
+  });
+
   test("bad and unknown snapshot names change nothing", async () => {
     await h.cluster.applySeed(SEED);
     const revision = h.cluster.currentRevision;
