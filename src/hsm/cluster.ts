@@ -27,7 +27,7 @@ import { PasswordHasher, ScryptCost, scryptHasher, UserInfo, UserRecord, UserRol
 import { AuditEvent } from "./auditChain";
 import { HsmError } from "./errors";
 import { HandleAllocator } from "./handleAllocator";
-import { SeedDocument } from "./seed";
+import { checkSeed, SeedDocument, SeedError } from "./seed";
 import { planSeed, SeedPlan, SeededKey } from "./seedPlan";
 import { FIRST_KEY_HANDLE, StoredKey, StoreContents } from "./store/hsmStore";
 import { MemorySnapshotShelf, SnapshotInfo, SnapshotShelf } from "./store/snapshotShelf";
@@ -180,7 +180,10 @@ export class HsmCluster {
    * as they are), in one durable commit; nothing is written if any part is refused (SeedError). Replication
    * delays of the seed are applied each time. Sessions and watches are not touched.
    */
-  async applySeed(seed: SeedDocument): Promise<readonly SeededKey[]> {
+  async applySeed(document: SeedDocument): Promise<readonly SeededKey[]> {
+    // In-process callers hand over plain objects: the same checks as a file's.
+    const seed = checkSeed(document);
+    this.checkSeedDelays(seed);
     const before = this.state;
     const plan = await planSeed(seed, {
       users: before.users.list(),
@@ -207,7 +210,9 @@ export class HsmCluster {
    * Every session ends, watchers get STATE_REPLACED; handles start again where a new store's do, so a
    * reset to a seed gives its keys the handles a fresh start gives them.
    */
-  async resetState(seed: SeedDocument | undefined): Promise<StateReplaced> {
+  async resetState(document: SeedDocument | undefined): Promise<StateReplaced> {
+    const seed = document === undefined ? undefined : checkSeed(document);
+    if (seed) this.checkSeedDelays(seed);
     let handle = FIRST_KEY_HANDLE;
     const plan: SeedPlan = seed
       ? await planSeed(seed, {
@@ -259,6 +264,13 @@ export class HsmCluster {
   private writeSeed(plan: SeedPlan): void {
     for (const user of plan.users) this.store.insertUser(user);
     for (const key of plan.keys) this.store.insertKey(key, true);
+  }
+
+  /** Node delays name nodes of this cluster (the seed's own node count, when it has one, was checked with the seed). */
+  private checkSeedDelays(seed: SeedDocument): void {
+    for (const node of Object.keys(seed.cluster?.nodeDelaysMs ?? {})) {
+      if (Number(node) >= this.nodeCount) throw new SeedError(["cluster", "nodeDelaysMs", node], `the cluster has nodes 0 to ${this.nodeCount - 1}`);
+    }
   }
 
   private applySeedDelays(seed: SeedDocument): void {

@@ -109,6 +109,14 @@ describe("seed documents", () => {
     expect(h.cluster.keyCount).toBe(1);
   });
 
+  test("an in-process seed gets the file's checks, and node delays must name nodes of the cluster", async () => {
+    await expect(h.cluster.applySeed({ users: [{ role: "CU", name: "weak", password: "short" }] })).rejects.toMatchObject({ path: ["users", 0, "password"] });
+    await expect(h.cluster.applySeed({ cluster: { nodeDelaysMs: { "3": 10 } } })).rejects.toMatchObject({ path: ["cluster", "nodeDelaysMs", "3"] });
+    expect(h.cluster.listUsers()).toEqual([]);
+    await h.cluster.applySeed({ cluster: { nodeDelaysMs: { "2": 750 } } });
+    expect(h.cluster.listNodes()[2]?.replicationDelayMs).toBe(750);
+  });
+
   test("an existing user of another role refuses the seed", async () => {
     await h.cluster.createUser(UserRole.CO, "alice", "password1");
     await expect(h.cluster.applySeed(SEED)).rejects.toMatchObject({ path: ["users", 0, "role"] });
