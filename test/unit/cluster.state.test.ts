@@ -6,7 +6,8 @@ import { HsmCluster } from "../../src/hsm/cluster";
 import { SeedDocument } from "../../src/hsm/seed";
 import { FileSnapshotShelf } from "../../src/hsm/store/snapshotShelf";
 import { UserRole } from "../../src/hsm/users";
-import { ClusterHarness, expectHsmError, genParams, makeTempDir, removeDir } from "./support/harness";
+import { CLUSTER_DEFAULTS, ClusterHarness, expectHsmError, FakeClock, genParams, makeTempDir, removeDir } from "./support/harness";
+import { SqliteStore } from "../../src/hsm/store/sqliteStore";
 
 const SEED: SeedDocument = {
   users: [{ role: "CU", name: "alice", password: "password1" }],
@@ -149,6 +150,25 @@ describe("snapshot files", () => {
     } finally {
       g.dispose();
       removeDir(dir);
+    }
+  });
+});
+
+describe("an in-memory store", () => {
+  test("saves, resets and restores like a file store", async () => {
+    const clock = new FakeClock();
+    const cluster = new HsmCluster({ store: SqliteStore.open(":memory:", randomBytes(32)), clock, timers: clock, nodeCount: 2, ...CLUSTER_DEFAULTS, replicationDelayMs: 0 });
+    try {
+      const seeded = await cluster.applySeed(SEED);
+      cluster.saveSnapshot("start");
+      await cluster.resetState(undefined);
+      expect(cluster.keyCount).toBe(0);
+      const state = cluster.restoreSnapshot("start");
+      expect(state).toMatchObject({ userCount: 1, keyCount: 2 });
+      const { session } = await loginAlice(cluster);
+      expect(cluster.findKey(session, {})).toEqual(seeded.map((k) => k.handle));
+    } finally {
+      cluster.close();
     }
   });
 });
