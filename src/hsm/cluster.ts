@@ -10,7 +10,7 @@ import { readStartingState, restoreKeys } from "./clusterRecovery";
 import { ClusterSessions } from "./clusterSessions";
 import { GenSymKeyParams, ImportSymKeyParams, KeyChange, KeyCreation, KeyFilter, NodeResult, NodeSummary } from "./clusterTypes";
 import { ClusterWatches, WatchRequest } from "./clusterWatches";
-import { GroupCommit } from "./groupCommit";
+import { GroupCommit, noWrite } from "./groupCommit";
 import { HashQueue, LoginLimits } from "./hashQueue";
 import { KeyGuards } from "./keyGuards";
 import { KeyOperations } from "./keyOperations";
@@ -236,7 +236,7 @@ export class HsmCluster {
   /** Saves a consistent copy of the store's users and keys under `name` (SNAPSHOT_NAME_INVALID for a bad name). */
   saveSnapshot(name: string): SnapshotInfo {
     // Anything queued for the store commits first, so the snapshot has every change already answered.
-    this.state.commits.commit(noWriteAtAll);
+    this.state.commits.commit(noWrite);
     const info = this.snapshots.save(name, this.store, this.clock.now());
     this.state.commits.record({ opcode: "CN_CLUSTER_CONTROL", node: 0, user: "admin", result: "SUCCESS", detail: `snapshot saved ${name}` });
     return info;
@@ -480,7 +480,3 @@ export class HsmCluster {
   }
 }
 
-/** A commit of whatever is queued, with nothing of its own. */
-function noWriteAtAll(): void {
-  // Nothing: the queued writes are the point.
-}
