@@ -28,7 +28,7 @@ import {
   WatchSyncStatusResponse,
   ImportSymKeyResponse,
 } from "./generated/localcloudhsm/v1/hsm_service";
-import { AdminServiceClient, CreateUserResponse, ListUsersResponse } from "./generated/localcloudhsm/v1/admin_service";
+import { AdminServiceClient, CreateUserResponse, ListUsersResponse, SnapshotInfo, StateReplaced } from "./generated/localcloudhsm/v1/admin_service";
 
 /**
  * The host-side unwrap (-wk) failed its integrity check: the error the HSM gives for a blob that does not unwrap
@@ -353,6 +353,24 @@ export class AdminClient {
    */
   async unlockUser(username: string, newPassword?: string): Promise<User | undefined> {
     return (await call(this.raw.unlockUser.bind(this.raw), { username, newPassword: newPassword ?? "" }, this.metadata(), this.deadlineMs)).user;
+  }
+
+  /** Replaces every user and key with none, or with the daemon's seed (`toSeed`); every session ends. */
+  async resetState(toSeed = false): Promise<StateReplaced | undefined> {
+    return (await call(this.raw.resetState.bind(this.raw), { toSeed }, this.metadata(), this.deadlineMs)).state;
+  }
+
+  async saveSnapshot(name: string): Promise<SnapshotInfo | undefined> {
+    return (await call(this.raw.saveSnapshot.bind(this.raw), { name }, this.metadata(), this.deadlineMs)).snapshot;
+  }
+
+  /** Replaces every user and key with the snapshot's; every session ends. */
+  async restoreSnapshot(name: string): Promise<StateReplaced | undefined> {
+    return (await call(this.raw.restoreSnapshot.bind(this.raw), { name }, this.metadata(), this.deadlineMs)).state;
+  }
+
+  async listSnapshots(): Promise<SnapshotInfo[]> {
+    return (await call(this.raw.listSnapshots.bind(this.raw), {}, this.metadata(), this.deadlineMs)).snapshots;
   }
 
   private metadata(): grpc.Metadata {

@@ -2,7 +2,7 @@
 import { createHmac } from "node:crypto";
 import { deriveKey } from "./crypto/derivedKeys";
 
-/** CloudHSM audit opcode names (plus CN_CLUSTER_CONTROL for the emulator's fault control, CN_UNLOCK_USER for an unlock that keeps the password). */
+/** CloudHSM audit opcode names (plus CN_CLUSTER_CONTROL for the emulator's fault control, CN_UNLOCK_USER for an unlock that keeps the password, CN_STATE_REPLACED for a reset or restore). */
 export type AuditOpcode =
   | "CN_LOGIN"
   | "CN_LOGOUT"
@@ -17,7 +17,8 @@ export type AuditOpcode =
   | "CN_SESSION_EXPIRED"
   | "CN_CLUSTER_CONTROL"
   | "CN_CHANGE_PSWD"
-  | "CN_UNLOCK_USER";
+  | "CN_UNLOCK_USER"
+  | "CN_STATE_REPLACED";
 
 /** What the cluster records; never key material or passwords. */
 export interface AuditEvent {

@@ -10,7 +10,7 @@ import { readStartingState, restoreKeys } from "./clusterRecovery";
 import { ClusterSessions } from "./clusterSessions";
 import { GenSymKeyParams, ImportSymKeyParams, KeyChange, KeyCreation, KeyFilter, NodeResult, NodeSummary } from "./clusterTypes";
 import { ClusterWatches, WatchRequest } from "./clusterWatches";
-import { GroupCommit } from "./groupCommit";
+import { GroupCommit, noWrite } from "./groupCommit";
 import { HashQueue, LoginLimits } from "./hashQueue";
 import { KeyGuards } from "./keyGuards";
 import { KeyOperations } from "./keyOperations";
@@ -23,11 +23,31 @@ import { HsmStore } from "./store/hsmStore";
 import { SyncWatcher } from "./syncWatcher";
 import { systemTimers, Timers } from "./timers";
 import { UserDirectory } from "./userDirectory";
-import { PasswordHasher, ScryptCost, scryptHasher, UserInfo, UserRole } from "./users";
+import { PasswordHasher, ScryptCost, scryptHasher, UserInfo, UserRecord, UserRole } from "./users";
+import { AuditEvent } from "./auditChain";
+import { HsmError } from "./errors";
+import { HandleAllocator } from "./handleAllocator";
+import { checkSeed, SeedDocument, SeedError } from "./seed";
+import { planSeed, SeedPlan, SeededKey } from "./seedPlan";
+import { FIRST_KEY_HANDLE, StoredKey, StoreContents } from "./store/hsmStore";
+import { MemorySnapshotShelf, SnapshotInfo, SnapshotShelf } from "./store/snapshotShelf";
 
 export * from "./clusterTypes";
 export { MAX_WRAPPED_KEY_BYTES, MIN_WRAPPABLE_BYTES } from "./keyOperations";
 export type { WatchRequest } from "./clusterWatches";
+export type { SeededKey } from "./seedPlan";
+export type { SnapshotInfo } from "./store/snapshotShelf";
+
+/** The state after a reset or a restore. */
+export interface StateReplaced {
+  /** Revision of the STATE_REPLACED event. */
+  readonly revision: number;
+  readonly userCount: number;
+  readonly keyCount: number;
+  readonly sessionsEnded: number;
+  /** The seed's keys (reset to a seed), in seed order. */
+  readonly seeded: readonly SeededKey[];
+}
 
 export interface ClusterOptions {
   readonly store: HsmStore;
@@ -58,6 +78,23 @@ export interface ClusterOptions {
   readonly attestationSeed?: Buffer;
   /** Told about failures of background work (replication writes). */
   readonly onBackgroundError?: (err: unknown, context: string) => void;
+  /** Where SaveSnapshot keeps snapshots; in memory when absent. */
+  readonly snapshots?: SnapshotShelf;
+}
+
+/** The parts built over the store's users and keys; rebuilt whole when the state is reset or restored. */
+interface StateParts {
+  readonly users: UserDirectory;
+  readonly keys: KeyRegistry;
+  readonly registry: SessionRegistry;
+  readonly handles: HandleAllocator;
+  readonly placement: KeyPlacement;
+  readonly sessions: ClusterSessions;
+  readonly guards: KeyGuards;
+  readonly operations: KeyOperations;
+  readonly control: ClusterControl;
+  /** Writes of this state; retired when the state is replaced. */
+  readonly commits: GroupCommit;
 }
 
 /**
@@ -69,35 +106,52 @@ export class HsmCluster {
   /** The event log, which tests read directly; callers that serve clients use currentRevision and watch. */
   readonly events: RevisionLog;
   private readonly store: HsmStore;
-  private readonly keys = new KeyRegistry();
-  private readonly sessions: ClusterSessions;
-  private readonly operations: KeyOperations;
-  private readonly placement: KeyPlacement;
-  private readonly control: ClusterControl;
+  private readonly options: ClusterOptions;
+  private readonly clock: Clock;
+  private readonly timers: Timers;
+  private readonly audit: AuditTrail;
+  private readonly nodes: NodeTable;
+  private readonly attestors: NodeAttestors;
+  private readonly clusterEvents: ClusterEvents;
+  private readonly hasher: PasswordHasher;
+  private readonly hashQueue: HashQueue;
   private readonly watches: ClusterWatches;
-  private readonly guards: KeyGuards;
+  private readonly snapshots: SnapshotShelf;
+  /** Everything over the store's users and keys: replaced whole by a reset or restore, so callers never see half of each. */
+  private state: StateParts;
 
   constructor(options: ClusterOptions) {
     if (!Number.isInteger(options.nodeCount) || options.nodeCount < 1) throw new RangeError("nodeCount must be at least 1");
     const { store, clock } = options;
-    const timers = options.timers ?? systemTimers;
+    this.options = options;
+    this.clock = clock;
+    this.timers = options.timers ?? systemTimers;
     this.store = store;
     this.nodeCount = options.nodeCount;
-    const commits = new GroupCommit(store, options.audit ?? NULL_AUDIT);
-    const nodes = new NodeTable(options.nodeCount, options.replicationDelayMs);
-    const attestors = new NodeAttestors(options.attestationSeed ?? randomBytes(32), options.nodeCount);
+    this.audit = options.audit ?? NULL_AUDIT;
+    this.nodes = new NodeTable(options.nodeCount, options.replicationDelayMs);
+    this.attestors = new NodeAttestors(options.attestationSeed ?? randomBytes(32), options.nodeCount);
+    this.hasher = options.passwordHasher ?? scryptHasher(options.scryptCost);
+    this.hashQueue = new HashQueue(options.loginLimits);
+    this.snapshots = options.snapshots ?? new MemorySnapshotShelf();
 
     const start = readStartingState(store, options.eventCapacity);
     this.events = start.log;
-    const events = new ClusterEvents(start.log, clock, options.nodeCount);
-    const users = new UserDirectory(
-      store,
-      options.passwordHasher ?? scryptHasher(options.scryptCost),
-      new HashQueue(options.loginLimits),
-      start.users,
-    );
-    const keys = this.keys;
-    this.placement = new KeyPlacement({
+    this.clusterEvents = new ClusterEvents(start.log, clock, options.nodeCount);
+    // Watches outlive a reset (their streams end with their sessions); they reach the sessions of the current state.
+    this.watches = new ClusterWatches(start.log, clock, this.timers, options.watchBatchIntervalMs, {
+      useSession: (session, onEnd) => this.state.sessions.useSession(session, onEnd),
+    });
+    this.state = this.assemble(start.users, start.keys, start.handles, new GroupCommit(store, this.audit));
+  }
+
+  /** Builds the parts over users and keys read from the store; the stored keys are restored (see restoreKeys). */
+  private assemble(users: UserRecord[], stored: readonly StoredKey[], handles: HandleAllocator, commits: GroupCommit): StateParts {
+    const { store, clock, timers, nodes, options } = this;
+    const events = this.clusterEvents;
+    const directory = new UserDirectory(store, this.hasher, this.hashQueue, users);
+    const keys = new KeyRegistry();
+    const placement = new KeyPlacement({
       store,
       clock,
       timers,
@@ -105,26 +159,178 @@ export class HsmCluster {
       keys,
       events,
       nodes,
-      handles: start.handles,
+      handles,
       createObjectMinimumNodes: options.createObjectMinimumNodes,
       maxKeys: options.maxKeys,
       onBackgroundError: options.onBackgroundError ?? (() => undefined),
     });
-    const placement = this.placement;
-    this.sessions = new ClusterSessions({
-      clock,
-      timers,
-      commits,
-      users,
-      sessions: new SessionRegistry(options.sessionLimits),
-      nodeCount: options.nodeCount,
-      placement,
+    const registry = new SessionRegistry(options.sessionLimits);
+    const sessions = new ClusterSessions({ clock, timers, commits, users: directory, sessions: registry, nodeCount: options.nodeCount, placement });
+    const guards = new KeyGuards(keys, directory);
+    const operations = new KeyOperations({ store, commits, keys, events, guards, placement });
+    const control = new ClusterControl({ clock, commits, keys, events, nodes, attestors: this.attestors, placement });
+    restoreKeys(stored, keys, placement);
+    return { users: directory, keys, registry, handles, placement, sessions, guards, operations, control, commits };
+  }
+
+  // ---- seed, reset, snapshots -------------------------------------------------------------------
+
+  /**
+   * Creates what the seed describes and the cluster lacks (see planSeed: existing users and keys are left
+   * as they are), in one durable commit; nothing is written if any part is refused (SeedError). Replication
+   * delays of the seed are applied each time. Sessions and watches are not touched.
+   */
+  async applySeed(document: SeedDocument): Promise<readonly SeededKey[]> {
+    // In-process callers hand over plain objects: the same checks as a file's.
+    const seed = checkSeed(document);
+    this.checkSeedDelays(seed);
+    const before = this.state;
+    const plan = await planSeed(seed, {
+      users: before.users.list(),
+      keyWithId: (id) => before.keys.findById(id),
+      nodeCount: this.nodeCount,
+      hashPassword: (password) => this.hashPassword(password),
+      allocateHandle: () => before.handles.allocate(),
     });
-    this.guards = new KeyGuards(keys, users);
-    this.operations = new KeyOperations({ store, commits, keys, events, guards: this.guards, placement });
-    this.control = new ClusterControl({ clock, commits, keys, events, nodes, attestors, placement });
-    this.watches = new ClusterWatches(start.log, clock, timers, options.watchBatchIntervalMs, this.sessions);
-    restoreKeys(start.keys, keys, placement);
+    this.applySeedDelays(seed);
+    if (plan.users.length + plan.keys.length === 0) return plan.seeded;
+    if (this.state !== before) throw new HsmError("INTERNAL", "the cluster's state was replaced while the seed was planned");
+    before.commits.commit(() => this.writeSeed(plan), plan.audit);
+    // Only additions: sessions and watches go on, and see the new keys appear.
+    for (const user of plan.users) before.users.adopt(user);
+    for (const key of plan.keys) {
+      before.keys.add(key);
+      this.clusterEvents.publish(this.clusterEvents.keyEvent("KEY_CREATED", key, 0));
+    }
+    return plan.seeded;
+  }
+
+  /**
+   * Replaces every user and key with none, or with the seed: one durable commit, recorded in the audit log.
+   * Every session ends, watchers get STATE_REPLACED; handles start again where a new store's do, so a
+   * reset to a seed gives its keys the handles a fresh start gives them.
+   */
+  async resetState(document: SeedDocument | undefined): Promise<StateReplaced> {
+    const seed = document === undefined ? undefined : checkSeed(document);
+    if (seed) this.checkSeedDelays(seed);
+    let handle = FIRST_KEY_HANDLE;
+    const plan: SeedPlan = seed
+      ? await planSeed(seed, {
+          users: [],
+          keyWithId: () => undefined,
+          nodeCount: this.nodeCount,
+          hashPassword: (password) => this.hashPassword(password),
+          allocateHandle: () => handle++,
+        })
+      : { users: [], keys: [], seeded: [], audit: [] };
+    if (seed) this.applySeedDelays(seed);
+    const audited: AuditEvent = { opcode: "CN_STATE_REPLACED", node: 0, user: "admin", result: "SUCCESS", detail: seed ? "reset to seed" : "reset to empty" };
+    const replaced = this.replaceState(() => {
+      this.store.clearContents();
+      this.writeSeed(plan);
+      if (plan.keys.length > 0) this.store.reserveHandles(handle);
+    }, [audited, ...plan.audit]);
+    return { ...replaced, seeded: plan.seeded };
+  }
+
+  /** Saves a consistent copy of the store's users and keys under `name` (SNAPSHOT_NAME_INVALID for a bad name). */
+  saveSnapshot(name: string): SnapshotInfo {
+    // Anything queued for the store commits first, so the snapshot has every change already answered.
+    this.state.commits.commit(noWrite);
+    const info = this.snapshots.save(name, this.store, this.clock.now());
+    this.state.commits.record({ opcode: "CN_CLUSTER_CONTROL", node: 0, user: "admin", result: "SUCCESS", detail: `snapshot saved ${name}` });
+    return info;
+  }
+
+  /**
+   * Replaces every user and key with the snapshot's, as resetState does. The audit chain and the revisions
+   * continue (they are not part of a snapshot); handles continue above both the snapshot's and the store's.
+   * The snapshot is read and checked in full before anything changes.
+   */
+  restoreSnapshot(name: string): StateReplaced {
+    const contents: StoreContents = this.snapshots.load(name);
+    const audited: AuditEvent = { opcode: "CN_STATE_REPLACED", node: 0, user: "admin", result: "SUCCESS", detail: `restore snapshot ${name}` };
+    return { ...this.replaceState(() => this.store.replaceContents(contents), [audited]), seeded: [] };
+  }
+
+  listSnapshots(): SnapshotInfo[] {
+    return this.snapshots.list();
+  }
+
+  private hashPassword(password: string): Promise<string> {
+    return this.hashQueue.run("local", () => this.hasher.hash(password));
+  }
+
+  private writeSeed(plan: SeedPlan): void {
+    for (const user of plan.users) this.store.insertUser(user);
+    for (const key of plan.keys) this.store.insertKey(key, true);
+  }
+
+  /** Node delays name nodes of this cluster (the seed's own node count, when it has one, was checked with the seed). */
+  private checkSeedDelays(seed: SeedDocument): void {
+    for (const node of Object.keys(seed.cluster?.nodeDelaysMs ?? {})) {
+      if (Number(node) >= this.nodeCount) throw new SeedError(["cluster", "nodeDelaysMs", node], `the cluster has nodes 0 to ${this.nodeCount - 1}`);
+    }
+  }
+
+  private applySeedDelays(seed: SeedDocument): void {
+    const cluster = seed.cluster;
+    if (!cluster) return;
+    for (const [node, delay] of Object.entries(cluster.nodeDelaysMs ?? {})) this.control.setReplicationDelay(Number(node), delay);
+  }
+
+  /**
+   * Replaces the users and keys by `write` in one durable commit with `audited`, then rebuilds the state from the
+   * store: watchers get STATE_REPLACED, then every session ends (their watches deliver up to that event, then end).
+   * Writes still queued for the old state are refused first, so nothing in flight lands in the new one.
+   */
+  private replaceState(write: () => void, audited: readonly AuditEvent[]): Omit<StateReplaced, "seeded"> {
+    const old = this.state;
+    old.commits.retire(() => new HsmError("UNAUTHENTICATED", "the cluster's state was replaced; log in again"));
+    const commits = new GroupCommit(this.store, this.audit);
+    try {
+      commits.commit(write, audited);
+    } catch (err) {
+      // Nothing was written: the old state goes on.
+      old.commits.retire(undefined);
+      throw err;
+    }
+    old.placement.close();
+    old.sessions.close();
+    const stored = this.store.load();
+    const revision = this.clusterEvents.publish(this.clusterEvents.clusterEvent("STATE_REPLACED", 0));
+    this.state = this.assemble(stored.users, stored.keys, new HandleAllocator(stored.handleCeiling, (ceiling) => this.store.reserveHandles(ceiling)), commits);
+    const ended = old.registry.closeAll();
+    for (const { streams } of ended) {
+      for (const onEnd of streams) onEnd(new HsmError("UNAUTHENTICATED", "the cluster's state was replaced; log in again"));
+    }
+    // The replaced keys are gone: their plaintext does not linger in memory.
+    for (const key of old.keys.candidates(undefined)) key.material.fill(0);
+    return { revision, userCount: stored.users.length, keyCount: stored.keys.length, sessionsEnded: ended.length };
+  }
+
+  private get sessions(): ClusterSessions {
+    return this.state.sessions;
+  }
+
+  private get operations(): KeyOperations {
+    return this.state.operations;
+  }
+
+  private get placement(): KeyPlacement {
+    return this.state.placement;
+  }
+
+  private get control(): ClusterControl {
+    return this.state.control;
+  }
+
+  private get guards(): KeyGuards {
+    return this.state.guards;
+  }
+
+  private get keys(): KeyRegistry {
+    return this.state.keys;
   }
 
   // ---- users and sessions (ClusterSessions) ----------------------------------------------------
@@ -273,3 +479,4 @@ export class HsmCluster {
     this.store.close();
   }
 }
+

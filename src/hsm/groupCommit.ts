@@ -21,6 +21,8 @@ interface Pending {
 export class GroupCommit {
   private batch: Pending[] = [];
   private scheduled = false;
+  /** Set once the state these writes belong to is being replaced (a reset or restore): every write is refused. */
+  private retired: (() => Error) | undefined;
 
   constructor(
     private readonly store: Pick<HsmStore, "transaction" | "saveAuditHead">,
@@ -29,6 +31,7 @@ export class GroupCommit {
 
   /** Resolves once `write` (inside the shared transaction) and the records of `events` are durable. */
   submit(write: () => void, events: readonly AuditEvent[] = []): Promise<void> {
+    if (this.retired) return Promise.reject(this.retired());
     return new Promise((resolve, reject) => {
       this.batch.push({ write, events, resolve, reject });
       if (!this.scheduled) {
@@ -43,10 +46,24 @@ export class GroupCommit {
 
   /** Makes `write` and the records of `events` durable before returning, with anything queued; throws if that fails. */
   commit(write: () => void, events: readonly AuditEvent[] = []): void {
+    if (this.retired) throw this.retired();
     let failure: { err: unknown } | undefined;
     this.batch.push({ write, events, resolve: () => undefined, reject: (err) => (failure = { err }) });
     this.flush();
     if (failure) throw failure.err;
+  }
+
+  /**
+   * The state these writes belong to is being replaced: what is queued is rejected with `reason()` (none of it was
+   * written) and every later write is refused, so a call that was in flight cannot write into the new state.
+   * `undefined` lifts the refusal again (the replacement failed and the old state goes on).
+   */
+  retire(reason: (() => Error) | undefined): void {
+    this.retired = reason;
+    if (!reason) return;
+    const batch = this.batch;
+    this.batch = [];
+    for (const item of batch) item.reject(reason());
   }
 
   /** An audit record with no store change of its own: it still advances the chain's head in the store. */

@@ -23,6 +23,12 @@ export class KeyRegistry {
     return id !== "" && (this.byId.has(id) || this.reservedIds.has(id));
   }
 
+  /** The key with this non-empty id, if any. */
+  findById(id: string): KeyObject | undefined {
+    const handle = id === "" ? undefined : this.byId.get(id);
+    return handle === undefined ? undefined : this.byHandle.get(handle);
+  }
+
   /** Holds an id for a key whose durable write is in flight. */
   reserveId(id: string): void {
     if (id !== "") this.reservedIds.add(id);

@@ -13,7 +13,8 @@ export type ClusterEventKind =
   | "REPLICATION_PAUSED"
   | "REPLICATION_RESUMED"
   | "KEY_MADE_TOKEN"
-  | "NODE_FIRMWARE_CHANGED";
+  | "NODE_FIRMWARE_CHANGED"
+  | "STATE_REPLACED";
 
 /** Who may see a key event: the key's owner, the users it is shared with, and for session keys only their session. */
 export interface EventAudience {

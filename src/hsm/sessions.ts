@@ -136,6 +136,15 @@ export class SessionRegistry {
     };
   }
 
+  /** Removes and returns every session (the cluster's state was replaced); their tokens answer UNAUTHENTICATED from then on. */
+  closeAll(): EndedSession[] {
+    const all = [...this.byTokenHash.values()].map(ended);
+    this.byTokenHash.clear();
+    this.bySessionId.clear();
+    this.expiredTokens.clear();
+    return all;
+  }
+
   /** When the next session may expire, for scheduling the sweep; undefined if none are open. */
   nextExpiry(): number | undefined {
     let next: number | undefined;

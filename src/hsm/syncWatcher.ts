@@ -273,6 +273,8 @@ export class SyncWatcher {
 
   private matches(event: ClusterEvent): boolean {
     const { handles, nodes, canSee } = this.options;
+    // The whole state was replaced (reset, restore): every watcher must resynchronise, whatever it filters on.
+    if (event.kind === "STATE_REPLACED") return true;
     // Pausing and resuming replication concern every node, so every node filter passes them.
     const clusterWide = event.kind === "REPLICATION_PAUSED" || event.kind === "REPLICATION_RESUMED";
     if (nodes.size > 0 && !clusterWide && !nodes.has(event.nodeId)) return false;

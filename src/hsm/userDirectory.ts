@@ -54,6 +54,11 @@ export class UserDirectory {
     return toUserInfo(user);
   }
 
+  /** A user already made durable by the caller (a seed) joins the directory. */
+  adopt(user: UserRecord): void {
+    this.index({ ...user });
+  }
+
   list(): UserInfo[] {
     return [...this.byId.values()].sort((a, b) => a.userId - b.userId).map(toUserInfo);
   }

@@ -7,7 +7,9 @@ import { Clock, systemClock } from "../hsm/clock";
 import { ClusterOptions, HsmCluster } from "../hsm/cluster";
 import { HsmStore } from "../hsm/store/hsmStore";
 import { PasswordHasher, UserRole } from "../hsm/users";
-import { adminServiceHandlers } from "./adminService";
+import { adminServiceHandlers, logSeededKeys } from "./adminService";
+import { SeedDocument, SeedError } from "../hsm/seed";
+import { SnapshotShelf } from "../hsm/store/snapshotShelf";
 import { clusterControlHandlers } from "./clusterControlService";
 import { Settings } from "./settings";
 import { hsmServiceHandlers } from "./hsmService";
@@ -56,6 +58,10 @@ export interface DaemonParts {
   /** Seed of the nodes' attestation keys (derive it from the master key so keys survive restarts). */
   readonly attestationSeed?: Buffer;
   readonly adminSecret: string;
+  /** Applied at start (what is missing is created) and the target of ResetState to_seed; its cluster values override the settings. */
+  readonly seed?: SeedDocument;
+  /** Where snapshots are kept; in memory when absent. */
+  readonly snapshots?: SnapshotShelf;
 }
 
 /** The cluster's share of the settings (unit tests build clusters with clusterSettings(DEFAULTS)). */
@@ -86,18 +92,32 @@ export interface Daemon {
 
 export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
   const { logger } = parts;
-  const { settings } = parts;
+  const { settings, seed } = parts;
+  const nodeCount = seed?.cluster?.nodes ?? settings.nodeCount;
+  if (nodeCount < settings.createObjectMinimumNodes) {
+    throw new SeedError(["cluster", "nodes"], `${nodeCount} nodes is fewer than --create-object-minimum-nodes (${settings.createObjectMinimumNodes})`);
+  }
   const cluster = new HsmCluster({
     store: parts.store,
     clock: parts.clock ?? systemClock,
     ...(parts.timers ? { timers: parts.timers } : {}),
-    nodeCount: settings.nodeCount,
+    nodeCount,
     ...clusterSettings(settings),
+    ...(seed?.cluster?.replicationDelayMs !== undefined ? { replicationDelayMs: seed.cluster.replicationDelayMs } : {}),
+    ...(parts.snapshots ? { snapshots: parts.snapshots } : {}),
     ...(parts.attestationSeed ? { attestationSeed: parts.attestationSeed } : {}),
     ...(parts.audit ? { audit: parts.audit } : {}),
     ...(parts.passwordHasher ? { passwordHasher: parts.passwordHasher } : {}),
     onBackgroundError: (err, context) => logger.error("background failure", { context, error: err instanceof Error ? err.message : String(err) }),
   });
+  if (seed) {
+    try {
+      logSeededKeys(logger, await cluster.applySeed(seed));
+    } catch (err) {
+      cluster.close();
+      throw err;
+    }
+  }
   for (const dev of settings.devUsers) {
     if (cluster.findUserByName(dev.username)) continue;
     const user = await cluster.createUser(UserRole.CU, dev.username, dev.password);
@@ -114,7 +134,7 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
     withEncodedWatchResponses(gateService(HsmServiceService, settings.maxMessageBytes)),
     hsmServiceHandlers(cluster, new PageTokenCodec(), logger, streams, settings.watch),
   );
-  server.addService(gateService(AdminServiceService, settings.maxMessageBytes), adminServiceHandlers(cluster, parts.adminSecret, logger));
+  server.addService(gateService(AdminServiceService, settings.maxMessageBytes), adminServiceHandlers(cluster, parts.adminSecret, logger, seed));
   server.addService(
     gateService(ClusterControlServiceService, settings.maxMessageBytes),
     clusterControlHandlers(cluster, parts.adminSecret, logger),

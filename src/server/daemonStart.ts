@@ -24,6 +24,10 @@ import { DataDirLock } from "./dataDirLock";
 import { Logger } from "./logger";
 import { StartupError } from "./startupError";
 import { planStoreStart } from "./storeStartPlan";
+import { SeedDocument, SeedError } from "../hsm/seed";
+import { FileSnapshotShelf } from "../hsm/store/snapshotShelf";
+import { ParsedSeed, readSeedFile } from "./seedFile";
+import { join } from "node:path";
 
 /** A daemon built on a locked data directory, not yet listening. */
 export interface Started {
@@ -36,7 +40,7 @@ export interface Started {
  * and the audit log, build the daemon. Refusals come before anything is written. On failure whatever was
  * opened is closed again and the error propagates (printed by main as one line).
  */
-export async function startDaemon(config: DaemonConfig, layout: DataDirLayout, logger: Logger): Promise<Started> {
+export async function startDaemon(config: DaemonConfig, layout: DataDirLayout, logger: Logger, seedDocument?: SeedDocument): Promise<Started> {
   try {
     createDataDir(layout.dir);
   } catch (err) {
@@ -44,8 +48,10 @@ export async function startDaemon(config: DaemonConfig, layout: DataDirLayout, l
   }
   const lock = DataDirLock.acquire(layout.dir);
   const opened: { close(): void }[] = [{ close: () => lock.release() }];
+  let seed: ParsedSeed | undefined;
   try {
-    // Refusals first, while nothing has been written.
+    // Refusals first, while nothing has been written. A broken seed file is one of them.
+    seed = config.seedFile !== undefined ? readSeedFile(config.seedFile) : undefined;
     if (config.masterKey === undefined) checkSecretFileMode(layout.masterKey);
     if (config.adminSecret === undefined) checkSecretFileMode(layout.adminSecret);
     const plan = planStoreStart(
@@ -91,11 +97,17 @@ export async function startDaemon(config: DaemonConfig, layout: DataDirLayout, l
         settings: config,
         adminSecret,
         audit,
+        // An in-process seed (startEmulator) takes the place of a seed file.
+        ...(seedDocument ? { seed: seedDocument } : seed ? { seed: seed.document } : {}),
+        // Under the data directory: the same master key seals them, the same backups hold them.
+        snapshots: new FileSnapshotShelf(join(layout.dir, "snapshots"), masterKey),
         ...(config.tls ? { serverCredentials: serverCredentials(config.tls) } : {}),
         // Derived, so the nodes' attestation keys stay the same across restarts and can be pinned.
         attestationSeed: Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), "local-cloudhsm attestation seed", 32)),
       });
     } catch (err) {
+      // A seed that does not fit this store (a user's role, a key id of another owner): its file and line.
+      if (err instanceof SeedError && seed) throw seed.locate(err);
       // SQLite errors and unparsable rows while loading the store: say which file they come from.
       const code = (err as { code?: unknown }).code;
       if (err instanceof SyntaxError || (typeof code === "string" && code.startsWith("SQLITE_"))) {
@@ -142,7 +154,8 @@ export function announceServing(logger: Logger, facts: ServingFacts): void {
     port,
     transport: config.tls ? (config.tls.clientCa ? "mutual TLS" : "TLS") : "plaintext",
     data_dir: facts.dataDir,
-    nodes: config.nodeCount,
+    // The seed may set the node count.
+    nodes: facts.daemon.cluster.nodeCount,
     keys: facts.daemon.cluster.keyCount,
     admin_secret: facts.adminSecret,
     pid: process.pid,

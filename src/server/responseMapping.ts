@@ -51,6 +51,7 @@ const EVENT_TYPES: Record<ClusterEventKind, SyncEventType> = {
   REPLICATION_RESUMED: SyncEventType.SYNC_EVENT_TYPE_REPLICATION_RESUMED,
   KEY_MADE_TOKEN: SyncEventType.SYNC_EVENT_TYPE_KEY_MADE_TOKEN,
   NODE_FIRMWARE_CHANGED: SyncEventType.SYNC_EVENT_TYPE_NODE_FIRMWARE_CHANGED,
+  STATE_REPLACED: SyncEventType.SYNC_EVENT_TYPE_STATE_REPLACED,
 };
 
 export function toSyncEvent(event: ClusterEvent): SyncEvent {

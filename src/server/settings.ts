@@ -213,6 +213,8 @@ export const SETTINGS = {
       "a connection whose ping is not answered this long is closed, with its calls",
     ),
   },
+  /** A seed file (YAML or JSON): users, keys and cluster shape created at start when missing (README, "Seed files, reset and snapshots"). */
+  seedFile: setting("--seed", "LOCALCLOUDHSM_SEED", optionalPath, undefined, "seed file (.yaml or .json) of users and keys created at start if missing", "none"),
 } as const;
 
 type Table = typeof SETTINGS;

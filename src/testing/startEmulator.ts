@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { AdminClient, ClusterControlClient, HsmClient, UserType } from "../../clients";
 import type { ConnectOptions } from "../../clients";
-import { HsmCluster } from "../hsm/cluster";
+import { checkSeed, SeedDocument, SeedError } from "../hsm/seed";
 import { parseMasterKey } from "../hsm/store/masterKey";
 import { SqliteStore } from "../hsm/store/sqliteStore";
 import { UserRole } from "../hsm/users";
@@ -12,6 +12,7 @@ import { configFrom, DaemonConfig, SettingsInput } from "../server/config";
 import { readAdminSecretFile, dataDirLayout } from "../server/dataDirFiles";
 import { announceServing, serverCredentials, startDaemon } from "../server/daemonStart";
 import { createLogger, Logger } from "../server/logger";
+import { readSeedFile } from "../server/seedFile";
 
 /** A user the emulator creates at start (kept if it already exists in a data directory). */
 export interface EmulatorUser {
@@ -34,8 +35,11 @@ export type EmulatorOptions = SettingsInput & {
   readonly logStream?: NodeJS.WritableStream;
   /** How the returned clients connect (credentials when the emulator serves TLS, deadlines). */
   readonly connect?: ConnectOptions;
-  /** Reserved for seed files (issue 12 point 3): the same object as `--seed` reads from a file. */
-  readonly seed?: unknown;
+  /**
+   * A seed (README, "Seed files, reset and snapshots"): the path of a YAML or JSON seed file, as `--seed` takes, or
+   * the same document as an object. Applied before the emulator serves; ResetState to_seed returns to it.
+   */
+  readonly seed?: string | SeedDocument;
 };
 
 export interface Emulator {
@@ -73,7 +77,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     ...(nodes !== undefined ? { nodeCount: nodes } : {}),
   });
   const logger = createLogger(config.logLevel, config.logFormat, logStream ?? process.stderr);
-  const opened = settingsInput.dataDir !== undefined ? await openDataDir(config, logger) : await openInMemory(config, logger);
+  const seedDocument = seed === undefined ? undefined : loadSeed(seed);
+  const opened = settingsInput.dataDir !== undefined ? await openDataDir(config, logger, seedDocument) : await openInMemory(config, logger, seedDocument);
   const { daemon } = opened;
 
   let port: number;
@@ -82,7 +87,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (daemon.cluster.findUserByName(user.username)) continue;
       await daemon.cluster.createUser(user.role === "CO" ? UserRole.CO : UserRole.CU, user.username, user.password);
     }
-    if (seed !== undefined) await applySeed(seed, daemon.cluster);
     port = await daemon.listen(config.listen.host, config.listen.port);
   } catch (err) {
     await opened.close();
@@ -116,7 +120,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     control,
     client,
     async login(username, password) {
-      const known = users.find((u) => u.username === username);
+      const seeded = seedDocument?.users?.find((u) => u.name.toLowerCase() === username.toLowerCase());
+      const known = users.find((u) => u.username === username) ?? (seeded ? { username, password: seeded.password, role: seeded.role } : undefined);
       const secret = password ?? known?.password;
       if (secret === undefined) throw new Error(`startEmulator: no password for ${username}; give one or list the user in users`);
       const made = client();
@@ -146,9 +151,9 @@ interface Opened {
 }
 
 /** The daemon's own start on a data directory (lock, master key, admin secret, audit log), as main.ts does it. */
-async function openDataDir(config: DaemonConfig, logger: Logger): Promise<Opened> {
+async function openDataDir(config: DaemonConfig, logger: Logger, seed: SeedDocument | undefined): Promise<Opened> {
   const layout = dataDirLayout(config.dataDir);
-  const { daemon, lock } = await startDaemon(config, layout, logger);
+  const { daemon, lock } = await startDaemon(config, layout, logger, seed);
   return {
     daemon,
     adminSecret: config.adminSecret ?? readAdminSecretFile(layout.adminSecret),
@@ -162,7 +167,7 @@ async function openDataDir(config: DaemonConfig, logger: Logger): Promise<Opened
 }
 
 /** A private in-memory store: nothing on disk, gone at stop(). */
-async function openInMemory(config: DaemonConfig, logger: Logger): Promise<Opened> {
+async function openInMemory(config: DaemonConfig, logger: Logger, seed: SeedDocument | undefined): Promise<Opened> {
   const masterKey = config.masterKey !== undefined ? parseMasterKey(config.masterKey) : randomBytes(32);
   const adminSecret = config.adminSecret ?? randomBytes(24).toString("hex");
   const store = SqliteStore.open(":memory:", masterKey);
@@ -173,6 +178,7 @@ async function openInMemory(config: DaemonConfig, logger: Logger): Promise<Opene
       logger,
       settings: config,
       adminSecret,
+      ...(seed ? { seed } : {}),
       ...(config.tls ? { serverCredentials: serverCredentials(config.tls) } : {}),
     });
   } catch (err) {
@@ -188,13 +194,13 @@ async function openInMemory(config: DaemonConfig, logger: Logger): Promise<Opene
   };
 }
 
-/**
- * Applies a seed object to the cluster before it serves.
- * TODO(issue 12 point 3, branch i12-seedreset): wire the seed helper's loader (src/server/seed*.ts) here, so
- * startEmulator({ seed }) takes the same object as `--seed file.yaml|json`.
- */
-function applySeed(seed: unknown, cluster: HsmCluster): Promise<void> {
-  void seed;
-  void cluster;
-  return Promise.reject(new Error("startEmulator: seed is not supported yet (issue 12 point 3)"));
+/** A seed file's checked document (errors name the file and line), or an in-process object checked the same way. */
+function loadSeed(seed: string | SeedDocument): SeedDocument {
+  if (typeof seed === "string") return readSeedFile(seed).document;
+  try {
+    return checkSeed(seed);
+  } catch (err) {
+    if (err instanceof SeedError) throw new Error(`startEmulator: seed: ${err.message}`);
+    throw err;
+  }
 }

@@ -54,6 +54,7 @@ const DOCUMENTED_VARIABLES = [
   "LOCALCLOUDHSM_CONNECTION_IDLE_MS",
   "LOCALCLOUDHSM_KEEPALIVE_MS",
   "LOCALCLOUDHSM_KEEPALIVE_TIMEOUT_MS",
+  "LOCALCLOUDHSM_SEED",
 ];
 const DOCUMENTED_FLAGS = [
   "--listen",
@@ -91,6 +92,7 @@ const DOCUMENTED_FLAGS = [
   "--connection-idle-ms",
   "--keepalive-ms",
   "--keepalive-timeout-ms",
+  "--seed",
 ];
 
 const STACK_FRAME = /^\s+at /m;

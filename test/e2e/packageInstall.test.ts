@@ -170,9 +170,19 @@ test("the tarball holds the compiled package, its types, the proto files and the
 });
 
 test("the installed local-cloudhsm command serves; the README's client example and the installed kmu use it", async () => {
-  // HOOK(issue 12 point 3, seed files): the lead adds ["--seed", <a seed file written to `project`>] here and
-  // asserts below that the seeded keys are found (by the client example's findKey and by kmu findKey).
-  const seedArgs: string[] = [];
+  // The daemon is seeded from a file in the new project: one crypto user and one fixed AES key.
+  const seedFile = join(project, "seed.yaml");
+  writeFileSync(
+    seedFile,
+    [
+      "users:",
+      "  - { role: CU, name: seeded, password: seeded-password }",
+      "keys:",
+      "  - { owner: seeded, label: from-seed, id: seed-1, type: aes, size: 32 }",
+      "",
+    ].join("\n"),
+  );
+  const seedArgs: string[] = ["--seed", seedFile];
   const daemon = await DaemonProcess.start(standardArgs(join(project, "data"), seedArgs), undefined, undefined, {
     script: join(project, "node_modules", ".bin", "local-cloudhsm"),
   });
@@ -187,6 +197,15 @@ test("the installed local-cloudhsm command serves; the README's client example a
   });
   expect(kmu.code).toBe(0);
   expect(foundHandles(kmu)).toEqual([made.keyHandle]);
+
+  // The seeded key is there for its owner, found by the installed kmu.
+  const seeded = await runKmu(["findKey", "-l", "from-seed"], {
+    script: join(project, "node_modules", ".bin", "kmu"),
+    cwd: project,
+    env: { LOCALCLOUDHSM_ADDRESS: daemon.address, KMU_USER: "seeded", KMU_PASSWORD: "seeded-password" },
+  });
+  expect(seeded.code).toBe(0);
+  expect(foundHandles(seeded)).toHaveLength(1);
 
   // The container's HEALTHCHECK, with the image's install dir (/app) standing for this project.
   const health = await step(process.execPath, [dockerHealthcheckScript(project), daemon.address], project);

@@ -1,7 +1,7 @@
 // startEmulator (local-cloudhsm/testing): several in one process, in memory or on a data directory, users made,
 // clients ready, and stop() closing everything (jest would hang on a server or channel left open).
 import * as grpc from "@grpc/grpc-js";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -132,8 +132,28 @@ describe("startEmulator", () => {
     }
   });
 
-  it("refuses a seed until seed files are wired in", async () => {
-    // TODO(issue 12 point 3): replace with a seeded emulator once the seed helper's loader is wired into startEmulator.
-    await expect(startEmulator({ seed: { users: [] }, logStream: logCollector().stream })).rejects.toThrow(/seed/);
+  it("takes a seed as an object or as a file: its users log in and its keys are there; a bad seed starts nothing", async () => {
+    const seed = {
+      users: [{ role: "CU" as const, name: "sam", password: "sam-password" }],
+      keys: [{ owner: "sam", label: "seeded", id: "seed-1", type: "aes" as const, material: { hex: "00".repeat(16) } }],
+    };
+    const dir = mkdtempSync(join(tmpdir(), "lch-emu-seed-"));
+    try {
+      const seedFile = join(dir, "seed.json");
+      writeFileSync(seedFile, JSON.stringify(seed));
+      for (const given of [seed, seedFile]) {
+        const emulator = await startEmulator({ seed: given, logStream: logCollector().stream });
+        started.push(emulator);
+        const sam = await emulator.login("sam");
+        const [handle] = await sam.findKey({ label: "seeded" });
+        expect(handle).toBeDefined();
+        // KCV of the all-zero AES-128 key (AES-128(0, 0) = 66e94bd4...).
+        expect(await sam.kcv(handle!)).toBe("66e94b");
+      }
+      await expect(startEmulator({ seed: { keys: [{ owner: "nobody", label: "x", id: "x", type: "aes", size: 7 }] }, logStream: logCollector().stream })).rejects.toThrow(/seed/);
+    } finally {
+      await Promise.all(started.splice(0).map((e) => e.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

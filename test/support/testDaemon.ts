@@ -12,6 +12,8 @@ import { PasswordHasher } from "../../src/hsm/users";
 import { buildDaemon, Daemon } from "../../src/server/compositionRoot";
 import { configFrom, SettingsInput } from "../../src/server/config";
 import { createLogger } from "../../src/server/logger";
+import { SeedDocument } from "../../src/hsm/seed";
+import { SnapshotShelf } from "../../src/hsm/store/snapshotShelf";
 
 export const TEST_ADMIN_SECRET = "integration-admin-secret-0123456789";
 export const TEST_PASSWORD = "password1";
@@ -61,6 +63,10 @@ export interface TestDaemonOptions {
   readonly passwordHasher?: PasswordHasher;
   /** HTTP/2 limits (streams per connection, idle and keepalive timeouts); the daemon's defaults when absent. */
   readonly http2?: SettingsInput["http2"];
+  /** A seed applied at start and the target of ResetState to_seed. */
+  readonly seed?: SeedDocument;
+  /** Where snapshots go; in memory when absent. */
+  readonly snapshots?: SnapshotShelf;
 }
 
 export const TEST_MASTER_KEY = Buffer.alloc(32, 7);
@@ -96,7 +102,7 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
       shutdownGraceSeconds: 5,
       ...pick(options, ["nodeCount", "maxMessageBytes", "replicationDelayMs", "createObjectMinimumNodes", "eventCapacity", "watch", "sessionLimits", "loginLimits", "http2"]),
     }),
-    ...pick(options, ["clock", "timers", "serverCredentials", "passwordHasher"]),
+    ...pick(options, ["clock", "timers", "serverCredentials", "passwordHasher", "seed", "snapshots"]),
   });
   const port = await daemon.listen("127.0.0.1", 0);
   const address = `127.0.0.1:${port}`;

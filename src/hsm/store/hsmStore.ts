@@ -20,6 +20,24 @@ export interface PersistedState {
   readonly revisionCeiling: number;
 }
 
+/** Handles of a new (or reset) store start here (1 to 5 are the HSM's own; 4 is its key-encryption key). */
+export const FIRST_KEY_HANDLE = 6;
+
+/** One row exactly as stored: sealed material and row MACs included, never plaintext. */
+export type StoredRow = Readonly<Record<string, string | number | Buffer | null>>;
+
+/**
+ * The users and keys of a store as rows (snapshots and restores copy these): what a restore brings back.
+ * The audit head and the revision ceiling are not part of it: they stay with the live store.
+ */
+export interface StoreContents {
+  readonly users: readonly StoredRow[];
+  readonly keys: readonly StoredRow[];
+  readonly keyShares: readonly StoredRow[];
+  readonly keyNodes: readonly StoredRow[];
+  readonly handleCeiling: number;
+}
+
 /** Every write is one durable (fsynced) transaction. */
 export interface HsmStore {
   load(): PersistedState;
@@ -43,5 +61,16 @@ export interface HsmStore {
   reserveHandles(ceiling: number): void;
   /** Records that revisions below `ceiling` may be in use. */
   reserveRevisions(ceiling: number): void;
+  /** The users and keys as stored rows (a consistent read). */
+  exportContents(): StoreContents;
+  /**
+   * Replaces every user and key with `contents` (inside the caller's transaction); handles continue above
+   * both stores' ceilings. The audit head and the revision ceiling are kept.
+   */
+  replaceContents(contents: StoreContents): void;
+  /** Removes every user and key (inside the caller's transaction); handles start again at FIRST_KEY_HANDLE. */
+  clearContents(): void;
+  /** Writes a consistent copy of the whole store to a new file at `path` (not fsynced: the caller does that). */
+  copyTo(path: string): void;
   close(): void;
 }

@@ -4,7 +4,7 @@ import { AuditHead, AuditRecord, GENESIS_HEAD, StoredAuditState } from "../audit
 import { SealedBox, SealedBoxOpenError } from "../crypto/sealedBox";
 import { KeyFlags, KeyObject } from "../key";
 import { UserRecord, UserRole } from "../users";
-import { HsmStore, PersistedState, StoredKey } from "./hsmStore";
+import { FIRST_KEY_HANDLE, HsmStore, PersistedState, StoredKey, StoreContents, StoredRow } from "./hsmStore";
 import { KeyRowColumns, RowMac, UserRowColumns } from "./rowMac";
 import { SCHEMA_SQL, SCHEMA_VERSION } from "./schema";
 
@@ -32,7 +32,7 @@ export class StoreIntegrityError extends Error {
 }
 
 const MASTER_KEY_PROBE = "local-cloudhsm master key probe";
-const FIRST_HANDLE = 6;
+const FIRST_HANDLE = FIRST_KEY_HANDLE;
 
 interface KeyRow extends KeyRowColumns {
   readonly row_mac: Buffer;
@@ -319,10 +319,72 @@ export class SqliteStore implements HsmStore {
     this.statements.setMeta.run("handle_ceiling", String(ceiling));
   }
 
+  exportContents(): StoreContents {
+    const read = (): StoreContents => ({
+      users: this.db.prepare(`SELECT ${USER_COLUMNS.join(", ")} FROM users ORDER BY user_id`).all() as StoredRow[],
+      keys: this.db.prepare(`SELECT ${KEY_COLUMNS.join(", ")} FROM keys ORDER BY handle`).all() as StoredRow[],
+      keyShares: this.db.prepare("SELECT handle, user_id FROM key_shares ORDER BY handle, user_id").all() as StoredRow[],
+      keyNodes: this.db.prepare("SELECT handle, node_id FROM key_nodes ORDER BY handle, node_id").all() as StoredRow[],
+      handleCeiling: Number(meta(this.db, "handle_ceiling")),
+    });
+    // One read transaction, so the four tables come from the same moment.
+    return this.db.transaction(read)();
+  }
+
+  replaceContents(contents: StoreContents): void {
+    const ceiling = Math.max(Number(meta(this.db, "handle_ceiling")), contents.handleCeiling);
+    this.db.transaction(() => {
+      this.deleteContents();
+      const insert = (table: string, columns: readonly string[], rows: readonly StoredRow[]): void => {
+        const statement = this.db.prepare(`INSERT INTO ${table}(${columns.join(", ")}) VALUES (${columns.map((c) => "@" + c).join(", ")})`);
+        for (const row of rows) statement.run(Object.fromEntries(columns.map((c) => [c, row[c] ?? null])));
+      };
+      insert("users", USER_COLUMNS, contents.users);
+      insert("keys", KEY_COLUMNS, contents.keys);
+      insert("key_shares", ["handle", "user_id"], contents.keyShares);
+      insert("key_nodes", ["handle", "node_id"], contents.keyNodes);
+      this.statements.setMeta.run("handle_ceiling", String(ceiling));
+    })();
+  }
+
+  clearContents(): void {
+    this.db.transaction(() => {
+      this.deleteContents();
+      this.statements.setMeta.run("handle_ceiling", String(FIRST_HANDLE));
+    })();
+  }
+
+  private deleteContents(): void {
+    this.db.exec("DELETE FROM key_shares; DELETE FROM key_nodes; DELETE FROM keys; DELETE FROM users;");
+  }
+
+  copyTo(path: string): void {
+    this.db.prepare("VACUUM INTO ?").run(path);
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
 }
+
+/** The stored columns copied by snapshots and restores (row MACs and sealed material as they are). */
+const USER_COLUMNS = ["user_id", "role", "username", "password_hash", "login_failures", "locked", "row_mac"] as const;
+const KEY_COLUMNS = [
+  "handle",
+  "owner_id",
+  "key_class",
+  "key_type",
+  "label",
+  "key_id",
+  "flags",
+  "value_len",
+  "kcv",
+  "material_nonce",
+  "material_tag",
+  "material_sealed",
+  "acknowledged",
+  "row_mac",
+] as const;
 
 const AUDIT_HEAD = "audit_head";
 const AUDIT_HEAD_MAC = "audit_head_mac";

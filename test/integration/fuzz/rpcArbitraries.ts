@@ -231,6 +231,11 @@ export const node = (no: number) => ({ valid: fc.constantFrom(0, 1, 2).map((n) =
 export const flag = (no: number) => ({ valid: fc.boolean().map((b) => varintSpec(no, b)), any: bool(no) });
 export const handleIn = (no: number, from: HandleSource) => ({ valid: handleSpec(no, from), any: sensibleHandle(no) });
 
+/** Snapshot names: valid ones, and labels (any text) in their place. */
+const SNAPSHOT_NAME = simple({ 1: { valid: fc.stringMatching(/^fz[A-Za-z0-9._-]{0,20}$/).map((n) => textSpec(1, n)), any: text(1, label) } });
+/** Every admin credential but the secret. */
+const NO_SECRET = fc.constantFrom<Cred>("none", "wrongSecret", "garbage");
+
 export const RPCS: Record<string, { body: fc.Arbitrary<Body>; creds: fc.Arbitrary<Cred> }> = {
   "HsmService/Login": { body: LOGIN, creds: fc.constantFrom<Cred>("none", "garbage", "mallory") },
   "HsmService/Logout": { body: message(), creds: fc.oneof({ weight: 2, arbitrary: fc.constant<Cred>("fresh") }, { weight: 1, arbitrary: fc.constantFrom<Cred>("none", "garbage", "scheme", "loggedOut") }) },
@@ -277,6 +282,12 @@ export const RPCS: Record<string, { body: fc.Arbitrary<Body>; creds: fc.Arbitrar
   "AdminService/CreateUser": { body: CREATE_USER, creds: adminCreds },
   "AdminService/ListUsers": { body: message(), creds: adminCreds },
   "AdminService/UnlockUser": { body: RESET_USER, creds: adminCreds },
+  // A reset or restore that succeeds replaces the fuzzing world (every session ends): only refusals are fuzzed here,
+  // the successes are tested in stateAdmin.test.ts. Saving and listing change nothing the census sees.
+  "AdminService/ResetState": { body: simple({ 1: flag(1) }), creds: NO_SECRET },
+  "AdminService/SaveSnapshot": { body: SNAPSHOT_NAME, creds: adminCreds },
+  "AdminService/RestoreSnapshot": { body: SNAPSHOT_NAME, creds: NO_SECRET },
+  "AdminService/ListSnapshots": { body: message(), creds: adminCreds },
   "ClusterControlService/ListNodes": { body: message(), creds: adminCreds },
   "ClusterControlService/SetNodeState": {
     body: simple({ 1: node(1), 2: { valid: fc.constantFrom(1, 2, 3).map((n) => varintSpec(2, n)), any: varint(2, fc.constantFrom(0n, 1n, 2n, 3n, 4n)) } }),

@@ -63,6 +63,76 @@ export interface UnlockUserResponse {
   user?: User | undefined;
 }
 
+/** ResetStateRequest says what the state becomes. */
+export interface ResetStateRequest {
+  /** False: no users and no keys. True: the daemon's seed file applied to an empty state. */
+  toSeed: boolean;
+}
+
+/** StateReplaced describes the state after a reset or restore. */
+export interface StateReplaced {
+  /** The revision of the SYNC_EVENT_TYPE_STATE_REPLACED event. */
+  revision: string;
+  /** Users in the new state. */
+  userCount: number;
+  /** Token keys in the new state. */
+  keyCount: number;
+  /** Login sessions that were ended. */
+  sessionsEnded: number;
+}
+
+/** ResetStateResponse describes the new state. */
+export interface ResetStateResponse {
+  /** The state after the reset. */
+  state?: StateReplaced | undefined;
+}
+
+/** SnapshotInfo describes one saved snapshot. */
+export interface SnapshotInfo {
+  /** The snapshot's name. */
+  name: string;
+  /** Users in the snapshot. */
+  userCount: number;
+  /** Token keys in the snapshot. */
+  keyCount: number;
+  /** When it was saved, milliseconds since the Unix epoch. */
+  savedAtMs: string;
+}
+
+/** SaveSnapshotRequest names the snapshot. */
+export interface SaveSnapshotRequest {
+  /** The snapshot's name. */
+  name: string;
+}
+
+/** SaveSnapshotResponse describes the saved snapshot. */
+export interface SaveSnapshotResponse {
+  /** The snapshot as saved. */
+  snapshot?: SnapshotInfo | undefined;
+}
+
+/** RestoreSnapshotRequest names the snapshot to restore. */
+export interface RestoreSnapshotRequest {
+  /** The snapshot's name. */
+  name: string;
+}
+
+/** RestoreSnapshotResponse describes the restored state. */
+export interface RestoreSnapshotResponse {
+  /** The state after the restore. */
+  state?: StateReplaced | undefined;
+}
+
+/** ListSnapshotsRequest asks for every snapshot. */
+export interface ListSnapshotsRequest {
+}
+
+/** ListSnapshotsResponse lists the snapshots in name order. */
+export interface ListSnapshotsResponse {
+  /** Every saved snapshot, in name order. */
+  snapshots: SnapshotInfo[];
+}
+
 function createBaseCreateUserRequest(): CreateUserRequest {
   return { userType: 0, username: "", password: "" };
 }
@@ -510,6 +580,801 @@ export const UnlockUserResponse: MessageFns<UnlockUserResponse> = {
   },
 };
 
+function createBaseResetStateRequest(): ResetStateRequest {
+  return { toSeed: false };
+}
+
+export const ResetStateRequest: MessageFns<ResetStateRequest> = {
+  encode(message: ResetStateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.toSeed !== false) {
+      writer.uint32(8).bool(message.toSeed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResetStateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResetStateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.toSeed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResetStateRequest {
+    return {
+      toSeed: isSet(object.toSeed)
+        ? globalThis.Boolean(object.toSeed)
+        : isSet(object.to_seed)
+        ? globalThis.Boolean(object.to_seed)
+        : false,
+    };
+  },
+
+  toJSON(message: ResetStateRequest): unknown {
+    const obj: any = {};
+    if (message.toSeed !== false) {
+      obj.toSeed = message.toSeed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResetStateRequest>, I>>(base?: I): ResetStateRequest {
+    return ResetStateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResetStateRequest>, I>>(object: I): ResetStateRequest {
+    const message = createBaseResetStateRequest();
+    message.toSeed = object.toSeed ?? false;
+    return message;
+  },
+};
+
+function createBaseStateReplaced(): StateReplaced {
+  return { revision: "0", userCount: 0, keyCount: 0, sessionsEnded: 0 };
+}
+
+export const StateReplaced: MessageFns<StateReplaced> = {
+  encode(message: StateReplaced, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== "0") {
+      writer.uint32(8).uint64(message.revision);
+    }
+    if (message.userCount !== 0) {
+      writer.uint32(16).uint32(message.userCount);
+    }
+    if (message.keyCount !== 0) {
+      writer.uint32(24).uint32(message.keyCount);
+    }
+    if (message.sessionsEnded !== 0) {
+      writer.uint32(32).uint32(message.sessionsEnded);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StateReplaced {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStateReplaced();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.revision = reader.uint64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.userCount = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.keyCount = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sessionsEnded = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StateReplaced {
+    return {
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "0",
+      userCount: isSet(object.userCount)
+        ? globalThis.Number(object.userCount)
+        : isSet(object.user_count)
+        ? globalThis.Number(object.user_count)
+        : 0,
+      keyCount: isSet(object.keyCount)
+        ? globalThis.Number(object.keyCount)
+        : isSet(object.key_count)
+        ? globalThis.Number(object.key_count)
+        : 0,
+      sessionsEnded: isSet(object.sessionsEnded)
+        ? globalThis.Number(object.sessionsEnded)
+        : isSet(object.sessions_ended)
+        ? globalThis.Number(object.sessions_ended)
+        : 0,
+    };
+  },
+
+  toJSON(message: StateReplaced): unknown {
+    const obj: any = {};
+    if (message.revision !== "0") {
+      obj.revision = message.revision;
+    }
+    if (message.userCount !== 0) {
+      obj.userCount = Math.round(message.userCount);
+    }
+    if (message.keyCount !== 0) {
+      obj.keyCount = Math.round(message.keyCount);
+    }
+    if (message.sessionsEnded !== 0) {
+      obj.sessionsEnded = Math.round(message.sessionsEnded);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StateReplaced>, I>>(base?: I): StateReplaced {
+    return StateReplaced.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StateReplaced>, I>>(object: I): StateReplaced {
+    const message = createBaseStateReplaced();
+    message.revision = object.revision ?? "0";
+    message.userCount = object.userCount ?? 0;
+    message.keyCount = object.keyCount ?? 0;
+    message.sessionsEnded = object.sessionsEnded ?? 0;
+    return message;
+  },
+};
+
+function createBaseResetStateResponse(): ResetStateResponse {
+  return { state: undefined };
+}
+
+export const ResetStateResponse: MessageFns<ResetStateResponse> = {
+  encode(message: ResetStateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== undefined) {
+      StateReplaced.encode(message.state, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResetStateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResetStateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.state = StateReplaced.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResetStateResponse {
+    return { state: isSet(object.state) ? StateReplaced.fromJSON(object.state) : undefined };
+  },
+
+  toJSON(message: ResetStateResponse): unknown {
+    const obj: any = {};
+    if (message.state !== undefined) {
+      obj.state = StateReplaced.toJSON(message.state);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResetStateResponse>, I>>(base?: I): ResetStateResponse {
+    return ResetStateResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResetStateResponse>, I>>(object: I): ResetStateResponse {
+    const message = createBaseResetStateResponse();
+    message.state = (object.state !== undefined && object.state !== null)
+      ? StateReplaced.fromPartial(object.state)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSnapshotInfo(): SnapshotInfo {
+  return { name: "", userCount: 0, keyCount: 0, savedAtMs: "0" };
+}
+
+export const SnapshotInfo: MessageFns<SnapshotInfo> = {
+  encode(message: SnapshotInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.userCount !== 0) {
+      writer.uint32(16).uint32(message.userCount);
+    }
+    if (message.keyCount !== 0) {
+      writer.uint32(24).uint32(message.keyCount);
+    }
+    if (message.savedAtMs !== "0") {
+      writer.uint32(32).uint64(message.savedAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.userCount = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.keyCount = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.savedAtMs = reader.uint64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotInfo {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      userCount: isSet(object.userCount)
+        ? globalThis.Number(object.userCount)
+        : isSet(object.user_count)
+        ? globalThis.Number(object.user_count)
+        : 0,
+      keyCount: isSet(object.keyCount)
+        ? globalThis.Number(object.keyCount)
+        : isSet(object.key_count)
+        ? globalThis.Number(object.key_count)
+        : 0,
+      savedAtMs: isSet(object.savedAtMs)
+        ? globalThis.String(object.savedAtMs)
+        : isSet(object.saved_at_ms)
+        ? globalThis.String(object.saved_at_ms)
+        : "0",
+    };
+  },
+
+  toJSON(message: SnapshotInfo): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.userCount !== 0) {
+      obj.userCount = Math.round(message.userCount);
+    }
+    if (message.keyCount !== 0) {
+      obj.keyCount = Math.round(message.keyCount);
+    }
+    if (message.savedAtMs !== "0") {
+      obj.savedAtMs = message.savedAtMs;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotInfo>, I>>(base?: I): SnapshotInfo {
+    return SnapshotInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotInfo>, I>>(object: I): SnapshotInfo {
+    const message = createBaseSnapshotInfo();
+    message.name = object.name ?? "";
+    message.userCount = object.userCount ?? 0;
+    message.keyCount = object.keyCount ?? 0;
+    message.savedAtMs = object.savedAtMs ?? "0";
+    return message;
+  },
+};
+
+function createBaseSaveSnapshotRequest(): SaveSnapshotRequest {
+  return { name: "" };
+}
+
+export const SaveSnapshotRequest: MessageFns<SaveSnapshotRequest> = {
+  encode(message: SaveSnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SaveSnapshotRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSaveSnapshotRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SaveSnapshotRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: SaveSnapshotRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SaveSnapshotRequest>, I>>(base?: I): SaveSnapshotRequest {
+    return SaveSnapshotRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SaveSnapshotRequest>, I>>(object: I): SaveSnapshotRequest {
+    const message = createBaseSaveSnapshotRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseSaveSnapshotResponse(): SaveSnapshotResponse {
+  return { snapshot: undefined };
+}
+
+export const SaveSnapshotResponse: MessageFns<SaveSnapshotResponse> = {
+  encode(message: SaveSnapshotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.snapshot !== undefined) {
+      SnapshotInfo.encode(message.snapshot, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SaveSnapshotResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSaveSnapshotResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.snapshot = SnapshotInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SaveSnapshotResponse {
+    return { snapshot: isSet(object.snapshot) ? SnapshotInfo.fromJSON(object.snapshot) : undefined };
+  },
+
+  toJSON(message: SaveSnapshotResponse): unknown {
+    const obj: any = {};
+    if (message.snapshot !== undefined) {
+      obj.snapshot = SnapshotInfo.toJSON(message.snapshot);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SaveSnapshotResponse>, I>>(base?: I): SaveSnapshotResponse {
+    return SaveSnapshotResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SaveSnapshotResponse>, I>>(object: I): SaveSnapshotResponse {
+    const message = createBaseSaveSnapshotResponse();
+    message.snapshot = (object.snapshot !== undefined && object.snapshot !== null)
+      ? SnapshotInfo.fromPartial(object.snapshot)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRestoreSnapshotRequest(): RestoreSnapshotRequest {
+  return { name: "" };
+}
+
+export const RestoreSnapshotRequest: MessageFns<RestoreSnapshotRequest> = {
+  encode(message: RestoreSnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestoreSnapshotRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestoreSnapshotRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestoreSnapshotRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: RestoreSnapshotRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestoreSnapshotRequest>, I>>(base?: I): RestoreSnapshotRequest {
+    return RestoreSnapshotRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestoreSnapshotRequest>, I>>(object: I): RestoreSnapshotRequest {
+    const message = createBaseRestoreSnapshotRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseRestoreSnapshotResponse(): RestoreSnapshotResponse {
+  return { state: undefined };
+}
+
+export const RestoreSnapshotResponse: MessageFns<RestoreSnapshotResponse> = {
+  encode(message: RestoreSnapshotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== undefined) {
+      StateReplaced.encode(message.state, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestoreSnapshotResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestoreSnapshotResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.state = StateReplaced.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestoreSnapshotResponse {
+    return { state: isSet(object.state) ? StateReplaced.fromJSON(object.state) : undefined };
+  },
+
+  toJSON(message: RestoreSnapshotResponse): unknown {
+    const obj: any = {};
+    if (message.state !== undefined) {
+      obj.state = StateReplaced.toJSON(message.state);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestoreSnapshotResponse>, I>>(base?: I): RestoreSnapshotResponse {
+    return RestoreSnapshotResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestoreSnapshotResponse>, I>>(object: I): RestoreSnapshotResponse {
+    const message = createBaseRestoreSnapshotResponse();
+    message.state = (object.state !== undefined && object.state !== null)
+      ? StateReplaced.fromPartial(object.state)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListSnapshotsRequest(): ListSnapshotsRequest {
+  return {};
+}
+
+export const ListSnapshotsRequest: MessageFns<ListSnapshotsRequest> = {
+  encode(_: ListSnapshotsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSnapshotsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSnapshotsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListSnapshotsRequest {
+    return {};
+  },
+
+  toJSON(_: ListSnapshotsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSnapshotsRequest>, I>>(base?: I): ListSnapshotsRequest {
+    return ListSnapshotsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSnapshotsRequest>, I>>(_: I): ListSnapshotsRequest {
+    const message = createBaseListSnapshotsRequest();
+    return message;
+  },
+};
+
+function createBaseListSnapshotsResponse(): ListSnapshotsResponse {
+  return { snapshots: [] };
+}
+
+export const ListSnapshotsResponse: MessageFns<ListSnapshotsResponse> = {
+  encode(message: ListSnapshotsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.snapshots) {
+      SnapshotInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSnapshotsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSnapshotsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.snapshots.push(SnapshotInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSnapshotsResponse {
+    return {
+      snapshots: globalThis.Array.isArray(object?.snapshots)
+        ? object.snapshots.map((e: any) => SnapshotInfo.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListSnapshotsResponse): unknown {
+    const obj: any = {};
+    if (message.snapshots?.length) {
+      obj.snapshots = message.snapshots.map((e) => SnapshotInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSnapshotsResponse>, I>>(base?: I): ListSnapshotsResponse {
+    return ListSnapshotsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSnapshotsResponse>, I>>(object: I): ListSnapshotsResponse {
+    const message = createBaseListSnapshotsResponse();
+    message.snapshots = object.snapshots?.map((e) => SnapshotInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * AdminService creates, lists and unlocks HSM users. Every call must carry the
  * daemon's admin secret as gRPC metadata "x-admin-secret"; it stands in for the
@@ -552,6 +1417,65 @@ export const AdminServiceService = {
     responseSerialize: (value: UnlockUserResponse): Buffer => Buffer.from(UnlockUserResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UnlockUserResponse => UnlockUserResponse.decode(value),
   },
+  /**
+   * ResetState replaces the cluster's users and keys, atomically and durably,
+   * with nothing (to_seed false) or with what the daemon's seed file describes
+   * (to_seed true; FAILED_PRECONDITION, reason SEED_NOT_CONFIGURED, without one).
+   * Every login session ends; watchers receive SYNC_EVENT_TYPE_STATE_REPLACED.
+   * Revisions continue; key handles start again where a new store's do.
+   */
+  resetState: {
+    path: "/localcloudhsm.v1.AdminService/ResetState" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResetStateRequest): Buffer => Buffer.from(ResetStateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResetStateRequest => ResetStateRequest.decode(value),
+    responseSerialize: (value: ResetStateResponse): Buffer => Buffer.from(ResetStateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResetStateResponse => ResetStateResponse.decode(value),
+  },
+  /**
+   * SaveSnapshot writes a consistent copy of the store under a name (replacing
+   * an earlier snapshot of that name). Names are 1 to 64 letters, digits, '.',
+   * '_' and '-', starting with a letter or digit (INVALID_ARGUMENT, reason
+   * SNAPSHOT_NAME_INVALID).
+   */
+  saveSnapshot: {
+    path: "/localcloudhsm.v1.AdminService/SaveSnapshot" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SaveSnapshotRequest): Buffer => Buffer.from(SaveSnapshotRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SaveSnapshotRequest => SaveSnapshotRequest.decode(value),
+    responseSerialize: (value: SaveSnapshotResponse): Buffer =>
+      Buffer.from(SaveSnapshotResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SaveSnapshotResponse => SaveSnapshotResponse.decode(value),
+  },
+  /**
+   * RestoreSnapshot replaces the cluster's users and keys with a snapshot's,
+   * atomically and durably, as ResetState does (NOT_FOUND, reason
+   * SNAPSHOT_NOT_FOUND, for an unknown name; nothing changes on any failure).
+   */
+  restoreSnapshot: {
+    path: "/localcloudhsm.v1.AdminService/RestoreSnapshot" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RestoreSnapshotRequest): Buffer =>
+      Buffer.from(RestoreSnapshotRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RestoreSnapshotRequest => RestoreSnapshotRequest.decode(value),
+    responseSerialize: (value: RestoreSnapshotResponse): Buffer =>
+      Buffer.from(RestoreSnapshotResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RestoreSnapshotResponse => RestoreSnapshotResponse.decode(value),
+  },
+  /** ListSnapshots lists the saved snapshots by name. */
+  listSnapshots: {
+    path: "/localcloudhsm.v1.AdminService/ListSnapshots" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSnapshotsRequest): Buffer => Buffer.from(ListSnapshotsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSnapshotsRequest => ListSnapshotsRequest.decode(value),
+    responseSerialize: (value: ListSnapshotsResponse): Buffer =>
+      Buffer.from(ListSnapshotsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSnapshotsResponse => ListSnapshotsResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -566,6 +1490,29 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
    * NOT_FOUND, reason USER_NOT_FOUND.
    */
   unlockUser: handleUnaryCall<UnlockUserRequest, UnlockUserResponse>;
+  /**
+   * ResetState replaces the cluster's users and keys, atomically and durably,
+   * with nothing (to_seed false) or with what the daemon's seed file describes
+   * (to_seed true; FAILED_PRECONDITION, reason SEED_NOT_CONFIGURED, without one).
+   * Every login session ends; watchers receive SYNC_EVENT_TYPE_STATE_REPLACED.
+   * Revisions continue; key handles start again where a new store's do.
+   */
+  resetState: handleUnaryCall<ResetStateRequest, ResetStateResponse>;
+  /**
+   * SaveSnapshot writes a consistent copy of the store under a name (replacing
+   * an earlier snapshot of that name). Names are 1 to 64 letters, digits, '.',
+   * '_' and '-', starting with a letter or digit (INVALID_ARGUMENT, reason
+   * SNAPSHOT_NAME_INVALID).
+   */
+  saveSnapshot: handleUnaryCall<SaveSnapshotRequest, SaveSnapshotResponse>;
+  /**
+   * RestoreSnapshot replaces the cluster's users and keys with a snapshot's,
+   * atomically and durably, as ResetState does (NOT_FOUND, reason
+   * SNAPSHOT_NOT_FOUND, for an unknown name; nothing changes on any failure).
+   */
+  restoreSnapshot: handleUnaryCall<RestoreSnapshotRequest, RestoreSnapshotResponse>;
+  /** ListSnapshots lists the saved snapshots by name. */
+  listSnapshots: handleUnaryCall<ListSnapshotsRequest, ListSnapshotsResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -621,6 +1568,85 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UnlockUserResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ResetState replaces the cluster's users and keys, atomically and durably,
+   * with nothing (to_seed false) or with what the daemon's seed file describes
+   * (to_seed true; FAILED_PRECONDITION, reason SEED_NOT_CONFIGURED, without one).
+   * Every login session ends; watchers receive SYNC_EVENT_TYPE_STATE_REPLACED.
+   * Revisions continue; key handles start again where a new store's do.
+   */
+  resetState(
+    request: ResetStateRequest,
+    callback: (error: ServiceError | null, response: ResetStateResponse) => void,
+  ): ClientUnaryCall;
+  resetState(
+    request: ResetStateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResetStateResponse) => void,
+  ): ClientUnaryCall;
+  resetState(
+    request: ResetStateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResetStateResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * SaveSnapshot writes a consistent copy of the store under a name (replacing
+   * an earlier snapshot of that name). Names are 1 to 64 letters, digits, '.',
+   * '_' and '-', starting with a letter or digit (INVALID_ARGUMENT, reason
+   * SNAPSHOT_NAME_INVALID).
+   */
+  saveSnapshot(
+    request: SaveSnapshotRequest,
+    callback: (error: ServiceError | null, response: SaveSnapshotResponse) => void,
+  ): ClientUnaryCall;
+  saveSnapshot(
+    request: SaveSnapshotRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SaveSnapshotResponse) => void,
+  ): ClientUnaryCall;
+  saveSnapshot(
+    request: SaveSnapshotRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SaveSnapshotResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RestoreSnapshot replaces the cluster's users and keys with a snapshot's,
+   * atomically and durably, as ResetState does (NOT_FOUND, reason
+   * SNAPSHOT_NOT_FOUND, for an unknown name; nothing changes on any failure).
+   */
+  restoreSnapshot(
+    request: RestoreSnapshotRequest,
+    callback: (error: ServiceError | null, response: RestoreSnapshotResponse) => void,
+  ): ClientUnaryCall;
+  restoreSnapshot(
+    request: RestoreSnapshotRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RestoreSnapshotResponse) => void,
+  ): ClientUnaryCall;
+  restoreSnapshot(
+    request: RestoreSnapshotRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RestoreSnapshotResponse) => void,
+  ): ClientUnaryCall;
+  /** ListSnapshots lists the saved snapshots by name. */
+  listSnapshots(
+    request: ListSnapshotsRequest,
+    callback: (error: ServiceError | null, response: ListSnapshotsResponse) => void,
+  ): ClientUnaryCall;
+  listSnapshots(
+    request: ListSnapshotsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSnapshotsResponse) => void,
+  ): ClientUnaryCall;
+  listSnapshots(
+    request: ListSnapshotsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSnapshotsResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -54,6 +54,13 @@ export enum SyncEventType {
   SYNC_EVENT_TYPE_KEY_MADE_TOKEN = 11,
   /** SYNC_EVENT_TYPE_NODE_FIRMWARE_CHANGED - A node's firmware was marked tampered or genuine. */
   SYNC_EVENT_TYPE_NODE_FIRMWARE_CHANGED = 12,
+  /**
+   * SYNC_EVENT_TYPE_STATE_REPLACED - The cluster's whole state was replaced (AdminService ResetState or
+   * RestoreSnapshot): every watcher receives it whatever its filters, then its
+   * stream ends (every login session ended). Log in again and re-read the keys;
+   * revisions continue from here.
+   */
+  SYNC_EVENT_TYPE_STATE_REPLACED = 13,
   UNRECOGNIZED = -1,
 }
 
@@ -98,6 +105,9 @@ export function syncEventTypeFromJSON(object: any): SyncEventType {
     case 12:
     case "SYNC_EVENT_TYPE_NODE_FIRMWARE_CHANGED":
       return SyncEventType.SYNC_EVENT_TYPE_NODE_FIRMWARE_CHANGED;
+    case 13:
+    case "SYNC_EVENT_TYPE_STATE_REPLACED":
+      return SyncEventType.SYNC_EVENT_TYPE_STATE_REPLACED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -133,6 +143,8 @@ export function syncEventTypeToJSON(object: SyncEventType): string {
       return "SYNC_EVENT_TYPE_KEY_MADE_TOKEN";
     case SyncEventType.SYNC_EVENT_TYPE_NODE_FIRMWARE_CHANGED:
       return "SYNC_EVENT_TYPE_NODE_FIRMWARE_CHANGED";
+    case SyncEventType.SYNC_EVENT_TYPE_STATE_REPLACED:
+      return "SYNC_EVENT_TYPE_STATE_REPLACED";
     case SyncEventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
