@@ -266,6 +266,7 @@ describe("key pairs", () => {
       ["not PEM", "KEY_ENCODING_INVALID", "hello"],
       ["a private key", "KEY_ENCODING_INVALID", generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ format: "pem", type: "pkcs8" }).toString()],
       ["RSA-1024", "KEY_LENGTH_INVALID", generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ format: "pem", type: "spki" }).toString()],
+      ["RSA with e = 3", "MECHANISM_PARAM_INVALID", generateKeyPairSync("rsa", { modulusLength: 2048, publicExponent: 3 }).publicKey.export({ format: "pem", type: "spki" }).toString()],
       ["P-224", "KEY_TYPE_FIPS_DISALLOWED", generateKeyPairSync("ec", { namedCurve: "secp224r1" }).publicKey.export({ format: "pem", type: "spki" }).toString()],
       ["Ed25519", "KEY_TYPE_NOT_ALLOWED", generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }).toString()],
     ] as const)("%s is refused with %s and creates nothing", async (_name, reason, pem) => {
