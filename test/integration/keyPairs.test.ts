@@ -33,6 +33,17 @@ describe("key pairs over gRPC", () => {
     expect(Number(res.revision)).toBeGreaterThan(0);
   });
 
+  test("both keys of a pair reach every node, as WatchSyncStatus reports, and getKeyInfo shows them held everywhere", async () => {
+    const pair = await alice.generateKeyPair({ keyType: KEY_TYPE.EC, curve: EcCurve.EC_CURVE_P521, label: "watched" });
+    // The private key's creation is the answer's revision; the public key's came just before it.
+    const from = String(Number(pair.revision) - 2);
+    for (const keyHandle of [pair.publicKeyHandle, pair.privateKeyHandle]) {
+      const event = await alice.waitForSync({ keyHandle, revision: from }, "all");
+      expect(event.nodesHolding).toBe(3);
+      expect((await alice.getKeyInfo(keyHandle)).nodeStatuses.map((n) => n.holdsKey)).toEqual([true, true, true]);
+    }
+  });
+
   test("exportPublicKey returns a node:crypto KeyObject of the pair, whose getAttribute facts match", async () => {
     const key = await alice.exportPublicKey(rsa.publicKeyHandle);
     expect(key.asymmetricKeyType).toBe("rsa");
