@@ -14,6 +14,7 @@ import { GroupCommit, noWrite } from "./groupCommit";
 import { HashQueue, LoginLimits } from "./hashQueue";
 import { KeyGuards } from "./keyGuards";
 import { KeyOperations } from "./keyOperations";
+import { GenerateKeyPairParams, ImportPrivateKeyParams, ImportPublicKeyParams, KeyPairCreation, KeyPairOperations, SignParams, VerifyParams } from "./keyPairOperations";
 import { KeyPlacement } from "./keyPlacement";
 import { KeyRegistry } from "./keyRegistry";
 import { NodeState, NodeTable } from "./nodes";
@@ -34,6 +35,8 @@ import { MemorySnapshotShelf, SnapshotInfo, SnapshotShelf } from "./store/snapsh
 
 export * from "./clusterTypes";
 export { MAX_WRAPPED_KEY_BYTES, MIN_WRAPPABLE_BYTES } from "./keyOperations";
+export type { GenerateKeyPairParams, ImportPrivateKeyParams, ImportPublicKeyParams, KeyPairCreation, PrivateKeyMaterial, SignParams, VerifyParams } from "./keyPairOperations";
+export { MAX_SIGN_DATA_BYTES } from "./keyPairOperations";
 export type { WatchRequest } from "./clusterWatches";
 export type { SeededKey } from "./seedPlan";
 export type { SnapshotInfo } from "./store/snapshotShelf";
@@ -92,6 +95,7 @@ interface StateParts {
   readonly sessions: ClusterSessions;
   readonly guards: KeyGuards;
   readonly operations: KeyOperations;
+  readonly keyPairs: KeyPairOperations;
   readonly control: ClusterControl;
   /** Writes of this state; retired when the state is replaced. */
   readonly commits: GroupCommit;
@@ -168,9 +172,10 @@ export class HsmCluster {
     const sessions = new ClusterSessions({ clock, timers, commits, users: directory, sessions: registry, nodeCount: options.nodeCount, placement });
     const guards = new KeyGuards(keys, directory);
     const operations = new KeyOperations({ store, commits, keys, events, guards, placement });
+    const keyPairs = new KeyPairOperations({ store, commits, keys, events, guards, placement });
     const control = new ClusterControl({ clock, commits, keys, events, nodes, attestors: this.attestors, placement });
     restoreKeys(stored, keys, placement);
-    return { users: directory, keys, registry, handles, placement, sessions, guards, operations, control, commits };
+    return { users: directory, keys, registry, handles, placement, sessions, guards, operations, keyPairs, control, commits };
   }
 
   // ---- seed, reset, snapshots -------------------------------------------------------------------
@@ -317,6 +322,10 @@ export class HsmCluster {
     return this.state.operations;
   }
 
+  private get keyPairs(): KeyPairOperations {
+    return this.state.keyPairs;
+  }
+
   private get placement(): KeyPlacement {
     return this.state.placement;
   }
@@ -406,6 +415,36 @@ export class HsmCluster {
 
   getKeyInfo(session: LoginSession, handle: number): { ownerId: number; sharedWith: number[]; nodes: NodeResult[] } {
     return this.operations.getKeyInfo(session, handle);
+  }
+
+  // ---- key pairs, sign and verify (KeyPairOperations) ---------------------------------------------
+
+  generateKeyPair(session: LoginSession, params: GenerateKeyPairParams, signal?: AbortSignal): Promise<KeyPairCreation> {
+    return this.keyPairs.generateKeyPair(session, params, signal);
+  }
+
+  importPublicKey(session: LoginSession, params: ImportPublicKeyParams, signal?: AbortSignal): Promise<KeyCreation> {
+    return this.keyPairs.importPublicKey(session, params, signal);
+  }
+
+  importPrivateKey(session: LoginSession, params: ImportPrivateKeyParams, signal?: AbortSignal): Promise<KeyCreation> {
+    return this.keyPairs.importPrivateKey(session, params, signal);
+  }
+
+  exportPublicKey(session: LoginSession, handle: number): string {
+    return this.keyPairs.exportPublicKey(session, handle);
+  }
+
+  exportPrivateKey(session: LoginSession, handle: number, wrappingHandle: number): Buffer {
+    return this.keyPairs.exportPrivateKey(session, handle, wrappingHandle);
+  }
+
+  sign(session: LoginSession, params: SignParams): Promise<Buffer> {
+    return this.keyPairs.sign(session, params);
+  }
+
+  verify(session: LoginSession, params: VerifyParams): Promise<void> {
+    return this.keyPairs.verify(session, params);
   }
 
   /** Per-node result of an operation that every answering node takes part in. */

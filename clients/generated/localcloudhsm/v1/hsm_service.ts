@@ -1118,7 +1118,7 @@ export interface GenerateKeyPairRequest {
   curve: EcCurve;
   /** Label of both keys (-l). 1 to 127 UTF-8 characters. */
   label: string;
-  /** Key id of both keys (-id); unique across the cluster for each class when not empty. */
+  /** Key id of both keys (-id); when not empty, no other key or pair in the cluster may have it. */
   id: string;
   /** True for session keys (-sess). */
   session: boolean;
