@@ -1,6 +1,8 @@
 // Public entry of the TypeScript clients: the facade, typed errors and the generated messages.
 export { AdminClient, ATTRIBUTE, DEFAULT_ADDRESS, HsmClient, KEY_TYPE } from "./hsmClient";
 export type { Attested, ConnectOptions, FindOptions, ImportOptions, NewKeyOptions } from "./hsmClient";
+export { KEY_CLASS } from "./wrapOptions";
+export type { UnwrapOptions, WrapOptions } from "./wrapOptions";
 export type { KeyPairOptions, PrivateImportOptions, SignOptions } from "./hsmClient";
 export { EcCurve, HashAlgorithm, SignatureEncoding, SignMechanism } from "./generated/localcloudhsm/v1/hsm_service";
 export { errorInfoOf, HsmClientError, toClientError } from "./errors";

@@ -24,6 +24,7 @@ import { HsmStore } from "./store/hsmStore";
 import { SyncWatcher } from "./syncWatcher";
 import { systemTimers, Timers } from "./timers";
 import { UserDirectory } from "./userDirectory";
+import { UnwrapKeyParams, WrapKeyParams, WrapOperations } from "./wrapOperations";
 import { PasswordHasher, ScryptCost, scryptHasher, UserInfo, UserRecord, UserRole } from "./users";
 import { AuditEvent } from "./auditChain";
 import { HsmError } from "./errors";
@@ -34,7 +35,9 @@ import { FIRST_KEY_HANDLE, StoredKey, StoreContents } from "./store/hsmStore";
 import { MemorySnapshotShelf, SnapshotInfo, SnapshotShelf } from "./store/snapshotShelf";
 
 export * from "./clusterTypes";
-export { MAX_WRAPPED_KEY_BYTES, MIN_WRAPPABLE_BYTES } from "./keyOperations";
+export { MAX_WRAPPED_KEY_BYTES } from "./keyOperations";
+export { MAX_UNWRAP_BYTES } from "./wrapOperations";
+export type { UnwrapKeyParams, WrapKeyParams } from "./wrapOperations";
 export type { GenerateKeyPairParams, ImportPrivateKeyParams, ImportPublicKeyParams, KeyPairCreation, PrivateKeyMaterial, SignParams, VerifyParams } from "./keyPairOperations";
 export { MAX_SIGN_DATA_BYTES } from "./keyPairOperations";
 export type { WatchRequest } from "./clusterWatches";
@@ -96,6 +99,7 @@ interface StateParts {
   readonly guards: KeyGuards;
   readonly operations: KeyOperations;
   readonly keyPairs: KeyPairOperations;
+  readonly wrapping: WrapOperations;
   readonly control: ClusterControl;
   /** Writes of this state; retired when the state is replaced. */
   readonly commits: GroupCommit;
@@ -173,9 +177,10 @@ export class HsmCluster {
     const guards = new KeyGuards(keys, directory);
     const operations = new KeyOperations({ store, commits, keys, events, guards, placement });
     const keyPairs = new KeyPairOperations({ store, commits, keys, events, guards, placement });
+    const wrapping = new WrapOperations({ commits, guards, placement });
     const control = new ClusterControl({ clock, commits, keys, events, nodes, attestors: this.attestors, placement });
     restoreKeys(stored, keys, placement);
-    return { users: directory, keys, registry, handles, placement, sessions, guards, operations, keyPairs, control, commits };
+    return { users: directory, keys, registry, handles, placement, sessions, guards, operations, keyPairs, wrapping, control, commits };
   }
 
   // ---- seed, reset, snapshots -------------------------------------------------------------------
@@ -322,6 +327,10 @@ export class HsmCluster {
     return this.state.operations;
   }
 
+  private get wrapping(): WrapOperations {
+    return this.state.wrapping;
+  }
+
   private get keyPairs(): KeyPairOperations {
     return this.state.keyPairs;
   }
@@ -397,8 +406,12 @@ export class HsmCluster {
     return this.operations.shareKey(session, handle, userIds, share);
   }
 
-  wrapKey(session: LoginSession, handle: number, wrappingHandle: number): Buffer {
-    return this.operations.wrapKey(session, handle, wrappingHandle);
+  wrapKey(session: LoginSession, params: WrapKeyParams): Buffer {
+    return this.wrapping.wrapKey(session, params);
+  }
+
+  unwrapKey(session: LoginSession, params: UnwrapKeyParams, signal?: AbortSignal): Promise<KeyCreation> {
+    return this.wrapping.unwrapKey(session, params, signal);
   }
 
   unwrapHostKey(session: LoginSession, wrappingHandle: number, blob: Buffer): Buffer {

@@ -3,7 +3,7 @@ import { HsmCluster } from "../../src/hsm/cluster";
 import { KeyType } from "../../src/hsm/keyTypes";
 import { checkSeed, SeedDocument, SeedError } from "../../src/hsm/seed";
 import { UserRole } from "../../src/hsm/users";
-import { ClusterHarness, expectHsmError } from "./support/harness";
+import { ClusterHarness, expectHsmError, pkcs5Wrap } from "./support/harness";
 
 const KEK = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
@@ -57,20 +57,20 @@ describe("seed documents", () => {
     const bob = await login(h.cluster, "bob", "password2");
     const [kek, data, mac] = seeded.map((k) => k.handle) as [number, number, number];
     // The fixed material is the key's: wrapped under the KEK and unwrapped again it is the seed's bytes.
-    const wrapped = h.cluster.wrapKey(alice, kek, kek);
+    const wrapped = h.cluster.wrapKey(alice, pkcs5Wrap(kek, kek));
     expect(h.cluster.unwrapHostKey(alice, kek, wrapped).toString("hex")).toBe(KEK);
     expect(h.cluster.findKey(bob, { label: "data" })).toEqual([data]);
     expect(h.cluster.getKeyInfo(alice, data).sharedWith).toEqual([h.cluster.findUserByName("bob")!.userId]);
     // Seeded keys are on every node from the start.
     expect(h.cluster.getKeyInfo(bob, mac).nodes.every((n) => n.holdsKey)).toBe(true);
     // extractable: false is honoured.
-    await expectHsmError(() => h.cluster.wrapKey(bob, mac, kek), "KEY_NOT_EXTRACTABLE");
+    await expectHsmError(() => h.cluster.wrapKey(bob, pkcs5Wrap(mac, kek)), "KEY_NOT_EXTRACTABLE");
   });
 
   test("applying the same seed again, after a restart, changes nothing and gives the same handles", async () => {
     const first = await h.cluster.applySeed(SEED);
     const alice = await login(h.cluster, "alice", "password1");
-    const wrappedBefore = h.cluster.wrapKey(alice, first[1]!.handle, first[0]!.handle);
+    const wrappedBefore = h.cluster.wrapKey(alice, pkcs5Wrap(first[1]!.handle, first[0]!.handle));
     const revision = h.cluster.currentRevision;
     h.reopen();
     const again = await h.cluster.applySeed(SEED);
@@ -79,7 +79,7 @@ describe("seed documents", () => {
     expect(h.cluster.listUsers()).toHaveLength(3);
     const alice2 = await login(h.cluster, "alice", "password1");
     // Generated material was generated once: the key is the same key.
-    expect(h.cluster.wrapKey(alice2, first[1]!.handle, first[0]!.handle)).toEqual(wrappedBefore);
+    expect(h.cluster.wrapKey(alice2, pkcs5Wrap(first[1]!.handle, first[0]!.handle))).toEqual(wrappedBefore);
     expect(h.cluster.currentRevision).toBeGreaterThanOrEqual(revision);
   });
 

@@ -6,7 +6,7 @@ import { HsmCluster } from "../../src/hsm/cluster";
 import { SeedDocument } from "../../src/hsm/seed";
 import { FileSnapshotShelf } from "../../src/hsm/store/snapshotShelf";
 import { UserRole } from "../../src/hsm/users";
-import { CLUSTER_DEFAULTS, ClusterHarness, expectHsmError, FakeClock, genParams, makeTempDir, removeDir } from "./support/harness";
+import { CLUSTER_DEFAULTS, ClusterHarness, expectHsmError, FakeClock, genParams, makeTempDir, pkcs5Wrap, removeDir } from "./support/harness";
 import { SqliteStore } from "../../src/hsm/store/sqliteStore";
 
 const SEED: SeedDocument = {
@@ -72,7 +72,7 @@ describe.each([
     await h.cluster.applySeed(SEED);
     const alice = await loginAlice(h.cluster);
     const kept = await h.cluster.genSymKey(alice.session, genParams({ label: "kept" }));
-    const wrapped = h.cluster.wrapKey(alice.session, kept.handle, 6);
+    const wrapped = h.cluster.wrapKey(alice.session, pkcs5Wrap(kept.handle, 6));
     const info = h.cluster.saveSnapshot("before-test");
     expect(info).toMatchObject({ name: "before-test", userCount: 1, keyCount: 3 });
     h.cluster.deleteKey(alice.session, kept.handle);
@@ -82,7 +82,7 @@ describe.each([
     expect(state).toMatchObject({ userCount: 1, keyCount: 3 });
     expect(h.cluster.listUsers().map((u) => u.username)).toEqual(["alice"]);
     const again = await loginAlice(h.cluster);
-    expect(h.cluster.wrapKey(again.session, kept.handle, 6)).toEqual(wrapped);
+    expect(h.cluster.wrapKey(again.session, pkcs5Wrap(kept.handle, 6))).toEqual(wrapped);
     expect(h.cluster.findKey(again.session, { label: "later" })).toEqual([]);
     // And after a restart.
     h.reopen();

@@ -1,5 +1,7 @@
 // Shared helpers for the domain unit tests: a cluster over a fresh SqliteStore in a temp dir, a fake clock,
 // and small builders for the option objects the cluster takes.
+import { WrapMechanism } from "../../../src/hsm/crypto/wrapMechanisms";
+import { WrapKeyParams } from "../../../src/hsm/wrapOperations";
 import { randomBytes } from "node:crypto";
 import { accessSync, constants, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -134,6 +136,11 @@ export interface CuLogin {
 
 export function keyOptions(overrides: Partial<NewKeyOptions> = {}): NewKeyOptions {
   return { label: "key", id: "", session: false, shareWith: [], minSrv: undefined, timeoutSeconds: undefined, ...overrides };
+}
+
+/** exSymKey's wrap: mechanism 4 (AES key wrap with PKCS#5 padding), no AAD. */
+export function pkcs5Wrap(keyHandle: number, wrappingKeyHandle: number): WrapKeyParams {
+  return { keyHandle, wrappingKeyHandle, mechanism: WrapMechanism.AES_KEY_WRAP_PAD_PKCS5, aad: Buffer.alloc(0), oaepHash: "sha256" };
 }
 
 export function genParams(overrides: Partial<GenSymKeyParams> = {}): GenSymKeyParams {

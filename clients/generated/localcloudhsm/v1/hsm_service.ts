@@ -10472,8 +10472,9 @@ export const HsmServiceService = {
     responseDeserialize: (value: Buffer): WatchSyncStatusResponse => WatchSyncStatusResponse.decode(value),
   },
   /**
-   * WrapKey wraps a key the caller owns under a wrapping key (KMU Cfm3WrapKey, used by
-   * exSymKey) with AES key wrap with PKCS#5 padding. The key must be extractable.
+   * WrapKey wraps a key the caller owns under a wrapping key (KMU wrapKey, and Cfm3WrapKey of
+   * exSymKey) with the mechanism the request names, by default AES key wrap with PKCS#5
+   * padding. The key must be extractable.
    */
   wrapKey: {
     path: "/localcloudhsm.v1.HsmService/WrapKey" as const,
@@ -10800,8 +10801,9 @@ export interface HsmServiceServer extends UntypedServiceImplementation {
    */
   watchSyncStatus: handleServerStreamingCall<WatchSyncStatusRequest, WatchSyncStatusResponse>;
   /**
-   * WrapKey wraps a key the caller owns under a wrapping key (KMU Cfm3WrapKey, used by
-   * exSymKey) with AES key wrap with PKCS#5 padding. The key must be extractable.
+   * WrapKey wraps a key the caller owns under a wrapping key (KMU wrapKey, and Cfm3WrapKey of
+   * exSymKey) with the mechanism the request names, by default AES key wrap with PKCS#5
+   * padding. The key must be extractable.
    */
   wrapKey: handleUnaryCall<WrapKeyRequest, WrapKeyResponse>;
   /**
@@ -11039,8 +11041,9 @@ export interface HsmServiceClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchSyncStatusResponse>;
   /**
-   * WrapKey wraps a key the caller owns under a wrapping key (KMU Cfm3WrapKey, used by
-   * exSymKey) with AES key wrap with PKCS#5 padding. The key must be extractable.
+   * WrapKey wraps a key the caller owns under a wrapping key (KMU wrapKey, and Cfm3WrapKey of
+   * exSymKey) with the mechanism the request names, by default AES key wrap with PKCS#5
+   * padding. The key must be extractable.
    */
   wrapKey(
     request: WrapKeyRequest,
