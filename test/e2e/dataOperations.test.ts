@@ -1,13 +1,15 @@
 // Encrypt, Decrypt, Mac and VerifyMac through a real daemon process: data encrypted and MACed before a restart
 // decrypts and verifies after it (the token keys came back from the store), a tampered tag is still refused, and
-// neither the data dir, the audit log nor the daemon's log lines hold the plaintext or the key.
+// neither the data dir, the audit log nor the daemon's log lines hold the plaintext or the key. The README's
+// TypeScript example is examples/encryptDecrypt.ts verbatim and runs as written.
 import * as grpc from "@grpc/grpc-js";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CipherMechanism, HashAlgorithm, KEY_TYPE } from "../../clients";
 import { expectRpcError } from "../support/expectRpcError";
-import { DaemonProcess, standardArgs } from "./support/daemonProcess";
+import { childEnv, DaemonProcess, REPO_ROOT, standardArgs } from "./support/daemonProcess";
 import { devCuClient, startLoggedIn, useDaemonCleanup } from "./support/e2eFixture";
 import { filesUnder, findMaterial, findMaterialInText } from "./support/keyMaterial";
 
@@ -57,4 +59,21 @@ test("what was encrypted and MACed before a restart decrypts and verifies after 
   expect(logText).not.toContain("4111-1111");
   // The calls were logged, by method and key handle.
   expect(first.logs.filter((l) => l.method === "Encrypt").map((l) => l.key_handle)).toEqual([aes, aes]);
+});
+
+test("the README's example is examples/encryptDecrypt.ts and runs against a daemon as written", async () => {
+  const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+  const start = readme.indexOf("\n## Encrypt, decrypt and MAC\n");
+  expect(start).toBeGreaterThan(-1);
+  const section = readme.slice(start, readme.indexOf("\n## ", start + 1));
+  const block = /^```ts\n([\s\S]*?)^```$/m.exec(section)?.[1];
+  expect(block).toBe(readFileSync(join(REPO_ROOT, "examples", "encryptDecrypt.ts"), "utf8"));
+
+  const { daemon } = await startLoggedIn(closer);
+  const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [join(REPO_ROOT, "dist", "examples", "encryptDecrypt.js")], { cwd: REPO_ROOT, env: childEnv({ LOCALCLOUDHSM_ADDRESS: daemon.address }) }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }),
+    );
+  });
+  expect(run).toEqual({ code: 0, stdout: "decrypted: hello\ntampered data: SIGNATURE_INVALID\n", stderr: "" });
 });
