@@ -24,6 +24,8 @@ import { HsmStore } from "./store/hsmStore";
 import { SyncWatcher } from "./syncWatcher";
 import { systemTimers, Timers } from "./timers";
 import { UserDirectory } from "./userDirectory";
+import { Encrypted } from "./crypto/ciphers";
+import { DataOperations, DecryptParams, EncryptParams, MacParams, VerifyMacParams } from "./dataOperations";
 import { UnwrapKeyParams, WrapKeyParams, WrapOperations } from "./wrapOperations";
 import { PasswordHasher, ScryptCost, scryptHasher, UserInfo, UserRecord, UserRole } from "./users";
 import { AuditEvent } from "./auditChain";
@@ -35,6 +37,9 @@ import { FIRST_KEY_HANDLE, StoredKey, StoreContents } from "./store/hsmStore";
 import { MemorySnapshotShelf, SnapshotInfo, SnapshotShelf } from "./store/snapshotShelf";
 
 export * from "./clusterTypes";
+export type { CipherMechanism, Encrypted } from "./crypto/ciphers";
+export type { HashAlgorithm } from "./crypto/hashAlgorithms";
+export type { DecryptParams, EncryptParams, MacParams, VerifyMacParams } from "./dataOperations";
 export { MAX_WRAPPED_KEY_BYTES } from "./keyOperations";
 export { MAX_UNWRAP_BYTES } from "./wrapOperations";
 export type { UnwrapKeyParams, WrapKeyParams } from "./wrapOperations";
@@ -100,6 +105,7 @@ interface StateParts {
   readonly operations: KeyOperations;
   readonly keyPairs: KeyPairOperations;
   readonly wrapping: WrapOperations;
+  readonly data: DataOperations;
   readonly control: ClusterControl;
   /** Writes of this state; retired when the state is replaced. */
   readonly commits: GroupCommit;
@@ -178,9 +184,10 @@ export class HsmCluster {
     const operations = new KeyOperations({ store, commits, keys, events, guards, placement });
     const keyPairs = new KeyPairOperations({ store, commits, keys, events, guards, placement });
     const wrapping = new WrapOperations({ commits, guards, placement });
+    const data = new DataOperations(guards);
     const control = new ClusterControl({ clock, commits, keys, events, nodes, attestors: this.attestors, placement });
     restoreKeys(stored, keys, placement);
-    return { users: directory, keys, registry, handles, placement, sessions, guards, operations, keyPairs, wrapping, control, commits };
+    return { users: directory, keys, registry, handles, placement, sessions, guards, operations, keyPairs, wrapping, data, control, commits };
   }
 
   // ---- seed, reset, snapshots -------------------------------------------------------------------
@@ -327,6 +334,10 @@ export class HsmCluster {
     return this.state.operations;
   }
 
+  private get data(): DataOperations {
+    return this.state.data;
+  }
+
   private get wrapping(): WrapOperations {
     return this.state.wrapping;
   }
@@ -467,6 +478,25 @@ export class HsmCluster {
 
   get keyCount(): number {
     return this.keys.size;
+  }
+
+  // ---- data: encrypt, decrypt, MAC (DataOperations) ---------------------------------------------
+
+  encrypt(session: LoginSession, params: EncryptParams): Encrypted {
+    return this.data.encrypt(session, params);
+  }
+
+  decrypt(session: LoginSession, params: DecryptParams): Buffer {
+    return this.data.decrypt(session, params);
+  }
+
+  mac(session: LoginSession, params: MacParams): Buffer {
+    return this.data.mac(session, params);
+  }
+
+  /** Returns when the MAC matches; SIGNATURE_INVALID otherwise. */
+  verifyMac(session: LoginSession, params: VerifyMacParams): void {
+    this.data.verifyMac(session, params);
   }
 
   // ---- cluster control and attestation (ClusterControl) ------------------------------------------

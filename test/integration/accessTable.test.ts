@@ -78,6 +78,7 @@ describe("access table", () => {
     const W = await alice.createWrappingKey("alice-wrapping");
     const material = randomBytes(32);
     const imported = await alice.importSymKey(material, { wrappingKey: W, label: "alice-secret", id: "alice-secret-id" });
+    const HM = (await alice.genSymKey({ keyType: KEY_TYPE.GENERIC_SECRET, keySize: 32, label: "alice-hmac" })).keyHandle;
     const BW = await bob.createWrappingKey("bob-wrapping");
     const BK = (await bob.genSymKey({ keyType: KEY_TYPE.AES, keySize: 16, label: "bob-key" })).keyHandle;
     const pair = await alice.generateKeyPair({ keyType: KEY_TYPE.EC, curve: hsmProto.EcCurve.EC_CURVE_P256, label: "alice-pair" });
@@ -94,6 +95,7 @@ describe("access table", () => {
       blob: Buffer.from((await alice.wrapKey(imported.keyHandle, W)).wrappedKey),
       BW,
       BK,
+      HM,
       missing: 0x7fff_0000,
       kRevision: Number(imported.revision),
       P: pair.publicKeyHandle,

@@ -134,6 +134,8 @@ describe(`fuzz: ${FUZZ_RUNS} cases per RPC`, () => {
     const pMaterial = randomBytes(24);
     const W = (await alice.importSymKey(wMaterial, { wrappingKey: T, label: "alice-wrapping", shareWith: [id("mallory")] })).keyHandle;
     const K = (await alice.importSymKey(kMaterial, { wrappingKey: W, label: "alice-shared", id: "alice-shared-id", shareWith: [id("mallory"), id("bob")] })).keyHandle;
+    // Alice's HMAC key, shared: mallory may use it, never delete or change it.
+    const H = (await alice.genSymKey({ keyType: KEY_TYPE.GENERIC_SECRET, keySize: 32, label: "alice-hmac", shareWith: [id("mallory")] })).keyHandle;
     const P = (await alice.importSymKey(pMaterial, { wrappingKey: W, keyType: KEY_TYPE.DES3, label: "alice-private", id: "alice-private-id" })).keyHandle;
     const mWMaterial = randomBytes(32);
     const mT = await mallory.createWrappingKey("mallory-transport");
@@ -154,7 +156,7 @@ describe(`fuzz: ${FUZZ_RUNS} cases per RPC`, () => {
       control,
       users: [id("alice"), id("mallory"), id("bob"), id("officer"), id("victim"), 0, 999, 0xffffffff],
       malloryId: id("mallory"),
-      aliceKeys: { T, W, K, P },
+      aliceKeys: { T, W, K, P, H },
       aliceMaterials: [wMaterial, kMaterial, pMaterial],
       wMaterial,
       malloryKeys: { T: mT, W: mW, S: mS },

@@ -28,6 +28,8 @@ export interface World {
   /** Bob's wrapping key and another key of his. */
   BW: number;
   BK: number;
+  /** Alice's generic secret (an HMAC key, not shared). */
+  HM: number;
   /** A handle no key has ever had. */
   missing: number;
   /** Revision of K's creation. */
@@ -75,6 +77,11 @@ export const unwrapRequest = (wrappingKeyHandle: number, wrappedKey: Buffer, lab
 });
 const GCM = hsmProto.WrapMechanism.WRAP_MECHANISM_AES_GCM;
 export const watchFrom = (startRevision: number, keyHandles: number[]) => watchRequest({ startRevision, keyHandles });
+
+const encryptRequest = (keyHandle: number) => ({ keyHandle, mechanism: hsmProto.CipherMechanism.CIPHER_MECHANISM_AES_GCM, plaintext: Buffer.from("data") });
+const decryptRequest = (keyHandle: number) => ({ keyHandle, mechanism: hsmProto.CipherMechanism.CIPHER_MECHANISM_AES_ECB, ciphertext: Buffer.alloc(16) });
+// A wrong MAC: SIGNATURE_INVALID for alice, KEY_NOT_FOUND for anyone who cannot see the key.
+const verifyMacRequest = (keyHandle: number) => ({ keyHandle, hash: hsmProto.HashAlgorithm.HASH_ALGORITHM_SHA256, data: Buffer.from("data"), mac: Buffer.alloc(32) });
 
 /** One row per HsmService RPC; the test fails if an RPC is missing here. */
 export const HSM_TABLE: Record<string, Row> = {
@@ -153,6 +160,29 @@ export const HSM_TABLE: Record<string, Row> = {
   },
   ListHsmUsers: { request: () => ({}), keyRpc: false },
   GetAttestationKeys: { request: () => ({}), keyRpc: false },
+  Encrypt: {
+    request: (w) => encryptRequest(w.K),
+    keyRpc: true,
+    foreign: [[(w) => encryptRequest(w.K), (w) => encryptRequest(w.missing)]],
+  },
+  Decrypt: {
+    request: (w) => decryptRequest(w.K),
+    keyRpc: true,
+    foreign: [[(w) => decryptRequest(w.K), (w) => decryptRequest(w.missing)]],
+  },
+  Mac: {
+    request: (w) => ({ keyHandle: w.HM, hash: hsmProto.HashAlgorithm.HASH_ALGORITHM_SHA256, data: Buffer.from("data") }),
+    keyRpc: true,
+    // Alice's AES key and her HMAC key alike: bob sees neither.
+    foreign: [
+      [(w) => ({ keyHandle: w.K, hash: hsmProto.HashAlgorithm.HASH_ALGORITHM_SHA256, data: Buffer.from("data") }), (w) => ({ keyHandle: w.missing, hash: hsmProto.HashAlgorithm.HASH_ALGORITHM_SHA256, data: Buffer.from("data") })],
+    ],
+  },
+  VerifyMac: {
+    request: (w) => verifyMacRequest(w.HM),
+    keyRpc: true,
+    foreign: [[(w) => verifyMacRequest(w.K), (w) => verifyMacRequest(w.missing)]],
+  },
   GenerateKeyPair: { request: () => ({ keyType: 3, curve: hsmProto.EcCurve.EC_CURVE_P256, label: "access-pair" }), keyRpc: true },
   Sign: {
     request: (w) => signRequest(w.Q),

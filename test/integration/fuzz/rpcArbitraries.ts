@@ -117,7 +117,7 @@ export const IMPORT_SYM_KEY = message(
 
 /** KMU -m values, the proto's unspecified 0, and numbers KMU has no mechanism for. */
 const wrapMechanism = fc.constantFrom(0n, 4n, 5n, 6n, 7n, 8n, 9n, 10n, 11n, 0xffffffffn, -1n);
-const hashAlgorithm = fc.constantFrom(0n, 1n, 3n, 5n, 6n, -1n);
+const wrapHashAlgorithm = fc.constantFrom(0n, 1n, 3n, 5n, 6n, -1n);
 
 /** WrapKey of a key mallory owns under mW or W, with any mechanism and the parameters that fit it, or do not. */
 export const WRAP_KEY = message(
@@ -128,7 +128,7 @@ export const WRAP_KEY = message(
       3: varintSpec(3, mechanism),
       4: mechanism === 10 ? bytesSpec(4, aad) : [],
     })),
-    { 1: sensibleHandle(1), 2: sensibleHandle(2), 3: varint(3, wrapMechanism), 4: blob(4, fc.uint8Array({ maxLength: 64 })), 5: varint(5, hashAlgorithm) },
+    { 1: sensibleHandle(1), 2: sensibleHandle(2), 3: varint(3, wrapMechanism), 4: blob(4, fc.uint8Array({ maxLength: 64 })), 5: varint(5, wrapHashAlgorithm) },
   ),
 );
 
@@ -158,7 +158,7 @@ export const UNWRAP_KEY = message(
       2: varint(2, wrapMechanism),
       3: fc.oneof(blob(3, fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.constantFrom(8192, 8193, 100_000).map(bytesOfLength))), hostWrappedAny(3)),
       4: blob(4, fc.uint8Array({ maxLength: 32 })),
-      5: varint(5, hashAlgorithm),
+      5: varint(5, wrapHashAlgorithm),
       6: varint(6, fc.constantFrom(0n, 2n, 3n, 4n, 5n, 0xffffffffn)),
       7: varint(7, keyType),
       8: text(8, label),
@@ -278,6 +278,67 @@ export const CREATE_USER = message(
       3: textSpec(3, pass),
     })),
     { 1: varint(1, fc.constantFrom(0n, 1n, 2n, 3n)), 2: text(2, username), 3: text(3, password) },
+  ),
+);
+
+// ---- Encrypt, Decrypt, Mac, VerifyMac ----------------------------------------------------------------------------------
+
+/** The IV length each CipherMechanism takes (0: none; GCM's is the HSM's on Encrypt and 12 bytes on Decrypt). */
+const MECHANISM_IV: Readonly<Record<number, number>> = { 1: 0, 2: 16, 3: 16, 4: 16, 5: 0, 6: 8, 7: 8, 8: 0 };
+const cipherMechanism = fc.constantFrom(0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n, 0xffffffffn);
+const hashAlgorithm = fc.constantFrom(0n, 1n, 2n, 3n, 4n, 5n, 6n, 0xffffffffn);
+/** Data around the block sizes and the 65536-byte limit. */
+const cipherData = fc.oneof(fc.constantFrom(0, 1, 7, 8, 15, 16, 17, 24, 32, 65536, 65537, 65552, 65553).map(bytesOfLength), fc.uint8Array({ maxLength: 80 }));
+const ivBytes = fc.constantFrom(0, 1, 8, 11, 12, 13, 16, 17).map(bytesOfLength);
+const tagBytes = fc.constantFrom(0, 8, 11, 12, 16, 17).map(bytesOfLength);
+
+const validCipher = fc.tuple(handleSpec(1, "visible"), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 4 }), fc.boolean(), fc.constantFrom(0, 12, 16));
+
+export const ENCRYPT = message(
+  mixed(
+    validCipher.map(([handle, mechanism, blocks, withAad, tagLength]) => ({
+      1: handle,
+      2: varintSpec(2, mechanism),
+      3: bytesSpec(3, bytesOfLength(blocks * 16)),
+      4: MECHANISM_IV[mechanism] ? bytesSpec(4, bytesOfLength(MECHANISM_IV[mechanism])) : [],
+      5: mechanism === 1 && withAad ? bytesSpec(5, bytesOfLength(8)) : [],
+      6: mechanism === 1 && tagLength ? varintSpec(6, tagLength) : [],
+    })),
+    { 1: sensibleHandle(1), 2: varint(2, cipherMechanism), 3: blob(3, cipherData), 4: blob(4, ivBytes), 5: blob(5, cipherData), 6: varint(6, fc.constantFrom(0n, 11n, 12n, 16n, 17n)), 7: varint(7, hashAlgorithm) },
+  ),
+);
+
+export const DECRYPT = message(
+  mixed(
+    validCipher.map(([handle, mechanism, blocks, withAad, tagLength]) => ({
+      1: handle,
+      2: varintSpec(2, mechanism),
+      3: bytesSpec(3, bytesOfLength(blocks * 16)),
+      4: mechanism === 1 ? bytesSpec(4, bytesOfLength(12)) : MECHANISM_IV[mechanism] ? bytesSpec(4, bytesOfLength(MECHANISM_IV[mechanism])) : [],
+      5: mechanism === 1 && withAad ? bytesSpec(5, bytesOfLength(8)) : [],
+      6: mechanism === 1 ? bytesSpec(6, bytesOfLength(tagLength || 16)) : [],
+    })),
+    { 1: sensibleHandle(1), 2: varint(2, cipherMechanism), 3: blob(3, cipherData), 4: blob(4, ivBytes), 5: blob(5, cipherData), 6: blob(6, tagBytes), 7: varint(7, hashAlgorithm) },
+  ),
+);
+
+// Alice's shared HMAC key half the time, so most valid cases reach the MAC itself.
+const macHandle = fc.oneof(handleSpec(1, "visible"), fc.constant(one({ no: 1, wire: "named", name: "H" })));
+const validMac = fc.tuple(macHandle, fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 100 }));
+const MAC_LENGTH: Readonly<Record<number, number>> = { 1: 20, 2: 28, 3: 32, 4: 48, 5: 64 };
+
+export const MAC = message(
+  mixed(validMac.map(([handle, hash, length]) => ({ 1: handle, 2: varintSpec(2, hash), 3: bytesSpec(3, bytesOfLength(length)) })), {
+    1: sensibleHandle(1),
+    2: varint(2, hashAlgorithm),
+    3: blob(3, cipherData),
+  }),
+);
+
+export const VERIFY_MAC = message(
+  mixed(
+    validMac.map(([handle, hash, length]) => ({ 1: handle, 2: varintSpec(2, hash), 3: bytesSpec(3, bytesOfLength(length)), 4: bytesSpec(4, bytesOfLength(MAC_LENGTH[hash]!)) })),
+    { 1: sensibleHandle(1), 2: varint(2, hashAlgorithm), 3: blob(3, cipherData), 4: blob(4, fc.constantFrom(0, 19, 20, 28, 32, 48, 64, 65).map(bytesOfLength)) },
   ),
 );
 
@@ -480,6 +541,10 @@ export const RPCS: Record<string, { body: fc.Arbitrary<Body>; creds: fc.Arbitrar
   "HsmService/GetAttestationKeys": { body: message(), creds: hsmCreds },
   // Mostly the officer here: only a crypto officer's session may change a password.
   "HsmService/ChangeUserPassword": { body: RESET_USER, creds: fc.oneof({ weight: 3, arbitrary: fc.constant<Cred>("officer") }, { weight: 1, arbitrary: hsmCreds }) },
+  "HsmService/Encrypt": { body: ENCRYPT, creds: hsmCreds },
+  "HsmService/Decrypt": { body: DECRYPT, creds: hsmCreds },
+  "HsmService/Mac": { body: MAC, creds: hsmCreds },
+  "HsmService/VerifyMac": { body: VERIFY_MAC, creds: hsmCreds },
   "AdminService/CreateUser": { body: CREATE_USER, creds: adminCreds },
   "AdminService/ListUsers": { body: message(), creds: adminCreds },
   "AdminService/UnlockUser": { body: RESET_USER, creds: adminCreds },
@@ -522,4 +587,8 @@ export const KEY_RPCS = new Set([
   "ExportPublicKey",
   "ExportPrivateKey",
   "UnwrapKey",
+  "Encrypt",
+  "Decrypt",
+  "Mac",
+  "VerifyMac",
 ]);

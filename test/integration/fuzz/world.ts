@@ -39,7 +39,7 @@ export interface World {
   users: number[];
   malloryId: number;
   /** Alice's keys: T (not shared), W (wrapping, shared with mallory), K (shared), P (3DES, not shared). */
-  aliceKeys: { T: number; W: number; K: number; P: number };
+  aliceKeys: { T: number; W: number; K: number; P: number; H: number };
   /** Alice's key material: never in any answer mallory gets. */
   aliceMaterials: Buffer[];
   wMaterial: Buffer;
@@ -343,6 +343,7 @@ export function checkAnswer(s: Sent, problems: string[]): void {
     const response = m.decodeResponse(o.response) as Record<string, unknown>;
     const target = Number(s.decoded()!.keyHandle);
     if (["GetAttribute", "GetKeyInfo", "WrapKey", "ShareKey", "SetAttribute", "DeleteKey"].includes(m.name) && hidden.has(target)) fail("succeeded on a key the caller cannot see");
+    if (["Encrypt", "Decrypt", "Mac", "VerifyMac"].includes(m.name) && hidden.has(target)) fail("used a key the caller cannot see");
     if (["WrapKey", "ShareKey", "SetAttribute", "DeleteKey"].includes(m.name) && !w.malloryOwned.has(target)) fail("changed or exported a key the caller does not own");
     if (m.name === "FindKey" && (response.keyHandles as number[]).some((h) => hidden.has(h))) fail("findKey listed a key the caller cannot see");
   }
@@ -371,8 +372,8 @@ export async function snapshot(client: HsmClient, handle: number): Promise<strin
 }
 
 export async function census(): Promise<Census> {
-  const { T, W, K, P } = w.aliceKeys;
-  const alice = JSON.stringify(await Promise.all([T, W, K, P].map((h) => snapshot(w.alice, h))));
+  const { T, W, K, P, H } = w.aliceKeys;
+  const alice = JSON.stringify(await Promise.all([T, W, K, P, H].map((h) => snapshot(w.alice, h))));
   const malloryKeys = new Map<number, string>();
   for (const h of [w.malloryKeys.W, w.malloryKeys.S]) malloryKeys.set(h, await snapshot(w.mallory, h));
   return { malloryView: (await w.mallory.findKey()).sort((a, b) => a - b), keyCount: w.t.daemon.cluster.keyCount, alice, malloryKeys };
