@@ -27,6 +27,8 @@ import {
   SyncEvent,
   WatchSyncStatusResponse,
   ImportSymKeyResponse,
+  GetHsmInfoResponse,
+  GetLoginStatusResponse,
 } from "./generated/localcloudhsm/v1/hsm_service";
 import { AdminServiceClient, CreateUserResponse, ListUsersResponse } from "./generated/localcloudhsm/v1/admin_service";
 
@@ -271,6 +273,16 @@ export class HsmClient {
   }
 
   // ---- HSM info and login status (issue 11: infoHandlers) ----
+
+  /** getHSMInfo and getPartitionInfo: each node's model, serial, firmware and key count (in id order), and the partition. */
+  hsmInfo(): Promise<GetHsmInfoResponse> {
+    return call(this.raw.getHsmInfo.bind(this.raw), {}, this.metadata(), this.deadlineMs);
+  }
+
+  /** loginStatus: the session's user, role and node, and when it expires if left unused. */
+  loginStatus(): Promise<GetLoginStatusResponse> {
+    return call(this.raw.getLoginStatus.bind(this.raw), {}, this.metadata(), this.deadlineMs);
+  }
 
   /**
    * cloudhsm_mgmt_util changePswd, for a session of a crypto officer: sets another user's password and clears

@@ -12,6 +12,7 @@ import { GenSymKeyParams, ImportSymKeyParams, KeyChange, KeyCreation, KeyFilter,
 import { ClusterWatches, WatchRequest } from "./clusterWatches";
 import { GroupCommit } from "./groupCommit";
 import { HashQueue, LoginLimits } from "./hashQueue";
+import { describeNode, HsmNodeInfo, PARTITION_NAME, PartitionSummary } from "./hsmInfo";
 import { KeyGuards } from "./keyGuards";
 import { KeyOperations } from "./keyOperations";
 import { KeyPlacement } from "./keyPlacement";
@@ -76,6 +77,7 @@ export class HsmCluster {
   private readonly control: ClusterControl;
   private readonly watches: ClusterWatches;
   private readonly guards: KeyGuards;
+  private readonly maxKeys: number;
 
   constructor(options: ClusterOptions) {
     if (!Number.isInteger(options.nodeCount) || options.nodeCount < 1) throw new RangeError("nodeCount must be at least 1");
@@ -83,6 +85,7 @@ export class HsmCluster {
     const timers = options.timers ?? systemTimers;
     this.store = store;
     this.nodeCount = options.nodeCount;
+    this.maxKeys = options.maxKeys;
     const commits = new GroupCommit(store, options.audit ?? NULL_AUDIT);
     const nodes = new NodeTable(options.nodeCount, options.replicationDelayMs);
     const attestors = new NodeAttestors(options.attestationSeed ?? randomBytes(32), options.nodeCount);
@@ -209,6 +212,34 @@ export class HsmCluster {
 
   get keyCount(): number {
     return this.keys.size;
+  }
+
+  // ---- HSM info and login status (getHSMInfo, getPartitionInfo, loginStatus) -------------------------
+
+  /** Each node's description (in id order) and the partition's counts. */
+  hsmInfo(): { hsms: HsmNodeInfo[]; partition: PartitionSummary } {
+    let tokenKeys = 0;
+    let sessionKeys = 0;
+    for (const key of this.keys.candidates(undefined)) {
+      if (key.sessionId === undefined) tokenKeys += 1;
+      else sessionKeys += 1;
+    }
+    return {
+      hsms: this.control.listNodes().map(describeNode),
+      partition: {
+        name: PARTITION_NAME,
+        maxKeys: this.maxKeys,
+        tokenKeys,
+        sessionKeys,
+        users: this.sessions.listUsers().length,
+        sessions: this.sessions.openSessions,
+      },
+    };
+  }
+
+  /** When the caller's session expires if left unused from now on. */
+  sessionExpiresAt(session: LoginSession): number {
+    return this.sessions.expiresAt(session);
   }
 
   // ---- cluster control and attestation (ClusterControl) ------------------------------------------

@@ -124,6 +124,9 @@ export const HSM_TABLE: Record<string, Row> = {
   GetAttestationKeys: { request: () => ({}), keyRpc: false },
   // Sets carol's password to the one she has: harmless to the rest of the file when it works (for an officer).
   ChangeUserPassword: { request: () => ({ username: "carol", newPassword: TEST_PASSWORD }), keyRpc: false },
+  // Either role may ask; neither names a key.
+  GetHsmInfo: { request: () => ({}), keyRpc: false },
+  GetLoginStatus: { request: () => ({}), keyRpc: false },
 };
 
 /** A compact, diff-friendly summary of an outcome. */
