@@ -29,6 +29,7 @@ import {
   ImportSymKeyResponse,
   GetHsmInfoResponse,
   GetLoginStatusResponse,
+  WrapHostKeyResponse,
 } from "./generated/localcloudhsm/v1/hsm_service";
 import { AdminServiceClient, CreateUserResponse, ListUsersResponse } from "./generated/localcloudhsm/v1/admin_service";
 
@@ -282,6 +283,11 @@ export class HsmClient {
   /** loginStatus: the session's user, role and node, and when it expires if left unused. */
   loginStatus(): Promise<GetLoginStatusResponse> {
     return call(this.raw.getLoginStatus.bind(this.raw), {}, this.metadata(), this.deadlineMs);
+  }
+
+  /** aesWrapUnwrap -m 1 (Cfm3WrapHostKey): `data` (8 to 4080 bytes) wrapped by the HSM under an AES key, mechanism 4. */
+  wrapHostKey(wrappingKeyHandle: number, data: Buffer): Promise<WrapHostKeyResponse> {
+    return call(this.raw.wrapHostKey.bind(this.raw), { wrappingKeyHandle, data }, this.metadata(), this.deadlineMs);
   }
 
   /**

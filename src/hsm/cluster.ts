@@ -12,6 +12,7 @@ import { GenSymKeyParams, ImportSymKeyParams, KeyChange, KeyCreation, KeyFilter,
 import { ClusterWatches, WatchRequest } from "./clusterWatches";
 import { GroupCommit } from "./groupCommit";
 import { HashQueue, LoginLimits } from "./hashQueue";
+import { wrapHostData } from "./hostWrap";
 import { describeNode, HsmNodeInfo, PARTITION_NAME, PartitionSummary } from "./hsmInfo";
 import { KeyGuards } from "./keyGuards";
 import { KeyOperations } from "./keyOperations";
@@ -235,6 +236,11 @@ export class HsmCluster {
         sessions: this.sessions.openSessions,
       },
     };
+  }
+
+  /** aesWrapUnwrap -m 1: bytes from the host wrapped under an HSM AES key (Cfm3WrapHostKey). */
+  wrapHostKey(session: LoginSession, wrappingHandle: number, data: Buffer): Buffer {
+    return wrapHostData(this.guards, session, wrappingHandle, data);
   }
 
   /** When the caller's session expires if left unused from now on. */

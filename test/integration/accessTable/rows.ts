@@ -127,6 +127,11 @@ export const HSM_TABLE: Record<string, Row> = {
   // Either role may ask; neither names a key.
   GetHsmInfo: { request: () => ({}), keyRpc: false },
   GetLoginStatus: { request: () => ({}), keyRpc: false },
+  WrapHostKey: {
+    request: (w) => ({ wrappingKeyHandle: w.W, data: Buffer.alloc(24, 1) }),
+    keyRpc: true,
+    foreign: [[(w) => ({ wrappingKeyHandle: w.W, data: Buffer.alloc(24, 1) }), (w) => ({ wrappingKeyHandle: w.missing, data: Buffer.alloc(24, 1) })]],
+  },
 };
 
 /** A compact, diff-friendly summary of an outcome. */
