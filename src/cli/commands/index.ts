@@ -1,5 +1,6 @@
 // The table of kmu commands, in the order the command list shows them.
 import { Command } from "../command";
+import { aesWrapUnwrap } from "./aesWrapUnwrap";
 import { deleteKey } from "./deleteKey";
 import { error2String } from "./error2String";
 import { exSymKey } from "./exSymKey";
@@ -7,26 +8,35 @@ import { findKey } from "./findKey";
 import { findSingleKey } from "./findSingleKey";
 import { genSymKey } from "./genSymKey";
 import { getAttribute } from "./getAttribute";
+import { getHSMInfo } from "./getHSMInfo";
 import { getKeyInfo } from "./getKeyInfo";
 import { imSymKey } from "./imSymKey";
+import { listAttributes } from "./listAttributes";
 import { listUsers } from "./listUsers";
+import { getPartitionInfo } from "./getPartitionInfo";
 import { loginHSM, logoutHSM } from "./loginHSM";
+import { loginStatus } from "./loginStatus";
 import { pinAttestationKeys } from "./pinAttestationKeys";
 import { setAttribute } from "./setAttribute";
 
 export const COMMANDS: readonly Command[] = [
   loginHSM,
   logoutHSM,
+  loginStatus,
   genSymKey,
   imSymKey,
   exSymKey,
+  aesWrapUnwrap,
   getAttribute,
+  listAttributes,
   setAttribute,
   findKey,
   findSingleKey,
   getKeyInfo,
   deleteKey,
   listUsers,
+  getHSMInfo,
+  getPartitionInfo,
   error2String,
   pinAttestationKeys,
 ];
