@@ -32,6 +32,8 @@ import {
   WrapHostKeyResponse,
 } from "./generated/localcloudhsm/v1/hsm_service";
 import { AdminServiceClient, CreateUserResponse, ListUsersResponse } from "./generated/localcloudhsm/v1/admin_service";
+import { UnwrapKeyRequest, UnwrapKeyResponse } from "./generated/localcloudhsm/v1/hsm_service";
+import { KEY_CLASS, UnwrapOptions, WrapOptions } from "./wrapOptions";
 
 /**
  * The host-side unwrap (-wk) failed its integrity check: the error the HSM gives for a blob that does not unwrap
@@ -227,8 +229,9 @@ export class HsmClient {
   // ---- encrypt, decrypt, MAC (issue 11: cipherHandlers) ----
 
   /** exSymKey's Cfm3WrapKey: the key wrapped under an HSM wrapping key (owner only, extractable keys). */
-  wrapKey(keyHandle: number, wrappingKeyHandle: number): Promise<WrapKeyResponse> {
-    return call(this.raw.wrapKey.bind(this.raw), WrapKeyRequest.fromPartial({ keyHandle, wrappingKeyHandle }), this.metadata(), this.deadlineMs);
+  wrapKey(keyHandle: number, wrappingKeyHandle: number, options: WrapOptions = {}): Promise<WrapKeyResponse> {
+    const request = WrapKeyRequest.fromPartial({ keyHandle, wrappingKeyHandle, mechanism: options.mechanism, aad: options.aad, oaepHash: options.oaepHash });
+    return call(this.raw.wrapKey.bind(this.raw), request, this.metadata(), this.deadlineMs);
   }
 
   /** exSymKey's Cfm3UnWrapHostKey: the HSM unwraps a blob and returns the plaintext. */
@@ -255,6 +258,31 @@ export class HsmClient {
   }
 
   // ---- wrap and unwrap with mechanisms (issue 11: wrapHandlers) ----
+
+  /** KMU unWrapKey: the HSM unwraps `wrappedKey` into a new key object (LOCAL=0); wrapKey(..., { mechanism }) makes such blobs. */
+  async unwrapKey(wrappedKey: Buffer, options: UnwrapOptions): Promise<UnwrapKeyResponse & Attested> {
+    const nonce = options.attest ? randomBytes(32) : Buffer.alloc(0);
+    const request = UnwrapKeyRequest.fromPartial({
+      wrappingKeyHandle: options.wrappingKey,
+      mechanism: options.mechanism,
+      wrappedKey,
+      aad: options.aad,
+      oaepHash: options.oaepHash,
+      keyClass: options.keyClass ?? KEY_CLASS.SECRET,
+      keyType: options.keyType,
+      label: options.label,
+      id: options.id ?? "",
+      session: options.session ?? false,
+      nonExtractable: options.nonExtractable ?? false,
+      shareWithUserIds: [...(options.shareWith ?? [])],
+      minSrv: options.minSrv,
+      timeoutSeconds: options.timeoutSeconds,
+      attest: options.attest ?? false,
+      attestNonce: nonce,
+    });
+    const res = await call(this.raw.unwrapKey.bind(this.raw), request, this.metadata(), this.deadlineMs);
+    return { ...res, attestation: options.attest ? await this.verify(res.attestations, nonce, res.keyHandle) : undefined };
+  }
 
   /** setAttribute -o <handle> -a 1 with value 1: a session key becomes a token key. */
   setAttribute(keyHandle: number, attributeId: number, value: number): Promise<SetAttributeResponse> {

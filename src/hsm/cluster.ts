@@ -25,10 +25,13 @@ import { HsmStore } from "./store/hsmStore";
 import { SyncWatcher } from "./syncWatcher";
 import { systemTimers, Timers } from "./timers";
 import { UserDirectory } from "./userDirectory";
+import { UnwrapKeyParams, WrapKeyParams, WrapOperations } from "./wrapOperations";
 import { PasswordHasher, ScryptCost, scryptHasher, UserInfo, UserRole } from "./users";
 
 export * from "./clusterTypes";
-export { MAX_WRAPPED_KEY_BYTES, MIN_WRAPPABLE_BYTES } from "./keyOperations";
+export { MAX_WRAPPED_KEY_BYTES } from "./keyOperations";
+export { MAX_UNWRAP_BYTES } from "./wrapOperations";
+export type { UnwrapKeyParams, WrapKeyParams } from "./wrapOperations";
 export type { WatchRequest } from "./clusterWatches";
 
 export interface ClusterOptions {
@@ -74,6 +77,7 @@ export class HsmCluster {
   private readonly keys = new KeyRegistry();
   private readonly sessions: ClusterSessions;
   private readonly operations: KeyOperations;
+  private readonly wrapping: WrapOperations;
   private readonly placement: KeyPlacement;
   private readonly control: ClusterControl;
   private readonly watches: ClusterWatches;
@@ -126,6 +130,8 @@ export class HsmCluster {
     });
     this.guards = new KeyGuards(keys, users);
     this.operations = new KeyOperations({ store, commits, keys, events, guards: this.guards, placement });
+    const operations = this.operations;
+    this.wrapping = new WrapOperations({ commits, guards: this.guards, placement, checkNewKey: (session, options) => operations.checkNewKey(session, options) });
     this.control = new ClusterControl({ clock, commits, keys, events, nodes, attestors, placement });
     this.watches = new ClusterWatches(start.log, clock, timers, options.watchBatchIntervalMs, this.sessions);
     restoreKeys(start.keys, keys, placement);
@@ -186,8 +192,12 @@ export class HsmCluster {
     return this.operations.shareKey(session, handle, userIds, share);
   }
 
-  wrapKey(session: LoginSession, handle: number, wrappingHandle: number): Buffer {
-    return this.operations.wrapKey(session, handle, wrappingHandle);
+  wrapKey(session: LoginSession, params: WrapKeyParams): Buffer {
+    return this.wrapping.wrapKey(session, params);
+  }
+
+  unwrapKey(session: LoginSession, params: UnwrapKeyParams, signal?: AbortSignal): Promise<KeyCreation> {
+    return this.wrapping.unwrapKey(session, params, signal);
   }
 
   unwrapHostKey(session: LoginSession, wrappingHandle: number, blob: Buffer): Buffer {

@@ -2,8 +2,11 @@
 import { aesKeyWrapPkcs5 } from "../../common/keyWrap";
 import { HsmError } from "./errors";
 import { KeyGuards, requireCryptoUser } from "./keyGuards";
-import { MAX_WRAPPED_KEY_BYTES, MIN_WRAPPABLE_BYTES } from "./keyOperations";
+import { MAX_WRAPPED_KEY_BYTES } from "./keyOperations";
 import { LoginSession } from "./sessions";
+
+/** Smallest input: fewer than 8 bytes pad to one 8-byte block, and RFC 3394 needs two. */
+export const MIN_HOST_WRAP_BYTES = 8;
 
 /**
  * Largest input: PKCS#5 padding adds 1 to 8 bytes and the wrap 8 more, so 4080 bytes wrap to at most 4096, the
@@ -17,11 +20,11 @@ export const MAX_HOST_WRAP_BYTES = MAX_WRAPPED_KEY_BYTES - 16;
  */
 export function wrapHostData(guards: KeyGuards, session: LoginSession, wrappingHandle: number, data: Buffer): Buffer {
   requireCryptoUser(session);
-  if (data.length < MIN_WRAPPABLE_BYTES || data.length > MAX_HOST_WRAP_BYTES) {
-    throw new HsmError("DATA_LENGTH_INVALID", `AES key wrap takes ${MIN_WRAPPABLE_BYTES} to ${MAX_HOST_WRAP_BYTES} bytes here`, {
+  if (data.length < MIN_HOST_WRAP_BYTES || data.length > MAX_HOST_WRAP_BYTES) {
+    throw new HsmError("DATA_LENGTH_INVALID", `AES key wrap takes ${MIN_HOST_WRAP_BYTES} to ${MAX_HOST_WRAP_BYTES} bytes here`, {
       field: "data",
       length: data.length,
-      min_length: MIN_WRAPPABLE_BYTES,
+      min_length: MIN_HOST_WRAP_BYTES,
       max_length: MAX_HOST_WRAP_BYTES,
     });
   }

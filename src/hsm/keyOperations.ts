@@ -21,9 +21,6 @@ import { HsmStore } from "./store/hsmStore";
 
 const OK = RETURN_CODES.SUCCESS.code;
 
-/** Shortest key WrapKey can wrap with PKCS#5-padded RFC 3394. */
-export const MIN_WRAPPABLE_BYTES = 8;
-
 /** Largest blob UnwrapHostKey takes (aesWrapUnwrap's file limit). */
 export const MAX_WRAPPED_KEY_BYTES = 4096;
 
@@ -142,26 +139,6 @@ export class KeyOperations {
     return { sharedWith: [...next].sort((a, b) => a - b), revision };
   }
 
-  /** exSymKey's Cfm3WrapKey: the owner wraps an extractable key under an AES wrapping key. */
-  wrapKey(session: LoginSession, handle: number, wrappingHandle: number): Buffer {
-    requireCryptoUser(session);
-    const { commits, guards } = this.parts;
-    const key = guards.ownedKey(session, handle, "only the key's owner can export it");
-    if (!key.flags.extractable) throw new HsmError("KEY_NOT_EXTRACTABLE", "the key is not extractable", { key_handle: handle });
-    if (key.material.length < MIN_WRAPPABLE_BYTES) {
-      // PKCS#5 padding gives one 8-byte block; RFC 3394 needs at least two.
-      throw new HsmError("KEY_LENGTH_INVALID", `keys shorter than ${MIN_WRAPPABLE_BYTES} bytes cannot be wrapped with AES key wrap`, {
-        key_handle: handle,
-        key_length: key.material.length,
-        min_length: MIN_WRAPPABLE_BYTES,
-      });
-    }
-    const wrappingKey = guards.wrappingKey(session, wrappingHandle, ["wrap"]);
-    const wrapped = aesKeyWrapPkcs5(wrappingKey.material, key.material);
-    commits.record({ opcode: "CN_WRAP_KEY", node: session.nodeId, user: session.userId, handle, result: "SUCCESS", detail: `wrapping key ${wrappingHandle}` });
-    return wrapped;
-  }
-
   /** exSymKey's Cfm3UnWrapHostKey: unwraps a blob and hands the plaintext to the host. */
   unwrapHostKey(session: LoginSession, wrappingHandle: number, blob: Buffer): Buffer {
     requireCryptoUser(session);
@@ -208,7 +185,7 @@ export class KeyOperations {
   }
 
   /** Checks label, id, -min_srv/-timeout, sharing and room in the cluster; returns how many nodes must hold the key. */
-  private checkNewKey(session: LoginSession, options: NewKeyOptions): number {
+  checkNewKey(session: LoginSession, options: NewKeyOptions): number {
     checkLabel(options.label);
     checkKeyId(options.id);
     const required = this.parts.placement.requiredNodes(options);
@@ -218,7 +195,8 @@ export class KeyOperations {
   }
 }
 
-function buildKey(session: LoginSession, options: NewKeyOptions, keyType: KeyType, material: Buffer, origin: { local: boolean; extractable: boolean }): KeyObject {
+/** A new secret key's object, before placement gives it a handle and nodes. */
+export function buildKey(session: LoginSession, options: NewKeyOptions, keyType: KeyType, material: Buffer, origin: { local: boolean; extractable: boolean }): KeyObject {
   return {
     handle: 0,
     ownerId: session.userId,

@@ -46,8 +46,8 @@ export function attestNonce(request: { attest: boolean; attestNonce: Buffer }): 
   return request.attestNonce;
 }
 
-/** What GenSymKey and ImportSymKey say alike about the key they create: names, scope, sharing, min_srv. */
-function newKeyOptions(request: GenSymKeyRequest | ImportSymKeyRequest): NewKeyOptions {
+/** What every key-creating request says alike about the key it creates: names, scope, sharing, min_srv. */
+export function newKeyOptions(request: Pick<GenSymKeyRequest, "label" | "id" | "session" | "shareWithUserIds" | "minSrv" | "timeoutSeconds">): NewKeyOptions {
   return {
     label: request.label,
     id: request.id,

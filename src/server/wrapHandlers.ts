@@ -1,8 +1,8 @@
 // HsmService handlers that wrap and unwrap keys: WrapKey, UnwrapHostKey and UnwrapKey.
 import { unaryCall } from "./callAdapter";
-import { HandlerKit, HsmServiceHandlers } from "./handlerKit";
-import { notYetServed } from "./notYetServed";
+import { HandlerKit, HsmServiceHandlers, keyCreationCall } from "./handlerKit";
 import { toSteps } from "./responseMapping";
+import { validateUnwrapKey, validateWrapKey } from "./wrapValidation";
 
 export function wrapHandlers(kit: HandlerKit): Pick<HsmServiceHandlers, "wrapKey" | "unwrapHostKey" | "unwrapKey"> {
   const { cluster, logger } = kit;
@@ -10,7 +10,7 @@ export function wrapHandlers(kit: HandlerKit): Pick<HsmServiceHandlers, "wrapKey
     wrapKey: unaryCall("WrapKey", logger, (request, context) => {
       const session = kit.authenticate(context);
       context.log.keyHandle = request.keyHandle;
-      const wrapped = cluster.wrapKey(session, request.keyHandle, request.wrappingKeyHandle);
+      const wrapped = cluster.wrapKey(session, validateWrapKey(request));
       return { wrappedKey: wrapped, steps: toSteps([{ name: "Cfm3WrapKey", returnCode: 0 }]) };
     }),
 
@@ -20,6 +20,6 @@ export function wrapHandlers(kit: HandlerKit): Pick<HsmServiceHandlers, "wrapKey
       return { keyMaterial: material, steps: toSteps([{ name: "Cfm3UnWrapHostKey", returnCode: 0 }]) };
     }),
 
-    unwrapKey: notYetServed("UnwrapKey", kit),
+    unwrapKey: keyCreationCall(kit, "UnwrapKey", validateUnwrapKey, (session, params, signal) => cluster.unwrapKey(session, params, signal)),
   };
 }

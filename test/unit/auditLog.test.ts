@@ -13,6 +13,7 @@ import { UserRole } from "../../src/hsm/users";
 import { HsmCluster } from "../../src/hsm/cluster";
 import { HsmStore } from "../../src/hsm/store/hsmStore";
 import { CLUSTER_DEFAULTS, ClusterHarness, FakeClock, genParams, makeTempDir, removeDir } from "./support/harness";
+import { WrapMechanism } from "../../src/hsm/crypto/wrapMechanisms";
 
 const NOW = Date.UTC(2026, 0, 1);
 
@@ -190,7 +191,7 @@ describe("the cluster's audit trail", () => {
       const key = await h.cluster.genSymKey(alice.session, genParams({ label: "audited" }));
       const wrapping = await h.cluster.genSymKey(alice.session, genParams({ label: "wrapper" }));
       h.cluster.shareKey(alice.session, key.handle, [bob.userId], true);
-      const exported = h.cluster.wrapKey(alice.session, key.handle, wrapping.handle);
+      const exported = h.cluster.wrapKey(alice.session, { keyHandle: key.handle, wrappingKeyHandle: wrapping.handle, mechanism: WrapMechanism.AES_KEY_WRAP_PAD_PKCS5, aad: Buffer.alloc(0), oaepHash: "sha256" });
       h.cluster.deleteKey(alice.session, key.handle);
       h.cluster.setNodeState(2, "DOWN");
       const text = readFileSync(path, "utf8");

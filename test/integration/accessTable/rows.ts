@@ -50,6 +50,16 @@ export interface Row {
 
 export const aesRequest = (label: string) => genSymKeyRequest({ label });
 export const importRequest = (wrappingKeyHandle: number, label: string) => importSymKeyRequest(wrappingKeyHandle, { $case: "keyMaterial", value: randomBytes(32) }, { label });
+/** UnwrapKey of a mechanism-4 blob into an AES key. */
+export const unwrapRequest = (wrappingKeyHandle: number, wrappedKey: Buffer, label: string) => ({
+  wrappingKeyHandle,
+  mechanism: hsmProto.WrapMechanism.WRAP_MECHANISM_AES_KEY_WRAP_PAD_PKCS5,
+  wrappedKey,
+  keyClass: 4,
+  keyType: 31,
+  label,
+});
+const GCM = hsmProto.WrapMechanism.WRAP_MECHANISM_AES_GCM;
 export const watchFrom = (startRevision: number, keyHandles: number[]) => watchRequest({ startRevision, keyHandles });
 
 /** One row per HsmService RPC; the test fails if an RPC is missing here. */
@@ -98,12 +108,19 @@ export const HSM_TABLE: Record<string, Row> = {
     foreign: [
       [(w) => ({ keyHandle: w.K, wrappingKeyHandle: w.BW }), (w) => ({ keyHandle: w.missing, wrappingKeyHandle: w.BW })],
       [(w) => ({ keyHandle: w.BK, wrappingKeyHandle: w.W }), (w) => ({ keyHandle: w.BK, wrappingKeyHandle: w.missing })],
+      [(w) => ({ keyHandle: w.BK, wrappingKeyHandle: w.W, mechanism: GCM, aad: Buffer.from("aad") }), (w) => ({ keyHandle: w.BK, wrappingKeyHandle: w.missing, mechanism: GCM, aad: Buffer.from("aad") })],
+      [(w) => ({ keyHandle: w.K, wrappingKeyHandle: w.BW, mechanism: GCM }), (w) => ({ keyHandle: w.missing, wrappingKeyHandle: w.BW, mechanism: GCM })],
     ],
   },
   UnwrapHostKey: {
     request: (w) => ({ wrappingKeyHandle: w.W, wrappedKey: w.blob }),
     keyRpc: true,
     foreign: [[(w) => ({ wrappingKeyHandle: w.W, wrappedKey: w.blob }), (w) => ({ wrappingKeyHandle: w.missing, wrappedKey: w.blob })]],
+  },
+  UnwrapKey: {
+    request: (w) => unwrapRequest(w.W, w.blob, "access-unwrap"),
+    keyRpc: true,
+    foreign: [[(w) => unwrapRequest(w.W, w.blob, "foreign-unwrap"), (w) => unwrapRequest(w.missing, w.blob, "foreign-unwrap")]],
   },
   SetAttribute: {
     request: (w) => ({ keyHandle: w.K, attributeId: 1, value: 1 }),
