@@ -18,6 +18,8 @@ import { loginHSM, logoutHSM } from "./loginHSM";
 import { loginStatus } from "./loginStatus";
 import { pinAttestationKeys } from "./pinAttestationKeys";
 import { setAttribute } from "./setAttribute";
+import { unWrapKey } from "./unWrapKey";
+import { wrapKey } from "./wrapKey";
 
 export const COMMANDS: readonly Command[] = [
   loginHSM,
@@ -26,6 +28,8 @@ export const COMMANDS: readonly Command[] = [
   genSymKey,
   imSymKey,
   exSymKey,
+  wrapKey,
+  unWrapKey,
   aesWrapUnwrap,
   getAttribute,
   listAttributes,
