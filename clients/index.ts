@@ -3,6 +3,8 @@ export { AdminClient, ATTRIBUTE, DEFAULT_ADDRESS, HsmClient, KEY_TYPE } from "./
 export type { Attested, ConnectOptions, FindOptions, ImportOptions, NewKeyOptions } from "./hsmClient";
 export { KEY_CLASS } from "./wrapOptions";
 export type { UnwrapOptions, WrapOptions } from "./wrapOptions";
+export type { KeyPairOptions, PrivateImportOptions, SignOptions } from "./hsmClient";
+export { EcCurve, HashAlgorithm, SignatureEncoding, SignMechanism } from "./generated/localcloudhsm/v1/hsm_service";
 export { errorInfoOf, HsmClientError, toClientError } from "./errors";
 export { aesKeyUnwrapPkcs5, aesKeyWrapPkcs5, UnwrapIntegrityError } from "../common/keyWrap";
 export { lookupReturnCode, RETURN_CODES, returnCodeText } from "../common/returnCodes";

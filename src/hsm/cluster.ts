@@ -16,6 +16,7 @@ import { wrapHostData } from "./hostWrap";
 import { describeNode, HsmNodeInfo, PARTITION_NAME, PartitionSummary } from "./hsmInfo";
 import { KeyGuards } from "./keyGuards";
 import { KeyOperations } from "./keyOperations";
+import { GenerateKeyPairParams, ImportPrivateKeyParams, ImportPublicKeyParams, KeyPairCreation, KeyPairOperations, SignParams, VerifyParams } from "./keyPairOperations";
 import { KeyPlacement } from "./keyPlacement";
 import { KeyRegistry } from "./keyRegistry";
 import { NodeState, NodeTable } from "./nodes";
@@ -32,6 +33,8 @@ export * from "./clusterTypes";
 export { MAX_WRAPPED_KEY_BYTES } from "./keyOperations";
 export { MAX_UNWRAP_BYTES } from "./wrapOperations";
 export type { UnwrapKeyParams, WrapKeyParams } from "./wrapOperations";
+export type { GenerateKeyPairParams, ImportPrivateKeyParams, ImportPublicKeyParams, KeyPairCreation, PrivateKeyMaterial, SignParams, VerifyParams } from "./keyPairOperations";
+export { MAX_SIGN_DATA_BYTES } from "./keyPairOperations";
 export type { WatchRequest } from "./clusterWatches";
 
 export interface ClusterOptions {
@@ -78,6 +81,7 @@ export class HsmCluster {
   private readonly sessions: ClusterSessions;
   private readonly operations: KeyOperations;
   private readonly wrapping: WrapOperations;
+  private readonly keyPairs: KeyPairOperations;
   private readonly placement: KeyPlacement;
   private readonly control: ClusterControl;
   private readonly watches: ClusterWatches;
@@ -132,6 +136,7 @@ export class HsmCluster {
     this.operations = new KeyOperations({ store, commits, keys, events, guards: this.guards, placement });
     const operations = this.operations;
     this.wrapping = new WrapOperations({ commits, guards: this.guards, placement, checkNewKey: (session, options) => operations.checkNewKey(session, options) });
+    this.keyPairs = new KeyPairOperations({ store, commits, keys, events, guards: this.guards, placement });
     this.control = new ClusterControl({ clock, commits, keys, events, nodes, attestors, placement });
     this.watches = new ClusterWatches(start.log, clock, timers, options.watchBatchIntervalMs, this.sessions);
     restoreKeys(start.keys, keys, placement);
@@ -214,6 +219,36 @@ export class HsmCluster {
 
   getKeyInfo(session: LoginSession, handle: number): { ownerId: number; sharedWith: number[]; nodes: NodeResult[] } {
     return this.operations.getKeyInfo(session, handle);
+  }
+
+  // ---- key pairs, sign and verify (KeyPairOperations) ---------------------------------------------
+
+  generateKeyPair(session: LoginSession, params: GenerateKeyPairParams, signal?: AbortSignal): Promise<KeyPairCreation> {
+    return this.keyPairs.generateKeyPair(session, params, signal);
+  }
+
+  importPublicKey(session: LoginSession, params: ImportPublicKeyParams, signal?: AbortSignal): Promise<KeyCreation> {
+    return this.keyPairs.importPublicKey(session, params, signal);
+  }
+
+  importPrivateKey(session: LoginSession, params: ImportPrivateKeyParams, signal?: AbortSignal): Promise<KeyCreation> {
+    return this.keyPairs.importPrivateKey(session, params, signal);
+  }
+
+  exportPublicKey(session: LoginSession, handle: number): string {
+    return this.keyPairs.exportPublicKey(session, handle);
+  }
+
+  exportPrivateKey(session: LoginSession, handle: number, wrappingHandle: number): Buffer {
+    return this.keyPairs.exportPrivateKey(session, handle, wrappingHandle);
+  }
+
+  sign(session: LoginSession, params: SignParams): Promise<Buffer> {
+    return this.keyPairs.sign(session, params);
+  }
+
+  verify(session: LoginSession, params: VerifyParams): Promise<void> {
+    return this.keyPairs.verify(session, params);
   }
 
   /** Per-node result of an operation that every answering node takes part in. */

@@ -45,17 +45,28 @@ export interface KeyObject {
 /** The handle of the HSM's internal key-encryption key: it exists, and no user may use it. */
 export const INTERNAL_KEY_HANDLE = 4;
 
-/** Defaults of a key of the given type, per DESIGN.md semantics 4 and the facts sheet 4.3. */
-export function defaultFlags(keyType: KeyType, options: { session: boolean; local: boolean; extractable: boolean }): KeyFlags {
-  const wraps = keyType === KeyType.AES;
+/**
+ * Defaults of a key of the given type and class, per DESIGN.md semantics 4 and the facts sheet 4.3. Asymmetric keys
+ * follow the genRSAKeyPair/genECCKeyPair dumps: a public key verifies (RSA also encrypts and wraps), is not sensitive
+ * and is always extractable; a private key signs (RSA also decrypts and unwraps).
+ */
+export function defaultFlags(
+  keyType: KeyType,
+  options: { session: boolean; local: boolean; extractable: boolean },
+  keyClass: KeyClass = KeyClass.SECRET,
+): KeyFlags {
+  if (keyClass === KeyClass.PUBLIC) return publicKeyFlags(keyType, options);
+  const secret = keyClass === KeyClass.SECRET;
+  const wraps = keyType === KeyType.AES || keyType === KeyType.RSA;
+  const rsa = keyType === KeyType.RSA;
   return {
     token: !options.session,
     private: true,
-    encrypt: keyType !== KeyType.GENERIC_SECRET,
-    decrypt: keyType !== KeyType.GENERIC_SECRET,
-    wrap: wraps,
+    encrypt: secret && keyType !== KeyType.GENERIC_SECRET,
+    decrypt: secret ? keyType !== KeyType.GENERIC_SECRET : rsa,
+    wrap: secret && wraps,
     unwrap: wraps,
-    sign: false,
+    sign: !secret,
     verify: false,
     derive: false,
     local: options.local,
@@ -64,6 +75,31 @@ export function defaultFlags(keyType: KeyType, options: { session: boolean; loca
     // PKCS#11: a generated key that was never extractable; imported keys were outside the HSM.
     neverExtractable: options.local && !options.extractable,
     alwaysSensitive: options.local,
+    trusted: false,
+    wrapWithTrusted: false,
+    destroyable: true,
+  };
+}
+
+function publicKeyFlags(keyType: KeyType, options: { session: boolean; local: boolean }): KeyFlags {
+  const rsa = keyType === KeyType.RSA;
+  return {
+    token: !options.session,
+    // The genRSAKeyPair dump shows OBJ_ATTR_PRIVATE 0x00 for the public key.
+    private: false,
+    encrypt: rsa,
+    decrypt: false,
+    wrap: rsa,
+    unwrap: false,
+    sign: false,
+    verify: true,
+    derive: false,
+    local: options.local,
+    sensitive: false,
+    // "Public keys are always extractable" (genRSAKeyPair -nex).
+    extractable: true,
+    neverExtractable: false,
+    alwaysSensitive: false,
     trusted: false,
     wrapWithTrusted: false,
     destroyable: true,

@@ -32,7 +32,21 @@ export interface World {
   missing: number;
   /** Revision of K's creation. */
   kRevision: number;
+  /** Alice's EC P-256 pair (not shared): public P, private Q, and Q's DER signature of SIGNED. */
+  P: number;
+  Q: number;
+  sig: Buffer;
+  /** PEMs of a key pair made outside the HSM, for the imports. */
+  publicPem: string;
+  privatePem: string;
 }
+
+/** What Q signed for the table. */
+export const SIGNED = Buffer.from("access table");
+const ecdsa = { mechanism: hsmProto.SignMechanism.SIGN_MECHANISM_ECDSA, hash: hsmProto.HashAlgorithm.HASH_ALGORITHM_SHA256, input: { $case: "data" as const, value: SIGNED } };
+export const signRequest = (keyHandle: number) => ({ keyHandle, ...ecdsa });
+export const verifyRequest = (keyHandle: number, signature: Buffer) => ({ keyHandle, ...ecdsa, signature });
+export const privateImportRequest = (wrappingKeyHandle: number, pem: string) => ({ material: { $case: "pem" as const, value: pem }, wrappingKeyHandle, label: "access-private" });
 
 export type Request = (w: World) => object;
 
@@ -139,6 +153,36 @@ export const HSM_TABLE: Record<string, Row> = {
   },
   ListHsmUsers: { request: () => ({}), keyRpc: false },
   GetAttestationKeys: { request: () => ({}), keyRpc: false },
+  GenerateKeyPair: { request: () => ({ keyType: 3, curve: hsmProto.EcCurve.EC_CURVE_P256, label: "access-pair" }), keyRpc: true },
+  Sign: {
+    request: (w) => signRequest(w.Q),
+    keyRpc: true,
+    foreign: [[(w) => signRequest(w.Q), (w) => signRequest(w.missing)]],
+  },
+  Verify: {
+    request: (w) => verifyRequest(w.P, w.sig),
+    keyRpc: true,
+    foreign: [[(w) => verifyRequest(w.P, w.sig), (w) => verifyRequest(w.missing, w.sig)]],
+  },
+  ImportPublicKey: { request: (w) => ({ pem: w.publicPem, label: "access-public" }), keyRpc: true },
+  ImportPrivateKey: {
+    request: (w) => privateImportRequest(w.W, w.privatePem),
+    keyRpc: true,
+    foreign: [[(w) => privateImportRequest(w.W, w.privatePem), (w) => privateImportRequest(w.missing, w.privatePem)]],
+  },
+  ExportPublicKey: {
+    request: (w) => ({ keyHandle: w.P }),
+    keyRpc: true,
+    foreign: [[(w) => ({ keyHandle: w.P }), (w) => ({ keyHandle: w.missing })]],
+  },
+  ExportPrivateKey: {
+    request: (w) => ({ keyHandle: w.Q, wrappingKeyHandle: w.W }),
+    keyRpc: true,
+    foreign: [
+      [(w) => ({ keyHandle: w.Q, wrappingKeyHandle: w.BW }), (w) => ({ keyHandle: w.missing, wrappingKeyHandle: w.BW })],
+      [(w) => ({ keyHandle: w.BK, wrappingKeyHandle: w.W }), (w) => ({ keyHandle: w.BK, wrappingKeyHandle: w.missing })],
+    ],
+  },
   // Sets carol's password to the one she has: harmless to the rest of the file when it works (for an officer).
   ChangeUserPassword: { request: () => ({ username: "carol", newPassword: TEST_PASSWORD }), keyRpc: false },
   // Either role may ask; neither names a key.
