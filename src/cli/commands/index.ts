@@ -5,6 +5,14 @@ import { deleteKey } from "./deleteKey";
 import { error2String } from "./error2String";
 import { exSymKey } from "./exSymKey";
 import { findKey } from "./findKey";
+import { exportPrivateKey } from "./exportPrivateKey";
+import { exportPubKey } from "./exportPubKey";
+import { genECCKeyPair } from "./genECCKeyPair";
+import { genRSAKeyPair } from "./genRSAKeyPair";
+import { importPrivateKey } from "./importPrivateKey";
+import { importPubKey } from "./importPubKey";
+import { sign } from "./sign";
+import { verify } from "./verify";
 import { findSingleKey } from "./findSingleKey";
 import { genSymKey } from "./genSymKey";
 import { getAttribute } from "./getAttribute";
@@ -28,9 +36,17 @@ export const COMMANDS: readonly Command[] = [
   genSymKey,
   imSymKey,
   exSymKey,
+  genRSAKeyPair,
+  genECCKeyPair,
+  importPubKey,
+  exportPubKey,
+  importPrivateKey,
+  exportPrivateKey,
   wrapKey,
   unWrapKey,
   aesWrapUnwrap,
+  sign,
+  verify,
   getAttribute,
   listAttributes,
   setAttribute,
