@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DaemonProcess, DEV_PASSWORD, DEV_USER, makeTempDir, standardArgs } from "./support/daemonProcess";
 import { useDaemonCleanup } from "./support/e2eFixture";
-import { keyHandleOf, killAllKmu, KmuRun, runKmu } from "./support/kmuProcess";
+import { foundHandles, keyHandleOf, killAllKmu, KmuRun, runKmu } from "./support/kmuProcess";
 
 const OK = "HSM Return: SUCCESS";
 const CLUSTER_OK = ["        Cluster Error Status", ...[0, 1, 2].map((n) => `        Node id ${n} and err state 0x00000000 : ${OK}`)].join("\n");
@@ -63,6 +63,11 @@ test("RSA: genRSAKeyPair -> exportPubKey -> sign (PKCS#1 v1.5 and PSS) -> openss
   const exported = await ok("exportPubKey", "-k", String(pub), "-out", "rsa.pem");
   expect(exported.stdout).toBe(`\nPEM formatted public key is written to rsa.pem\n\n        Cfm3ExportPubKey returned: 0x00 : ${OK}\n`);
   expect(readFileSync(join(work, "rsa.pem"), "utf8")).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+
+  // findKey -m: the modulus as openssl prints it finds both keys of the pair; -c narrows to one class.
+  writeFileSync(join(work, "modulus.txt"), openssl("rsa", "-pubin", "-in", "rsa.pem", "-modulus", "-noout"));
+  expect(foundHandles(await ok("findKey", "-m", "modulus.txt"))).toEqual([pub, priv].sort((a, b) => a - b));
+  expect(foundHandles(await ok("findKey", "-m", "modulus.txt", "-c", "3", "-t", "0"))).toEqual([priv]);
 
   // -m 1 SHA256_RSA_PKCS
   const signed = await ok("sign", "-f", "message.bin", "-k", String(priv), "-m", "1", "-out", "message.sig");

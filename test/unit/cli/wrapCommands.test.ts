@@ -5,6 +5,7 @@ import { prepare } from "../../../src/cli/dispatch";
 import { LocalError } from "../../../src/cli/failures";
 import { parseFlags } from "../../../src/cli/flagParser";
 import { formatUnwrapKey, formatWrapKey } from "../../../src/cli/format/wrapKey";
+import { parseModulus } from "../../../src/cli/modulusFile";
 import { hasHeader, readHeader, withHeader } from "../../../src/cli/wrapHeader";
 import { HashAlgorithm, WrapMechanism } from "../../../clients/generated/localcloudhsm/v1/hsm_service";
 
@@ -114,5 +115,16 @@ describe("kmu's wrap header", () => {
         expect((err as LocalError).reason).toBe("WRAP_HEADER_INVALID");
       }
     }
+  });
+});
+
+describe("findKey -m: the modulus file", () => {
+  const modulus = Buffer.from("c0ffee0123456789", "hex");
+  test("raw bytes, bare hex, openssl's Modulus= line and getAttribute's dump give the same bytes; leading zeros dropped", () => {
+    expect(parseModulus(modulus)).toEqual(modulus);
+    expect(parseModulus(Buffer.from("C0FFEE0123456789\n"))).toEqual(modulus);
+    expect(parseModulus(Buffer.from("Modulus=C0FFEE0123456789\n"))).toEqual(modulus);
+    expect(parseModulus(Buffer.from("OBJ_ATTR_MODULUS\nc0ffee01\n23456789\n"))).toEqual(modulus);
+    expect(parseModulus(Buffer.concat([Buffer.from([0, 0]), modulus]))).toEqual(modulus);
   });
 });
