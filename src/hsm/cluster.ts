@@ -134,9 +134,8 @@ export class HsmCluster {
     });
     this.guards = new KeyGuards(keys, users);
     this.operations = new KeyOperations({ store, commits, keys, events, guards: this.guards, placement });
-    const operations = this.operations;
-    this.wrapping = new WrapOperations({ commits, guards: this.guards, placement, checkNewKey: (session, options) => operations.checkNewKey(session, options) });
     this.keyPairs = new KeyPairOperations({ store, commits, keys, events, guards: this.guards, placement });
+    this.wrapping = new WrapOperations({ commits, guards: this.guards, placement });
     this.control = new ClusterControl({ clock, commits, keys, events, nodes, attestors, placement });
     this.watches = new ClusterWatches(start.log, clock, timers, options.watchBatchIntervalMs, this.sessions);
     restoreKeys(start.keys, keys, placement);

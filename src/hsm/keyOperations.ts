@@ -187,7 +187,7 @@ export class KeyOperations {
   }
 
   /** Checks label, id, -min_srv/-timeout, sharing and room in the cluster; returns how many nodes must hold the key. */
-  checkNewKey(session: LoginSession, options: NewKeyOptions): number {
+  private checkNewKey(session: LoginSession, options: NewKeyOptions): number {
     return checkNewKey(this.parts, session, options);
   }
 }

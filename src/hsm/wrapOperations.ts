@@ -1,5 +1,5 @@
 // WrapKey and UnwrapKey with KMU's wrapping mechanisms: which keys may wrap and be wrapped, length rules, and the key an unwrap creates.
-import { createPrivateKey, createPublicKey, KeyObject as CryptoKey } from "node:crypto";
+import { KeyObject as CryptoKey } from "node:crypto";
 import { UnwrapIntegrityError } from "../../common/keyWrap";
 import { RETURN_CODES } from "../../common/returnCodes";
 import { GroupCommit } from "./groupCommit";
@@ -16,10 +16,12 @@ import {
   wrapLengthProblem,
   wrappedLengthProblem,
 } from "./crypto/wrapMechanisms";
+import { asymmetricView, ParsedKey, parsePrivateKey } from "./crypto/asymmetricKeys";
 import { HsmError } from "./errors";
 import { KeyObject } from "./key";
 import { checkKeyType, checkMaterialLength, KeyGuards, requireCryptoUser } from "./keyGuards";
-import { buildKey } from "./keyOperations";
+import { buildKey, checkNewKey } from "./keyOperations";
+import { asymmetricDraft } from "./keyPairOperations";
 import { KeyPlacement } from "./keyPlacement";
 import { KeyClass, KeyType } from "./keyTypes";
 import { LoginSession } from "./sessions";
@@ -48,8 +50,6 @@ export interface WrapOperationParts {
   readonly commits: GroupCommit;
   readonly guards: KeyGuards;
   readonly placement: KeyPlacement;
-  /** Label, id, -min_srv/-timeout, sharing and room checks of any new key (KeyOperations.checkNewKey). */
-  readonly checkNewKey: (session: LoginSession, options: NewKeyOptions) => number;
 }
 
 /** Both calls are for crypto users; every check runs before any key is wrapped, unwrapped or created. */
@@ -88,7 +88,7 @@ export class WrapOperations {
   async unwrapKey(session: LoginSession, params: UnwrapKeyParams, signal?: AbortSignal): Promise<KeyCreation> {
     requireCryptoUser(session);
     const keyType = newKeyType(params.keyClass, params.keyType);
-    const required = this.parts.checkNewKey(session, params);
+    const required = checkNewKey(this.parts, session, params);
     const wrapper = this.wrapperKey(session, params.wrappingKeyHandle, params.mechanism, "unwrap");
     const problem = wrappedLengthProblem(params.mechanism, params.wrappedKey.length, wrapper.kind === "rsa" ? modulusBytes(wrapper.key) : 0);
     if (problem) {
@@ -119,11 +119,26 @@ export class WrapOperations {
 
   /** The key object an unwrap creates, after its material passed the checks of its class and type. */
   private newKey(session: LoginSession, params: UnwrapKeyParams, keyType: KeyType, material: Buffer): KeyObject {
+    const origin = { local: false, extractable: !params.nonExtractable };
     if (params.keyClass === (KeyClass.SECRET as number)) {
       checkMaterialLength(keyType, material.length);
-      return buildKey(session, params, keyType, material, { local: false, extractable: !params.nonExtractable });
+      return buildKey(session, params, keyType, material, origin);
     }
-    throw new HsmError("KEY_TYPE_NOT_ALLOWED", "unwrapping private keys needs the key-pair model", { key_class: params.keyClass, key_type: keyType });
+    // A private key arrives as PKCS#8 DER: it must parse, be a size or curve the HSM takes, and be of the named type.
+    let parsed: ParsedKey;
+    try {
+      parsed = parsePrivateKey({ der: material });
+    } finally {
+      material.fill(0);
+    }
+    if (parsed.view.keyType !== keyType) {
+      parsed.der.fill(0);
+      throw new HsmError("KEY_TYPE_MISMATCH", `the unwrapped private key is of type ${parsed.view.keyType}, not ${keyType}`, {
+        key_type: keyType,
+        unwrapped_key_type: parsed.view.keyType,
+      });
+    }
+    return asymmetricDraft(session, params, parsed, origin);
   }
 
   /** The key that wraps (or unwraps) with the mechanism: AES for the AES mechanisms, RSA public (private) for RSA ones. */
@@ -146,7 +161,8 @@ export class WrapOperations {
     if (!(use === "wrap" ? key.flags.wrap : key.flags.unwrap)) {
       throw new HsmError("KEY_FUNCTION_NOT_PERMITTED", `the key needs OBJ_ATTR_${use.toUpperCase()}=1`, { key_handle: handle, [use]: false });
     }
-    return { kind: "rsa", key: rsaCryptoKey(key) };
+    const view = asymmetricView(key.keyClass, key.material);
+    return { kind: "rsa", key: use === "wrap" ? view.publicKey : requirePrivate(view.privateKey) };
   }
 }
 
@@ -162,11 +178,9 @@ function newKeyType(keyClass: number, keyType: number): KeyType {
   throw new HsmError("REQUEST_INVALID", "key_class is 3 (private) or 4 (secret)", { field: "key_class", key_class: keyClass });
 }
 
-/** An RSA key object's material as node:crypto's key: SPKI DER for a public key, PKCS#8 DER for a private key. */
-function rsaCryptoKey(key: KeyObject): CryptoKey {
-  return key.keyClass === KeyClass.PUBLIC
-    ? createPublicKey({ key: key.material, format: "der", type: "spki" })
-    : createPrivateKey({ key: key.material, format: "der", type: "pkcs8" });
+function requirePrivate(key: CryptoKey | undefined): CryptoKey {
+  if (!key) throw new TypeError("a private key object without its private key");
+  return key;
 }
 
 export type { OaepHash };

@@ -22,8 +22,8 @@ export type Spec =
   | { readonly no: number; readonly wire: "pageToken" }
   /** The KCV of alice's key K (shared with mallory) or P (not shared). */
   | { readonly no: number; readonly wire: "kcv"; readonly name: "K" | "P" }
-  /** Key bytes wrapped on the host under mallory's wrapping key mW or alice's shared wrapping key W. */
-  | { readonly no: number; readonly wire: "hostWrapped"; readonly material: Uint8Array; readonly kek: "mW" | "W" };
+  /** Key bytes wrapped on the host under mallory's wrapping key mW or alice's shared wrapping key W (KMU -m 4 unless `mechanism` says 5, 6 or 10). */
+  | { readonly no: number; readonly wire: "hostWrapped"; readonly material: Uint8Array; readonly kek: "mW" | "W"; readonly mechanism?: 4 | 5 | 6 | 10 };
 
 export type Body =
   | { readonly kind: "fields"; readonly fields: readonly Spec[] }

@@ -114,6 +114,65 @@ export const IMPORT_SYM_KEY = message(
   ),
 );
 
+/** KMU -m values, the proto's unspecified 0, and numbers KMU has no mechanism for. */
+const wrapMechanism = fc.constantFrom(0n, 4n, 5n, 6n, 7n, 8n, 9n, 10n, 11n, 0xffffffffn, -1n);
+const hashAlgorithm = fc.constantFrom(0n, 1n, 3n, 5n, 6n, -1n);
+
+/** WrapKey of a key mallory owns under mW or W, with any mechanism and the parameters that fit it, or do not. */
+export const WRAP_KEY = message(
+  mixed(
+    fc.tuple(handleSpec(1, "mine"), fc.constantFrom<KeyName>("mW", "W"), fc.constantFrom(0, 4, 5, 6, 10), fc.uint8Array({ maxLength: 16 })).map(([key, kek, mechanism, aad]) => ({
+      1: key,
+      2: one({ no: 2, wire: "named", name: kek }),
+      3: varintSpec(3, mechanism),
+      4: mechanism === 10 ? bytesSpec(4, aad) : [],
+    })),
+    { 1: sensibleHandle(1), 2: sensibleHandle(2), 3: varint(3, wrapMechanism), 4: blob(4, fc.uint8Array({ maxLength: 64 })), 5: varint(5, hashAlgorithm) },
+  ),
+);
+
+/** UnwrapKey of key bytes wrapped here under mW or W with -m 4, 5, 6 or 10, into a new secret key. */
+export const UNWRAP_KEY = message(
+  mixed(
+    fc
+      .tuple(fc.constantFrom<[number, number]>([31, 16], [31, 24], [31, 32], [21, 24], [16, 20]), fc.constantFrom<"mW" | "W">("mW", "W"), fc.constantFrom<4 | 5 | 6 | 10>(4, 5, 6, 10), validNewKey, fc.boolean(), fc.uint8Array({ minLength: 32, maxLength: 32 }))
+      .map(([[type, length], kek, mechanism, k, nex, bytes]) => ({
+        1: one({ no: 1, wire: "named", name: kek }),
+        2: varintSpec(2, mechanism),
+        3: one({ no: 3, wire: "hostWrapped", material: bytes.subarray(0, length), kek, mechanism }),
+        6: varintSpec(6, 4),
+        7: varintSpec(7, type),
+        8: textSpec(8, k.label),
+        9: k.id ? textSpec(9, k.id) : [],
+        10: varintSpec(10, k.session),
+        11: varintSpec(11, nex),
+        12: usersSpec(12, k.share),
+        13: k.minSrv !== undefined ? varintSpec(13, k.minSrv) : [],
+        14: k.timeout !== undefined ? varintSpec(14, k.timeout) : [],
+        15: varintSpec(15, k.attest),
+        16: k.attest ? bytesSpec(16, bytesOfLength(k.nonceLength)) : [],
+      })),
+    {
+      1: sensibleHandle(1),
+      2: varint(2, wrapMechanism),
+      3: fc.oneof(blob(3, fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.constantFrom(8192, 8193, 100_000).map(bytesOfLength))), hostWrappedAny(3)),
+      4: blob(4, fc.uint8Array({ maxLength: 32 })),
+      5: varint(5, hashAlgorithm),
+      6: varint(6, fc.constantFrom(0n, 2n, 3n, 4n, 5n, 0xffffffffn)),
+      7: varint(7, keyType),
+      8: text(8, label),
+      9: text(9, keyId),
+      10: bool(10),
+      11: bool(11),
+      12: repeated(12, userItem),
+      13: varint(13, minSrv),
+      14: varint(14, timeoutSeconds),
+      15: bool(15),
+      16: blob(16, nonce),
+    },
+  ),
+);
+
 export const FIND_KEY = message(
   mixed(
     fc
@@ -247,7 +306,7 @@ export const RPCS: Record<string, { body: fc.Arbitrary<Body>; creds: fc.Arbitrar
     creds: hsmCreds,
   },
   "HsmService/WatchSyncStatus": { body: WATCH, creds: hsmCreds },
-  "HsmService/WrapKey": { body: simple({ 1: handleIn(1, "mine"), 2: { valid: fc.constantFrom<KeyName>("mW", "W").map((name) => one({ no: 2, wire: "named", name })), any: sensibleHandle(2) } }), creds: hsmCreds },
+  "HsmService/WrapKey": { body: WRAP_KEY, creds: hsmCreds },
   "HsmService/UnwrapHostKey": {
     body: message(
       mixed(
@@ -260,6 +319,7 @@ export const RPCS: Record<string, { body: fc.Arbitrary<Body>; creds: fc.Arbitrar
     ),
     creds: hsmCreds,
   },
+  "HsmService/UnwrapKey": { body: UNWRAP_KEY, creds: hsmCreds },
   "HsmService/SetAttribute": {
     body: simple({
       1: handleIn(1, "mine"),
@@ -300,4 +360,4 @@ export const RPCS: Record<string, { body: fc.Arbitrary<Body>; creds: fc.Arbitrar
 };
 
 /** RPCs that only a crypto user's own session may use successfully. */
-export const KEY_RPCS = new Set(["GenSymKey", "ImportSymKey", "GetAttribute", "FindKey", "ShareKey", "WrapKey", "UnwrapHostKey", "SetAttribute", "DeleteKey", "GetKeyInfo", "WrapHostKey"]);
+export const KEY_RPCS = new Set(["GenSymKey", "ImportSymKey", "GetAttribute", "FindKey", "ShareKey", "WrapKey", "UnwrapHostKey", "SetAttribute", "DeleteKey", "GetKeyInfo", "UnwrapKey", "WrapHostKey"]);

@@ -2,6 +2,8 @@
 // that proves a failed call changed nothing. The test file builds the world (setWorld) and runs the batches.
 import * as grpc from "@grpc/grpc-js";
 import { aesKeyWrapPkcs5, ClusterControlClient, HsmClient, HsmClientError, hsmProto } from "../../../clients";
+import { aesKeyWrap, aesKeyWrapPad } from "../../../common/keyWrap";
+import { gcmWrap } from "../../../src/hsm/crypto/wrapMechanisms";
 import { ERROR_DOMAIN } from "../../../src/server/richStatus";
 import { encodeFields, WireField } from "../../support/protoWire";
 import { bearerMetadata, describeOutcome, metadataOf, rawCall, RawOutcome, rawStream, tokenOf } from "../../support/rawCall";
@@ -127,7 +129,7 @@ export function encodeFresh(body: Body): Buffer {
         case "hostWrapped": {
           // Key wrap needs at least 8 bytes of input; shorter material goes as it is (and fails the unwrap).
           if (f.material.length < 8) return { no: f.no, wire: "bytes", value: f.material };
-          return { no: f.no, wire: "bytes", value: aesKeyWrapPkcs5(f.kek === "W" ? w.wMaterial : w.mWMaterial, Buffer.from(f.material)) };
+          return { no: f.no, wire: "bytes", value: hostWrap(f.mechanism ?? 4, f.kek === "W" ? w.wMaterial : w.mWMaterial, Buffer.from(f.material)) };
         }
         default:
           return f;
@@ -153,7 +155,22 @@ export function encodeFresh(body: Body): Buffer {
   }
 }
 
-export const KNOWN_BUG_METHODS = new Set(AVOID_KNOWN_BUGS ? ["WatchSyncStatus", "GenSymKey", "ImportSymKey", "WrapKey"] : []);
+/** The blob UnwrapKey (or imSymKey -wk, mechanism 4) takes, made here with the mechanism's own algorithm. */
+function hostWrap(mechanism: 4 | 5 | 6 | 10, kek: Buffer, material: Buffer): Buffer {
+  switch (mechanism) {
+    case 4:
+      return aesKeyWrapPkcs5(kek, material);
+    case 5:
+      // RFC 3394 takes whole 8-byte blocks only; other lengths go as they are (and fail the unwrap).
+      return material.length >= 16 && material.length % 8 === 0 ? aesKeyWrap(kek, material) : material;
+    case 6:
+      return aesKeyWrapPad(kek, material);
+    case 10:
+      return gcmWrap(kek, material, Buffer.alloc(0));
+  }
+}
+
+export const KNOWN_BUG_METHODS = new Set(AVOID_KNOWN_BUGS ? ["WatchSyncStatus", "GenSymKey", "ImportSymKey", "UnwrapKey", "WrapKey"] : []);
 
 /** Whether a request would hit a known bug (see the test.failing cases at the end). */
 export function hitsKnownBug(m: MethodInfo, bytes: Buffer): boolean {
@@ -166,7 +183,7 @@ export function hitsKnownBug(m: MethodInfo, bytes: Buffer): boolean {
   }
   if (m.name === "WatchSyncStatus") return Number(decoded.progressIntervalMs) > MAX_TIMER_MS;
   if (m.name === "WrapKey") return w.shortKeys.has(Number(decoded.keyHandle));
-  if (m.name === "GenSymKey" || m.name === "ImportSymKey") {
+  if (m.name === "GenSymKey" || m.name === "ImportSymKey" || m.name === "UnwrapKey") {
     return decoded.minSrv !== undefined && Number(decoded.minSrv) >= 2 && decoded.timeoutSeconds !== undefined && Number(decoded.timeoutSeconds) * 1000 > MAX_TIMER_MS;
   }
   return false;
@@ -361,8 +378,11 @@ export async function census(): Promise<Census> {
   return { malloryView: (await w.mallory.findKey()).sort((a, b) => a - b), keyCount: w.t.daemon.cluster.keyCount, alice, malloryKeys };
 }
 
+/** The RPCs that create a key for the caller. */
+const CREATING_RPCS = new Set(["GenSymKey", "ImportSymKey", "UnwrapKey"]);
+
 export function isCreation(s: Sent): boolean {
-  return s.outcome.code === S.OK && s.c.cred === "mallory" && (s.m.name === "GenSymKey" || s.m.name === "ImportSymKey");
+  return s.outcome.code === S.OK && s.c.cred === "mallory" && CREATING_RPCS.has(s.m.name);
 }
 
 /** The census after a batch must differ from the one before only by what the batch's successful calls did. */
@@ -372,7 +392,7 @@ export function checkCensus(before: Census, after: Census, batch: readonly Sent[
   const touched = new Set<number>();
   for (const s of batch) {
     if (s.outcome.code !== S.OK || s.c.cred !== "mallory" || s.m.service !== "HsmService") continue;
-    if (s.m.name === "GenSymKey" || s.m.name === "ImportSymKey") created.add((s.m.decodeResponse(s.outcome.response!) as { keyHandle: number }).keyHandle);
+    if (CREATING_RPCS.has(s.m.name)) created.add((s.m.decodeResponse(s.outcome.response!) as { keyHandle: number }).keyHandle);
     const target = Number(s.decoded()?.keyHandle);
     if (s.m.name === "DeleteKey") deleted.add(target);
     if (["DeleteKey", "ShareKey", "SetAttribute"].includes(s.m.name)) touched.add(target);

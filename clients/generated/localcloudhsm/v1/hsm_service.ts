@@ -1453,7 +1453,7 @@ export interface WrapHostKeyRequest {
 
 /** WrapHostKeyResponse carries the wrapped bytes. */
 export interface WrapHostKeyResponse {
-  /** The wrapped bytes: the data's length rounded up to 8 bytes, plus 8 to 16. */
+  /** The wrapped bytes: the data padded to a multiple of 8 (1 to 8 bytes added), plus 8. */
   wrappedKey: Buffer;
   /** The step: Cfm3WrapHostKey. */
   steps: StepResult[];
@@ -10657,8 +10657,9 @@ export const HsmServiceService = {
     responseDeserialize: (value: Buffer): WatchSyncStatusResponse => WatchSyncStatusResponse.decode(value),
   },
   /**
-   * WrapKey wraps a key the caller owns under a wrapping key (KMU Cfm3WrapKey, used by
-   * exSymKey) with AES key wrap with PKCS#5 padding. The key must be extractable.
+   * WrapKey wraps a key the caller owns under a wrapping key (KMU wrapKey, and Cfm3WrapKey of
+   * exSymKey) with the mechanism the request names, by default AES key wrap with PKCS#5
+   * padding. The key must be extractable.
    */
   wrapKey: {
     path: "/localcloudhsm.v1.HsmService/WrapKey" as const,
@@ -10995,8 +10996,9 @@ export interface HsmServiceServer extends UntypedServiceImplementation {
    */
   watchSyncStatus: handleServerStreamingCall<WatchSyncStatusRequest, WatchSyncStatusResponse>;
   /**
-   * WrapKey wraps a key the caller owns under a wrapping key (KMU Cfm3WrapKey, used by
-   * exSymKey) with AES key wrap with PKCS#5 padding. The key must be extractable.
+   * WrapKey wraps a key the caller owns under a wrapping key (KMU wrapKey, and Cfm3WrapKey of
+   * exSymKey) with the mechanism the request names, by default AES key wrap with PKCS#5
+   * padding. The key must be extractable.
    */
   wrapKey: handleUnaryCall<WrapKeyRequest, WrapKeyResponse>;
   /**
@@ -11236,8 +11238,9 @@ export interface HsmServiceClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchSyncStatusResponse>;
   /**
-   * WrapKey wraps a key the caller owns under a wrapping key (KMU Cfm3WrapKey, used by
-   * exSymKey) with AES key wrap with PKCS#5 padding. The key must be extractable.
+   * WrapKey wraps a key the caller owns under a wrapping key (KMU wrapKey, and Cfm3WrapKey of
+   * exSymKey) with the mechanism the request names, by default AES key wrap with PKCS#5
+   * padding. The key must be extractable.
    */
   wrapKey(
     request: WrapKeyRequest,
