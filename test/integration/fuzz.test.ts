@@ -31,6 +31,7 @@ import {
   census,
   checkAnswer,
   checkCensus,
+  createdHandles,
   encodeBody,
   FUZZ_RUNS,
   hitsKnownBug,
@@ -71,8 +72,8 @@ async function fuzz(m: MethodInfo): Promise<void> {
       // Keys this batch created are mallory's too (a later call of the same batch may already have acted on one).
       for (const s of sent) {
         if (!isCreation(s)) continue;
-        const handle = (s.m.decodeResponse(s.outcome.response!) as { keyHandle: number }).keyHandle;
-        w.malloryOwned.add(handle);
+        const [handle = 0] = createdHandles(s);
+        for (const h of createdHandles(s)) w.malloryOwned.add(h);
         const request = s.decoded();
         if (s.m.name === "GenSymKey" && Number(request?.keyType) === 16 && Number(request?.keySize) < 8) w.shortKeys.add(handle);
       }

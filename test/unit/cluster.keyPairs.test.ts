@@ -7,7 +7,7 @@ import { HsmError } from "../../src/hsm/errors";
 import { KeyClass, KeyType } from "../../src/hsm/keyTypes";
 import { UserRole } from "../../src/hsm/users";
 import { ClusterHarness, committed, CuLogin, eventsAfter, expectHsmError, genParams, keyOptions, settle } from "./support/harness";
-import { ecParams, rsaParams } from "./support/keyPairParams";
+import { ecParams, rsaParams, signParams } from "./support/keyPairParams";
 
 function dumpNames(h: ClusterHarness, login: CuLogin, handle: number): string[] {
   return h.cluster.getAttribute(login.session, handle, 512).map((r) => r.name);
@@ -240,6 +240,24 @@ describe("key pairs", () => {
       expect(h.cluster.keyCount).toBe(0);
     });
 
+    test("setAttribute TOKEN=1 makes a session private key a token key that survives a restart; its session public key does not", async () => {
+      const pair = await h.cluster.generateKeyPair(alice.session, rsaParams({ session: true }));
+      h.cluster.setAttribute(alice.session, pair.privateHandle, 1, 1);
+      const signature = await h.cluster.sign(alice.session, signParams(pair.privateHandle, { mechanism: "RSA_PKCS1_V15" }));
+      h.reopen();
+      const { session } = await h.cluster.login(UserRole.CU, "alice", "password1");
+      expect(h.cluster.findKey(session, {})).toEqual([pair.privateHandle]);
+      expect(await h.cluster.sign(session, signParams(pair.privateHandle, { mechanism: "RSA_PKCS1_V15" }))).toEqual(signature);
+    });
+
+    test("shareKey and getKeyInfo work on either half", async () => {
+      const pair = await h.cluster.generateKeyPair(alice.session, ecParams());
+      h.cluster.shareKey(alice.session, pair.privateHandle, [bob.userId], true);
+      expect(h.cluster.getKeyInfo(bob.session, pair.privateHandle)).toMatchObject({ ownerId: alice.userId, sharedWith: [bob.userId] });
+      await expectHsmError(() => h.cluster.getKeyInfo(bob.session, pair.publicHandle), "KEY_NOT_FOUND");
+      await h.cluster.sign(bob.session, signParams(pair.privateHandle));
+    });
+
     test("-min_srv beyond the cluster is MIN_SRV_UNMET and creates neither key", async () => {
       await expectHsmError(() => h.cluster.generateKeyPair(alice.session, rsaParams({ minSrv: 4 })), "MIN_SRV_UNMET");
       expect(h.cluster.keyCount).toBe(0);
@@ -266,6 +284,7 @@ describe("key pairs", () => {
       ["not PEM", "KEY_ENCODING_INVALID", "hello"],
       ["a private key", "KEY_ENCODING_INVALID", generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ format: "pem", type: "pkcs8" }).toString()],
       ["RSA-1024", "KEY_LENGTH_INVALID", generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ format: "pem", type: "spki" }).toString()],
+      ["RSA with e = 3", "MECHANISM_PARAM_INVALID", generateKeyPairSync("rsa", { modulusLength: 2048, publicExponent: 3 }).publicKey.export({ format: "pem", type: "spki" }).toString()],
       ["P-224", "KEY_TYPE_FIPS_DISALLOWED", generateKeyPairSync("ec", { namedCurve: "secp224r1" }).publicKey.export({ format: "pem", type: "spki" }).toString()],
       ["Ed25519", "KEY_TYPE_NOT_ALLOWED", generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }).toString()],
     ] as const)("%s is refused with %s and creates nothing", async (_name, reason, pem) => {

@@ -102,14 +102,14 @@ export function fromPublicKey(publicKey: CryptoKey): ParsedKey {
 
 /** A PEM public key (SubjectPublicKeyInfo or PKCS#1 RSA), checked against the sizes and curves the HSM takes. */
 export function parsePublicPem(pem: string): ParsedKey {
+  // createPublicKey would also derive a public key from a private PEM: refuse that, the caller sent a secret.
+  if (/PRIVATE KEY-----/.test(pem)) throw new HsmError("KEY_ENCODING_INVALID", "the PEM holds a private key, not a public key");
   let key: CryptoKey;
   try {
     key = createPublicKey({ key: pem, format: "pem" });
   } catch {
     throw new HsmError("KEY_ENCODING_INVALID", "the PEM is not a public key");
   }
-  // createPublicKey also derives a public key from a private PEM: refuse that, the caller sent a secret.
-  if (/PRIVATE KEY-----/.test(pem)) throw new HsmError("KEY_ENCODING_INVALID", "the PEM holds a private key, not a public key");
   return fromPublicKey(checkSupported(key));
 }
 
@@ -133,7 +133,7 @@ export function checkSupported(key: CryptoKey): CryptoKey {
       throw new HsmError("KEY_LENGTH_INVALID", `RSA keys are ${RSA_MIN_IMPORT_BITS} to ${RSA_MAX_IMPORT_BITS} bits`, { modulus_bits: bits });
     }
     if (details.publicExponent !== BigInt(RSA_PUBLIC_EXPONENT)) {
-      throw new HsmError("KEY_ENCODING_INVALID", "only RSA keys with public exponent 65537 are accepted");
+      throw new HsmError("MECHANISM_PARAM_INVALID", "only RSA keys with public exponent 65537 are accepted", { public_exponent: String(details.publicExponent) });
     }
     return key;
   }

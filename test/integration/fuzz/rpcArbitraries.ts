@@ -1,5 +1,6 @@
 // One fast-check arbitrary per RPC of the three services, built from cases.ts, with the credentials each is sent with.
 import fc from "fast-check";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { TEST_PASSWORD } from "../../support/testDaemon";
 import {
   adminCreds,
@@ -280,6 +281,132 @@ export const CREATE_USER = message(
   ),
 );
 
+// ---- key pairs, sign and verify -----------------------------------------------------------------------------------
+
+/** Keys made outside the HSM for the imports: EC P-256 and RSA-2048, PEM and PKCS#8 DER. */
+const OUTSIDE = [generateKeyPairSync("ec", { namedCurve: "prime256v1" }), generateKeyPairSync("rsa", { modulusLength: 2048 })];
+const PUBLIC_PEMS = OUTSIDE.map((k) => k.publicKey.export({ format: "pem", type: "spki" }).toString());
+const PRIVATE_PEMS = OUTSIDE.map((k) => k.privateKey.export({ format: "pem", type: "pkcs8" }).toString());
+const PRIVATE_DERS = OUTSIDE.map((k) => new Uint8Array(k.privateKey.export({ format: "der", type: "pkcs8" })));
+const pemLike = fc.oneof(
+  fc.constantFrom(...PUBLIC_PEMS, ...PRIVATE_PEMS, "", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+  fc.constantFrom(...PUBLIC_PEMS, ...PRIVATE_PEMS).chain((pem) => fc.nat({ max: pem.length }).map((cut) => pem.slice(0, cut))),
+  printable,
+);
+
+/** Mostly EC (cheap to generate); RSA-2048 now and then. [key_type, modulus_bits, curve] */
+const pairKinds = fc.constantFrom<[number, number, number]>([3, 0, 1], [3, 0, 2], [3, 0, 3], [3, 0, 4], [0, 2048, 0]);
+
+export const GENERATE_KEY_PAIR = message(
+  mixed(
+    fc.tuple(pairKinds, validNewKey, fc.boolean()).map(([[type, bits, curve], k, nex]) => ({
+      1: varintSpec(1, type),
+      2: bits ? varintSpec(2, bits) : [],
+      4: curve ? varintSpec(4, curve) : [],
+      5: textSpec(5, k.label),
+      6: k.id ? textSpec(6, k.id) : [],
+      7: varintSpec(7, k.session),
+      8: usersSpec(8, k.share),
+      9: varintSpec(9, nex),
+      10: k.minSrv !== undefined ? varintSpec(10, k.minSrv) : [],
+      11: k.timeout !== undefined ? varintSpec(11, k.timeout) : [],
+      12: varintSpec(12, k.attest),
+      13: k.attest ? bytesSpec(13, bytesOfLength(k.nonceLength)) : [],
+    })),
+    {
+      1: varint(1, keyType),
+      // Never 3072 or 4096: each would cost seconds of key generation per case.
+      2: varint(2, fc.constantFrom(0n, 1024n, 2047n, 2049n, 8192n, 0xffffffffn)),
+      3: varint(3, fc.constantFrom(0n, 3n, 65537n, 65539n, 0xffffffffn)),
+      4: varint(4, fc.constantFrom(0n, 1n, 4n, 5n, 99n)),
+      5: text(5, label),
+      6: text(6, keyId),
+      7: bool(7),
+      8: repeated(8, userItem),
+      9: bool(9),
+      10: varint(10, minSrv),
+      11: varint(11, timeoutSeconds),
+      12: bool(12),
+      13: blob(13, nonce),
+    },
+  ),
+);
+
+const hashes = fc.constantFrom(0n, 1n, 2n, 3n, 4n, 5n, 6n);
+const digests = fc.constantFrom(20, 28, 32, 48, 64).map((n) => new Uint8Array(createHash("sha512").update(String(n)).digest().subarray(0, n)));
+
+/** Sign's fields 1-7; Verify adds the signature (field 8). */
+function signFields(verify: boolean): fc.Arbitrary<Body> {
+  return message(
+    mixed(
+      fc
+        .tuple(handleSpec(1, "visible"), fc.constantFrom(1, 2, 3), fc.constantFrom(3, 4, 5), fc.boolean(), fc.uint8Array({ maxLength: 256 }), fc.constantFrom(0, 1, 2), fc.uint8Array({ minLength: 64, maxLength: 64 }))
+        .map(([handle, mechanism, hash, prehashed, data, encoding, signature]) => {
+          const fields: Record<number, Spec[]> = { 1: handle, 2: varintSpec(2, mechanism), 3: varintSpec(3, hash), 7: varintSpec(7, encoding) };
+          if (prehashed) fields[5] = bytesSpec(5, createHash(["", "", "", "sha256", "sha384", "sha512"][hash]!).update(data).digest());
+          else fields[4] = bytesSpec(4, data);
+          if (verify) fields[8] = bytesSpec(8, signature);
+          return fields;
+        }),
+      {
+        1: sensibleHandle(1),
+        2: varint(2, fc.constantFrom(0n, 1n, 2n, 3n, 4n, 0xffffffffn)),
+        3: varint(3, hashes),
+        4: blob(4, fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.constantFrom(65536, 65537).map(bytesOfLength))),
+        5: blob(5, fc.oneof(digests, fc.uint8Array({ maxLength: 70 }))),
+        6: varint(6, fc.constantFrom(0n, 20n, 32n, 64n, 222n, 223n, 0xffffffffn)),
+        7: varint(7, fc.constantFrom(0n, 1n, 2n, 3n)),
+        ...(verify ? { 8: blob(8, fc.oneof(fc.uint8Array({ maxLength: 130 }), fc.constantFrom(0, 64, 256, 512, 513).map(bytesOfLength))) } : {}),
+      } as Record<number, fc.Arbitrary<Spec[]>>,
+    ),
+  );
+}
+
+export const IMPORT_PUBLIC_KEY = message(
+  mixed(
+    fc.tuple(fc.constantFrom(...PUBLIC_PEMS), validNewKey).map(([pem, k]) => ({
+      1: textSpec(1, pem),
+      2: textSpec(2, k.label),
+      3: k.id ? textSpec(3, k.id) : [],
+      4: varintSpec(4, k.session),
+      5: usersSpec(5, k.share),
+      6: k.minSrv !== undefined ? varintSpec(6, k.minSrv) : [],
+      7: k.timeout !== undefined ? varintSpec(7, k.timeout) : [],
+    })),
+    { 1: text(1, pemLike), 2: text(2, label), 3: text(3, keyId), 4: bool(4), 5: repeated(5, userItem), 6: varint(6, minSrv), 7: varint(7, timeoutSeconds) },
+  ),
+);
+
+export const IMPORT_PRIVATE_KEY = message(
+  mixed(
+    fc.tuple(fc.constantFrom(0, 1), fc.constantFrom("pem-mW", "pem-W", "wk-mW"), validNewKey).map(([which, how, k]) => ({
+      ...(how === "wk-mW" ? { 2: one({ no: 2, wire: "hostWrapped", material: PRIVATE_DERS[which]!, kek: "mW" }) } : { 1: textSpec(1, PRIVATE_PEMS[which]!) }),
+      3: one({ no: 3, wire: "named", name: how === "pem-W" ? "W" : "mW" }),
+      4: textSpec(4, k.label),
+      5: k.id ? textSpec(5, k.id) : [],
+      6: varintSpec(6, k.session),
+      7: usersSpec(7, k.share),
+      8: k.minSrv !== undefined ? varintSpec(8, k.minSrv) : [],
+      9: k.timeout !== undefined ? varintSpec(9, k.timeout) : [],
+      10: varintSpec(10, k.attest),
+      11: k.attest ? bytesSpec(11, bytesOfLength(k.nonceLength)) : [],
+    })),
+    {
+      1: text(1, pemLike),
+      2: fc.oneof(blob(2, fc.uint8Array({ maxLength: 64 })), hostWrappedAny(2)),
+      3: sensibleHandle(3),
+      4: text(4, label),
+      5: text(5, keyId),
+      6: bool(6),
+      7: repeated(7, userItem),
+      8: varint(8, minSrv),
+      9: varint(9, timeoutSeconds),
+      10: bool(10),
+      11: blob(11, nonce),
+    },
+  ),
+);
+
 /** Valid values from `valid` for each field, perturbed by `any`. */
 export function simple(fields: Record<number, { valid: fc.Arbitrary<Spec[]>; any: fc.Arbitrary<Spec[]> }>): fc.Arbitrary<Body> {
   const numbers = Object.keys(fields).map(Number);
@@ -331,6 +458,20 @@ export const RPCS: Record<string, { body: fc.Arbitrary<Body>; creds: fc.Arbitrar
   "HsmService/DeleteKey": { body: simple({ 1: handleIn(1, "created") }), creds: hsmCreds },
   "HsmService/GetKeyInfo": { body: simple({ 1: handleIn(1, "visible") }), creds: hsmCreds },
   "HsmService/ListHsmUsers": { body: message(), creds: hsmCreds },
+  "HsmService/GenerateKeyPair": { body: GENERATE_KEY_PAIR, creds: hsmCreds },
+  "HsmService/Sign": { body: signFields(false), creds: hsmCreds },
+  "HsmService/Verify": { body: signFields(true), creds: hsmCreds },
+  "HsmService/ImportPublicKey": { body: IMPORT_PUBLIC_KEY, creds: hsmCreds },
+  "HsmService/ImportPrivateKey": { body: IMPORT_PRIVATE_KEY, creds: hsmCreds },
+  "HsmService/ExportPublicKey": { body: simple({ 1: handleIn(1, "visible") }), creds: hsmCreds },
+  "HsmService/ExportPrivateKey": {
+    body: simple({
+      1: handleIn(1, "mine"),
+      2: { valid: fc.constantFrom<KeyName>("mW", "W").map((name) => one({ no: 2, wire: "named", name })), any: sensibleHandle(2) },
+      3: { valid: fc.constantFrom(0, 4).map((m) => varintSpec(3, m)), any: varint(3, fc.constantFrom(0n, 4n, 5n, 6n, 99n)) },
+    }),
+    creds: hsmCreds,
+  },
   "HsmService/GetAttestationKeys": { body: message(), creds: hsmCreds },
   "HsmService/GetHsmInfo": { body: message(), creds: hsmCreds },
   "HsmService/GetLoginStatus": { body: message(), creds: hsmCreds },
@@ -360,4 +501,24 @@ export const RPCS: Record<string, { body: fc.Arbitrary<Body>; creds: fc.Arbitrar
 };
 
 /** RPCs that only a crypto user's own session may use successfully. */
-export const KEY_RPCS = new Set(["GenSymKey", "ImportSymKey", "GetAttribute", "FindKey", "ShareKey", "WrapKey", "UnwrapHostKey", "SetAttribute", "DeleteKey", "GetKeyInfo", "UnwrapKey", "WrapHostKey"]);
+export const KEY_RPCS = new Set([
+  "GenSymKey",
+  "ImportSymKey",
+  "GetAttribute",
+  "FindKey",
+  "ShareKey",
+  "WrapKey",
+  "UnwrapHostKey",
+  "SetAttribute",
+  "DeleteKey",
+  "GetKeyInfo",
+  "GenerateKeyPair",
+  "Sign",
+  "Verify",
+  "ImportPublicKey",
+  "ImportPrivateKey",
+  "ExportPublicKey",
+  "ExportPrivateKey",
+  "UnwrapKey",
+  "WrapHostKey",
+]);

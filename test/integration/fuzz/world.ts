@@ -378,11 +378,17 @@ export async function census(): Promise<Census> {
   return { malloryView: (await w.mallory.findKey()).sort((a, b) => a - b), keyCount: w.t.daemon.cluster.keyCount, alice, malloryKeys };
 }
 
-/** The RPCs that create a key for the caller. */
-const CREATING_RPCS = new Set(["GenSymKey", "ImportSymKey", "UnwrapKey"]);
+/** RPCs whose success creates keys mallory owns. */
+const CREATIONS = new Set(["GenSymKey", "ImportSymKey", "GenerateKeyPair", "ImportPublicKey", "ImportPrivateKey", "UnwrapKey"]);
 
 export function isCreation(s: Sent): boolean {
-  return s.outcome.code === S.OK && s.c.cred === "mallory" && CREATING_RPCS.has(s.m.name);
+  return s.outcome.code === S.OK && s.c.cred === "mallory" && s.m.service === "HsmService" && CREATIONS.has(s.m.name);
+}
+
+/** The handles a successful creation answered with (both keys of a pair). */
+export function createdHandles(s: Sent): number[] {
+  const res = s.m.decodeResponse(s.outcome.response!) as { keyHandle?: number; publicKeyHandle?: number; privateKeyHandle?: number };
+  return s.m.name === "GenerateKeyPair" ? [res.publicKeyHandle ?? 0, res.privateKeyHandle ?? 0] : [res.keyHandle ?? 0];
 }
 
 /** The census after a batch must differ from the one before only by what the batch's successful calls did. */
@@ -392,7 +398,7 @@ export function checkCensus(before: Census, after: Census, batch: readonly Sent[
   const touched = new Set<number>();
   for (const s of batch) {
     if (s.outcome.code !== S.OK || s.c.cred !== "mallory" || s.m.service !== "HsmService") continue;
-    if (CREATING_RPCS.has(s.m.name)) created.add((s.m.decodeResponse(s.outcome.response!) as { keyHandle: number }).keyHandle);
+    if (CREATIONS.has(s.m.name)) for (const h of createdHandles(s)) created.add(h);
     const target = Number(s.decoded()?.keyHandle);
     if (s.m.name === "DeleteKey") deleted.add(target);
     if (["DeleteKey", "ShareKey", "SetAttribute"].includes(s.m.name)) touched.add(target);
