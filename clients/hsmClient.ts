@@ -28,6 +28,9 @@ import {
   SyncEvent,
   WatchSyncStatusResponse,
   ImportSymKeyResponse,
+  GetHsmInfoResponse,
+  GetLoginStatusResponse,
+  WrapHostKeyResponse,
   EcCurve,
   GenerateKeyPairRequest,
   GenerateKeyPairResponse,
@@ -530,6 +533,21 @@ export class HsmClient {
   }
 
   // ---- HSM info and login status (issue 11: infoHandlers) ----
+
+  /** getHSMInfo and getPartitionInfo: each node's model, serial, firmware and key count (in id order), and the partition. */
+  hsmInfo(): Promise<GetHsmInfoResponse> {
+    return call(this.raw.getHsmInfo.bind(this.raw), {}, this.metadata(), this.deadlineMs);
+  }
+
+  /** loginStatus: the session's user, role and node, and when it expires if left unused. */
+  loginStatus(): Promise<GetLoginStatusResponse> {
+    return call(this.raw.getLoginStatus.bind(this.raw), {}, this.metadata(), this.deadlineMs);
+  }
+
+  /** aesWrapUnwrap -m 1 (Cfm3WrapHostKey): `data` (8 to 4080 bytes) wrapped by the HSM under an AES key, mechanism 4. */
+  wrapHostKey(wrappingKeyHandle: number, data: Buffer): Promise<WrapHostKeyResponse> {
+    return call(this.raw.wrapHostKey.bind(this.raw), { wrappingKeyHandle, data }, this.metadata(), this.deadlineMs);
+  }
 
   /**
    * cloudhsm_mgmt_util changePswd, for a session of a crypto officer: sets another user's password and clears

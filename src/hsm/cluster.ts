@@ -12,6 +12,8 @@ import { GenSymKeyParams, ImportSymKeyParams, KeyChange, KeyCreation, KeyFilter,
 import { ClusterWatches, WatchRequest } from "./clusterWatches";
 import { GroupCommit, noWrite } from "./groupCommit";
 import { HashQueue, LoginLimits } from "./hashQueue";
+import { wrapHostData } from "./hostWrap";
+import { describeNode, HsmNodeInfo, PARTITION_NAME, PartitionSummary } from "./hsmInfo";
 import { KeyGuards } from "./keyGuards";
 import { KeyOperations } from "./keyOperations";
 import { GenerateKeyPairParams, ImportPrivateKeyParams, ImportPublicKeyParams, KeyPairCreation, KeyPairOperations, SignParams, VerifyParams } from "./keyPairOperations";
@@ -497,6 +499,39 @@ export class HsmCluster {
   /** Returns when the MAC matches; SIGNATURE_INVALID otherwise. */
   verifyMac(session: LoginSession, params: VerifyMacParams): void {
     this.data.verifyMac(session, params);
+  }
+
+  // ---- HSM info and login status (getHSMInfo, getPartitionInfo, loginStatus) -------------------------
+
+  /** Each node's description (in id order) and the partition's counts. */
+  hsmInfo(): { hsms: HsmNodeInfo[]; partition: PartitionSummary } {
+    let tokenKeys = 0;
+    let sessionKeys = 0;
+    for (const key of this.keys.candidates(undefined)) {
+      if (key.sessionId === undefined) tokenKeys += 1;
+      else sessionKeys += 1;
+    }
+    return {
+      hsms: this.control.listNodes().map(describeNode),
+      partition: {
+        name: PARTITION_NAME,
+        maxKeys: this.options.maxKeys,
+        tokenKeys,
+        sessionKeys,
+        users: this.sessions.listUsers().length,
+        sessions: this.sessions.openSessions,
+      },
+    };
+  }
+
+  /** aesWrapUnwrap -m 1: bytes from the host wrapped under an HSM AES key (Cfm3WrapHostKey). */
+  wrapHostKey(session: LoginSession, wrappingHandle: number, data: Buffer): Buffer {
+    return wrapHostData(this.guards, session, wrappingHandle, data);
+  }
+
+  /** When the caller's session expires if left unused from now on. */
+  sessionExpiresAt(session: LoginSession): number {
+    return this.sessions.expiresAt(session);
   }
 
   // ---- cluster control and attestation (ClusterControl) ------------------------------------------

@@ -169,6 +169,16 @@ export class ClusterSessions {
     return placement.nodeResults();
   }
 
+  /** When the session expires if left unused from now on (GetLoginStatus). */
+  expiresAt(session: LoginSession): number {
+    return this.parts.sessions.expiresAt(session.sessionId) ?? this.parts.clock.now();
+  }
+
+  /** Open login sessions. */
+  get openSessions(): number {
+    return this.parts.sessions.size;
+  }
+
   close(): void {
     this.sweep?.timer.cancel();
   }

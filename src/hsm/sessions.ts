@@ -160,6 +160,14 @@ export class SessionRegistry {
     return this.byTokenHash.size;
   }
 
+  /** When a live session expires if left unused from now on (only its absolute lifetime while a stream holds it). */
+  expiresAt(sessionId: string): number | undefined {
+    const entry = this.bySessionId.get(sessionId);
+    if (!entry) return undefined;
+    const absolute = entry.session.createdAt + this.limits.maxLifetimeMs;
+    return entry.streams.size > 0 ? absolute : Math.min(entry.lastUsedAt + this.limits.idleMs, absolute);
+  }
+
   private isExpired(entry: Entry, now: number): boolean {
     const idle = entry.streams.size === 0 && now - entry.lastUsedAt >= this.limits.idleMs;
     return idle || now - entry.session.createdAt >= this.limits.maxLifetimeMs;

@@ -6,6 +6,7 @@ import { bearerToken } from "./auth";
 import { unaryCall } from "./callAdapter";
 import { cipherHandlers } from "./cipherHandlers";
 import { handlerKit, HsmServiceHandlers, keyCreationCall } from "./handlerKit";
+import { hostWrapHandlers } from "./hostWrapHandlers";
 import { infoHandlers } from "./infoHandlers";
 import { keyPairHandlers } from "./keyPairHandlers";
 import { Logger } from "./logger";
@@ -53,6 +54,7 @@ export function hsmServiceHandlers(
     ...keyPairHandlers(kit),
     ...wrapHandlers(kit),
     ...infoHandlers(kit),
+    ...hostWrapHandlers(kit),
     login: unaryCall("Login", logger, async (request, context) => {
       const { role, username, password } = validateLogin(request);
       // The connection, not the address: clients on one host (loopback) must not share one login budget.

@@ -19,6 +19,9 @@
 //                page's prose names and its next command imports.
 //   cat-path     Example 1: "cat attributes/attr_262180_local" reads attributes/attr_262180, the file getAttribute
 //                wrote (no command on the page writes ..._local).
+//   margin       Key-pair pages (keyPairs-examples.md): exportPubKey, importPubKey, sign and verify render their
+//                status lines at the margin; on such a step leading spaces are not compared (README, kmu, key pairs:
+//                kmu indents status lines 8 spaces everywhere).
 // Not needed on this page: tab vs 8 spaces (it indents with 8 spaces; the fixtures are checked to hold no tab) and
 // unindented copies (none here).
 //
@@ -29,6 +32,7 @@
 // daemon, so its login is the daemon's first: session keys live on the session's node, and the first login's node
 // is 0, the page's only node line.
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DaemonProcess, DEV_PASSWORD, DEV_USER, makeTempDir, standardArgs } from "./support/daemonProcess";
@@ -173,4 +177,54 @@ test("Example: Import a session key (3DES, -id, -sess, -attest; findKey -t 21 -l
   expect(after.stdout).toContain(`Total number of keys present 1\n\n number of keys matched from start index 0::0\n${tokenDecoy}\n`);
 
   expect([...replay.applied].sort()).toEqual(["handles", "node-order", "prompt"]);
+});
+
+test("Key-pair examples: listAttributes, genECCKeyPair, exportPubKey, importPubKey, sign, verify (one documented block each)", async () => {
+  const steps = transcript("keyPairs-examples.md");
+  expect(steps.map((s) => `${s.kind} ${s.command.split(" ")[0]}`)).toEqual([
+    "kmu listAttributes",
+    "kmu genECCKeyPair",
+    "kmu exportPubKey",
+    "kmu importPubKey",
+    "kmu sign",
+    "kmu verify",
+  ]);
+  const [listAttributes, genECCKeyPair, exportPubKey, importPubKey, sign, verify] = steps as [Step, Step, Step, Step, Step, Step];
+  const replay = new Replay();
+  const daemon = await cluster("pairs");
+  const work = workDir("pairs");
+  writeFileSync(join(work, "messageFile"), randomBytes(512));
+  writeFileSync(join(work, "hardwareCert.crt"), randomBytes(900));
+
+  const shell = await KmuShell.open(daemon.address, work);
+  const pairOf = async (line: string): Promise<[number, number]> => {
+    const match = /public key handle: (\d+) +private key handle: (\d+)/.exec(await shell.run(line));
+    if (!match) throw new Error(`no key pair from "${line}"`);
+    return [Number(match[1]), Number(match[2])];
+  };
+  // Set-up the pages assume: an RSA public key 10 to export; an RSA pair whose private key is 266309 and public
+  // key 262276; hardwareCertSigned, the signature the verify example checks.
+  const [exportable] = await pairOf("genRSAKeyPair -m 2048 -e 65537 -l exportable");
+  const [signerPublic, signerPrivate] = await pairOf("genRSAKeyPair -m 2048 -e 65537 -l signer");
+  const handles = new Handles([
+    [10, exportable],
+    [262276, signerPublic],
+    [266309, signerPrivate],
+  ]);
+  expect(await shell.run(`sign -f hardwareCert.crt -k ${signerPrivate} -m 1 -out hardwareCertSigned`)).toContain("Cfm3Sign returned: 0x00");
+
+  await replayKmu(replay, shell, listAttributes, handles);
+  await replayKmu(replay, shell, genECCKeyPair, handles);
+  await replayKmu(replay, shell, exportPubKey, handles);
+  expect(readFileSync(join(work, "public.pem"), "utf8")).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+  await replayKmu(replay, shell, importPubKey, handles);
+  await replayKmu(replay, shell, sign, handles);
+  expect(readFileSync(join(work, "signedFile"))).toHaveLength(256);
+  await replayKmu(replay, shell, verify, handles);
+  // The imported public key is the exported one: the same PEM comes back out.
+  await shell.run(`exportPubKey -k ${handles.kmuOf(262230)} -out again.pem`);
+  expect(readFileSync(join(work, "again.pem"), "utf8")).toBe(readFileSync(join(work, "public.pem"), "utf8"));
+  expect(await shell.exit()).toEqual({ code: 0, stderr: "", tail: "Command: exit\n" });
+
+  expect([...replay.applied].sort()).toEqual(["handles", "margin", "node-order"]);
 });

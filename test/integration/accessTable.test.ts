@@ -186,6 +186,8 @@ describe("access table", () => {
       ListHsmUsers: "OK",
       GetAttestationKeys: "OK",
       ChangeUserPassword: "PERMISSION_DENIED INVALID_USER_TYPE 0xdb",
+      GetHsmInfo: "OK",
+      GetLoginStatus: "OK",
     });
   });
 

@@ -1,11 +1,11 @@
-// findKey: lists the handles of the keys you can use that match every given filter (class, type, label, id, session, users, KCV).
+// findKey: lists the handles of the keys you can use that match every given filter (class, type, label, id, session, users, KCV, RSA modulus).
 import { FindOptions } from "../../../clients/hsmClient";
 import { returnCodeText } from "../../../common/returnCodes";
 import { defineCommand, helpText } from "../command";
 import { toFailure } from "../failures";
-import { UsageError } from "../flagParser";
 import { KEY_CLASS_CONSTANTS, KEY_TYPE_CONSTANTS, parseKcv, parseKeyType, parseSessionFilter, parseUserIds } from "../flagValues";
 import { formatFindKey } from "../format/findKey";
+import { readModulusFile } from "../modulusFile";
 import { jsonNodes, jsonSteps } from "../jsonView";
 import { success } from "../outcome";
 
@@ -20,7 +20,7 @@ const HELP = helpText(
     ["-id", "exact key ID (no wildcards)"],
     ["-sess", "1 = session keys of this login session only, 0 = token keys only"],
     ["-u", "comma-separated user ids: keys that every listed user can use"],
-    ["-m", "file with an RSA modulus: not supported (the emulator holds only symmetric keys)"],
+    ["-m", "file with an RSA modulus (raw bytes, hex, or openssl's Modulus=... line): the RSA keys that have it"],
     ["-kcv", "key check value, 6 hex digits with or without 0x, e.g. 0xc33cbd"],
   ],
 );
@@ -40,10 +40,8 @@ export const findKey = defineCommand({
     "-kcv": { kind: "value" },
   },
   needsLogin: true,
-  check: (flags): FindOptions => {
-    if (flags.has("-m")) {
-      throw new UsageError("-m (search by RSA modulus) is not supported: this emulator holds only symmetric keys", false);
-    }
+  check: (flags): FindOptions & { modulusFile?: string } => {
+    const modulusFile = flags.value("-m");
     const keyClass = flags.value("-c");
     const keyType = flags.value("-t");
     const label = flags.value("-l");
@@ -59,11 +57,13 @@ export const findKey = defineCommand({
       ...(session !== undefined ? { session: parseSessionFilter("-sess", session) } : {}),
       ...(users !== undefined ? { sharedWithUserIds: parseUserIds("-u", users) } : {}),
       ...(kcv !== undefined ? { kcv: parseKcv("-kcv", kcv) } : {}),
+      ...(modulusFile !== undefined ? { modulusFile } : {}),
     };
   },
-  async run(filters, ctx) {
+  async run({ modulusFile, ...filters }, ctx) {
     try {
-      const res = await ctx.client.findKeyAll(filters);
+      const modulus = modulusFile === undefined ? undefined : await readModulusFile(modulusFile);
+      const res = await ctx.client.findKeyAll({ ...filters, ...(modulus ? { modulus } : {}) });
       // KMU has no paging: every page is fetched and printed as one list.
       const total = res.keyHandles.length;
       return success(formatFindKey({ total, handles: res.keyHandles, nodes: res.nodeStatuses }), {

@@ -1,32 +1,62 @@
 // The table of kmu commands, in the order the command list shows them.
 import { Command } from "../command";
+import { aesWrapUnwrap } from "./aesWrapUnwrap";
 import { deleteKey } from "./deleteKey";
 import { error2String } from "./error2String";
 import { exSymKey } from "./exSymKey";
 import { findKey } from "./findKey";
+import { exportPrivateKey } from "./exportPrivateKey";
+import { exportPubKey } from "./exportPubKey";
+import { genECCKeyPair } from "./genECCKeyPair";
+import { genRSAKeyPair } from "./genRSAKeyPair";
+import { importPrivateKey } from "./importPrivateKey";
+import { importPubKey } from "./importPubKey";
+import { sign } from "./sign";
+import { verify } from "./verify";
 import { findSingleKey } from "./findSingleKey";
 import { genSymKey } from "./genSymKey";
 import { getAttribute } from "./getAttribute";
+import { getHSMInfo } from "./getHSMInfo";
 import { getKeyInfo } from "./getKeyInfo";
 import { imSymKey } from "./imSymKey";
+import { listAttributes } from "./listAttributes";
 import { listUsers } from "./listUsers";
+import { getPartitionInfo } from "./getPartitionInfo";
 import { loginHSM, logoutHSM } from "./loginHSM";
+import { loginStatus } from "./loginStatus";
 import { pinAttestationKeys } from "./pinAttestationKeys";
 import { setAttribute } from "./setAttribute";
+import { unWrapKey } from "./unWrapKey";
+import { wrapKey } from "./wrapKey";
 
 export const COMMANDS: readonly Command[] = [
   loginHSM,
   logoutHSM,
+  loginStatus,
   genSymKey,
   imSymKey,
   exSymKey,
+  genRSAKeyPair,
+  genECCKeyPair,
+  importPubKey,
+  exportPubKey,
+  importPrivateKey,
+  exportPrivateKey,
+  wrapKey,
+  unWrapKey,
+  aesWrapUnwrap,
+  sign,
+  verify,
   getAttribute,
+  listAttributes,
   setAttribute,
   findKey,
   findSingleKey,
   getKeyInfo,
   deleteKey,
   listUsers,
+  getHSMInfo,
+  getPartitionInfo,
   error2String,
   pinAttestationKeys,
 ];

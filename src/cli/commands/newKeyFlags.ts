@@ -36,13 +36,17 @@ const MAX_MIN_SRV = 28;
  * mistake rather than sending it, like every other malformed command line.
  */
 export function checkNewKeyFlags(flags: ParsedFlags): NewKeyParams {
+  return { label: flags.required("-l"), ...checkKeyOptions(flags) };
+}
+
+/** The shared flags other than -l (unWrapKey takes its label from the file's header when -l is absent). */
+export function checkKeyOptions(flags: ParsedFlags): Omit<NewKeyParams, "label"> {
   const minSrvText = flags.value("-min_srv");
   const timeoutText = flags.value("-timeout");
   if (timeoutText !== undefined && minSrvText === undefined) throw new UsageError("-timeout is valid only together with -min_srv");
   const users = flags.value("-u");
   const id = flags.value("-id");
   return {
-    label: flags.required("-l"),
     ...(id !== undefined ? { id } : {}),
     session: flags.has("-sess"),
     attest: flags.has("-attest"),

@@ -91,8 +91,15 @@ export function mapHandles(lines: readonly string[], replace: (n: number) => str
   return lines.map((line) => {
     if (line.startsWith(PROMPT)) return line.replace(/(\s-[owk]\s+)(\d+)\b/g, (_, flag: string, n: string) => flag + replace(Number(n)));
     if (/^\d+(, \d+)*$/.test(line)) return line.split(", ").map((n) => replace(Number(n))).join(", ");
-    return line.replace(/(Key Handle: )(\d+)$/, (_, label: string, n: string) => label + replace(Number(n)));
+    return line
+      .replace(/(Key Handle: )(\d+)$/, (_, label: string, n: string) => label + replace(Number(n)))
+      .replace(/((?:public|private) key handle: )(\d+)/g, (_, label: string, n: string) => label + replace(Number(n)));
   });
+}
+
+/** A page that renders status lines at the margin (sign, verify, exportPubKey, importPubKey): a "Cfm..." line unindented. */
+export function rendersAtMargin(step: Step): boolean {
+  return step.output.some((line) => /^Cfm\d\w* returned:/.test(line));
 }
 
 /** Sorts the "Node id" lines of each "Cluster Error Status" block by node id. */
@@ -132,13 +139,20 @@ export class Replay {
       }
     }
     first = mapHandles([first], (n) => handles.placeholder(n, "page"))[0]!;
-    return this.finish([first, ...mapHandles(output, (n) => handles.placeholder(n, "page"))]);
+    return this.finish([first, ...mapHandles(this.margin(step, output), (n) => handles.placeholder(n, "page"))]);
   }
 
-  /** kmu's output of a step, normalised the same way. */
-  actual(block: string, handles: Handles): string {
+  /** kmu's output of a step, normalised the same way (`step` says whether its page renders at the margin). */
+  actual(block: string, handles: Handles, step?: Step): string {
     const lines = block.replace(/\n+$/, "").split("\n");
-    return this.finish(mapHandles(lines, (n) => handles.placeholder(n, "kmu")));
+    return this.finish(mapHandles(step ? this.margin(step, lines) : lines, (n) => handles.placeholder(n, "kmu")));
+  }
+
+  /** margin: on a page that renders status lines unindented, leading spaces are not compared (either side). */
+  private margin(step: Step, lines: readonly string[]): string[] {
+    if (!rendersAtMargin(step)) return [...lines];
+    this.applied.add("margin");
+    return lines.map((line) => line.trimStart());
   }
 
   /** The page's command with kmu's handles in place of the page's. */
@@ -259,7 +273,15 @@ export async function replayKmu(replay: Replay, shell: KmuShell, step: Step, han
   const pageHandle = step.output.map((l) => /Key Handle: (\d+)$/.exec(l)).find((m) => m !== null);
   const kmuHandle = /Key Handle: (\d+)$/m.exec(block);
   if (pageHandle && kmuHandle) handles.learn(Number(pageHandle[1]), Number(kmuHandle[1]));
-  expect(replay.actual(block, handles)).toBe(replay.expected(step, handles));
+  // A key pair: both handles of "public key handle: P    private key handle: Q".
+  const pair = /public key handle: (\d+) +private key handle: (\d+)/;
+  const pagePair = step.output.map((l) => pair.exec(l)).find((m) => m !== null);
+  const kmuPair = pair.exec(block);
+  if (pagePair && kmuPair) {
+    handles.learn(Number(pagePair[1]), Number(kmuPair[1]));
+    handles.learn(Number(pagePair[2]), Number(kmuPair[2]));
+  }
+  expect(replay.actual(block, handles, step)).toBe(replay.expected(step, handles));
   return block;
 }
 

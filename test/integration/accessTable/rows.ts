@@ -215,6 +215,14 @@ export const HSM_TABLE: Record<string, Row> = {
   },
   // Sets carol's password to the one she has: harmless to the rest of the file when it works (for an officer).
   ChangeUserPassword: { request: () => ({ username: "carol", newPassword: TEST_PASSWORD }), keyRpc: false },
+  // Either role may ask; neither names a key.
+  GetHsmInfo: { request: () => ({}), keyRpc: false },
+  GetLoginStatus: { request: () => ({}), keyRpc: false },
+  WrapHostKey: {
+    request: (w) => ({ wrappingKeyHandle: w.W, data: Buffer.alloc(24, 1) }),
+    keyRpc: true,
+    foreign: [[(w) => ({ wrappingKeyHandle: w.W, data: Buffer.alloc(24, 1) }), (w) => ({ wrappingKeyHandle: w.missing, data: Buffer.alloc(24, 1) })]],
+  },
 };
 
 /** A compact, diff-friendly summary of an outcome. */

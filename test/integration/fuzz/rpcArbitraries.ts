@@ -539,6 +539,15 @@ export const RPCS: Record<string, { body: fc.Arbitrary<Body>; creds: fc.Arbitrar
     creds: hsmCreds,
   },
   "HsmService/GetAttestationKeys": { body: message(), creds: hsmCreds },
+  "HsmService/GetHsmInfo": { body: message(), creds: hsmCreds },
+  "HsmService/GetLoginStatus": { body: message(), creds: hsmCreds },
+  "HsmService/WrapHostKey": {
+    body: simple({
+      1: { valid: fc.constantFrom<KeyName>("mW", "W").map((name) => one({ no: 1, wire: "named", name })), any: sensibleHandle(1) },
+      2: { valid: blob(2, fc.uint8Array({ minLength: 8, maxLength: 64 })), any: blob(2, fc.oneof(fc.uint8Array({ maxLength: 16 }), fc.constantFrom(4080, 4081, 4096, 100_000).map(bytesOfLength))) },
+    }),
+    creds: hsmCreds,
+  },
   // Mostly the officer here: only a crypto officer's session may change a password.
   "HsmService/ChangeUserPassword": { body: RESET_USER, creds: fc.oneof({ weight: 3, arbitrary: fc.constant<Cred>("officer") }, { weight: 1, arbitrary: hsmCreds }) },
   "HsmService/Encrypt": { body: ENCRYPT, creds: hsmCreds },
@@ -591,4 +600,5 @@ export const KEY_RPCS = new Set([
   "Decrypt",
   "Mac",
   "VerifyMac",
+  "WrapHostKey",
 ]);

@@ -133,12 +133,8 @@ describe("findKey", () => {
     expect(checked(findKey, "findKey -sess 0 -kcv C33CBD")).toEqual({ session: false, kcv: Buffer.from("c33cbd", "hex") });
   });
 
-  test("-m is refused with a clear message and no help; bad filters are usage mistakes", () => {
-    const prepared = prepare("findKey -m modulus.bin".split(" "));
-    expect(prepared).toEqual({
-      kind: "done",
-      outcome: { kind: "usage", message: "findKey: -m (search by RSA modulus) is not supported: this emulator holds only symmetric keys" },
-    });
+  test("-m names the modulus file (read when the command runs); bad filters are usage mistakes", () => {
+    expect(checked(findKey, "findKey -c 3 -t 0 -m modulus.bin")).toEqual({ keyClass: 3, keyType: 0, modulusFile: "modulus.bin" });
     expect(refused("findKey -c 5")).toContain("-c must be one of 2, 3, 4");
     expect(refused("findKey -sess yes")).toContain("-sess must be 0");
     expect(refused("findKey -kcv 12")).toContain("-kcv must be 6 hex digits");

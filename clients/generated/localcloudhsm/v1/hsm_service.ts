@@ -1452,6 +1452,25 @@ export interface GetLoginStatusResponse {
   expiresAt?: Date | undefined;
 }
 
+/** WrapHostKeyRequest carries host bytes to wrap under an HSM key. */
+export interface WrapHostKeyRequest {
+  /** The AES wrapping key; needs WRAP=1. Handle 4 is refused. */
+  wrappingKeyHandle: number;
+  /**
+   * The bytes to wrap (AES key wrap with PKCS#5 padding), 8 to 4080 bytes, so that the result
+   * (at most 4096 bytes) is always accepted by UnwrapHostKey.
+   */
+  data: Buffer;
+}
+
+/** WrapHostKeyResponse carries the wrapped bytes. */
+export interface WrapHostKeyResponse {
+  /** The wrapped bytes: the data padded to a multiple of 8 (1 to 8 bytes added), plus 8. */
+  wrappedKey: Buffer;
+  /** The step: Cfm3WrapHostKey. */
+  steps: StepResult[];
+}
+
 function createBaseLoginRequest(): LoginRequest {
   return { userType: 0, username: "", password: "" };
 }
@@ -10357,6 +10376,184 @@ export const GetLoginStatusResponse: MessageFns<GetLoginStatusResponse> = {
   },
 };
 
+function createBaseWrapHostKeyRequest(): WrapHostKeyRequest {
+  return { wrappingKeyHandle: 0, data: Buffer.alloc(0) };
+}
+
+export const WrapHostKeyRequest: MessageFns<WrapHostKeyRequest> = {
+  encode(message: WrapHostKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.wrappingKeyHandle !== 0) {
+      writer.uint32(8).uint32(message.wrappingKeyHandle);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WrapHostKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWrapHostKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.wrappingKeyHandle = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WrapHostKeyRequest {
+    return {
+      wrappingKeyHandle: isSet(object.wrappingKeyHandle)
+        ? globalThis.Number(object.wrappingKeyHandle)
+        : isSet(object.wrapping_key_handle)
+        ? globalThis.Number(object.wrapping_key_handle)
+        : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: WrapHostKeyRequest): unknown {
+    const obj: any = {};
+    if (message.wrappingKeyHandle !== 0) {
+      obj.wrappingKeyHandle = Math.round(message.wrappingKeyHandle);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WrapHostKeyRequest>, I>>(base?: I): WrapHostKeyRequest {
+    return WrapHostKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WrapHostKeyRequest>, I>>(object: I): WrapHostKeyRequest {
+    const message = createBaseWrapHostKeyRequest();
+    message.wrappingKeyHandle = object.wrappingKeyHandle ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseWrapHostKeyResponse(): WrapHostKeyResponse {
+  return { wrappedKey: Buffer.alloc(0), steps: [] };
+}
+
+export const WrapHostKeyResponse: MessageFns<WrapHostKeyResponse> = {
+  encode(message: WrapHostKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.wrappedKey.length !== 0) {
+      writer.uint32(10).bytes(message.wrappedKey);
+    }
+    for (const v of message.steps) {
+      StepResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WrapHostKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWrapHostKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.wrappedKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.steps.push(StepResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WrapHostKeyResponse {
+    return {
+      wrappedKey: isSet(object.wrappedKey)
+        ? Buffer.from(bytesFromBase64(object.wrappedKey))
+        : isSet(object.wrapped_key)
+        ? Buffer.from(bytesFromBase64(object.wrapped_key))
+        : Buffer.alloc(0),
+      steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => StepResult.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: WrapHostKeyResponse): unknown {
+    const obj: any = {};
+    if (message.wrappedKey.length !== 0) {
+      obj.wrappedKey = base64FromBytes(message.wrappedKey);
+    }
+    if (message.steps?.length) {
+      obj.steps = message.steps.map((e) => StepResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WrapHostKeyResponse>, I>>(base?: I): WrapHostKeyResponse {
+    return WrapHostKeyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WrapHostKeyResponse>, I>>(object: I): WrapHostKeyResponse {
+    const message = createBaseWrapHostKeyResponse();
+    message.wrappedKey = object.wrappedKey ?? Buffer.alloc(0);
+    message.steps = object.steps?.map((e) => StepResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * HsmService carries the key-management calls of a crypto user.
  *
@@ -10761,6 +10958,16 @@ export const HsmServiceService = {
       Buffer.from(GetLoginStatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetLoginStatusResponse => GetLoginStatusResponse.decode(value),
   },
+  /** WrapHostKey wraps bytes the host supplies under an HSM AES key (KMU aesWrapUnwrap -m 1). */
+  wrapHostKey: {
+    path: "/localcloudhsm.v1.HsmService/WrapHostKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WrapHostKeyRequest): Buffer => Buffer.from(WrapHostKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WrapHostKeyRequest => WrapHostKeyRequest.decode(value),
+    responseSerialize: (value: WrapHostKeyResponse): Buffer => Buffer.from(WrapHostKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WrapHostKeyResponse => WrapHostKeyResponse.decode(value),
+  },
 } as const;
 
 export interface HsmServiceServer extends UntypedServiceImplementation {
@@ -10895,6 +11102,8 @@ export interface HsmServiceServer extends UntypedServiceImplementation {
   getHsmInfo: handleUnaryCall<GetHsmInfoRequest, GetHsmInfoResponse>;
   /** GetLoginStatus tells who the caller's session belongs to (KMU loginStatus). */
   getLoginStatus: handleUnaryCall<GetLoginStatusRequest, GetLoginStatusResponse>;
+  /** WrapHostKey wraps bytes the host supplies under an HSM AES key (KMU aesWrapUnwrap -m 1). */
+  wrapHostKey: handleUnaryCall<WrapHostKeyRequest, WrapHostKeyResponse>;
 }
 
 export interface HsmServiceClient extends Client {
@@ -11436,6 +11645,22 @@ export interface HsmServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetLoginStatusResponse) => void,
+  ): ClientUnaryCall;
+  /** WrapHostKey wraps bytes the host supplies under an HSM AES key (KMU aesWrapUnwrap -m 1). */
+  wrapHostKey(
+    request: WrapHostKeyRequest,
+    callback: (error: ServiceError | null, response: WrapHostKeyResponse) => void,
+  ): ClientUnaryCall;
+  wrapHostKey(
+    request: WrapHostKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WrapHostKeyResponse) => void,
+  ): ClientUnaryCall;
+  wrapHostKey(
+    request: WrapHostKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WrapHostKeyResponse) => void,
   ): ClientUnaryCall;
 }
 
