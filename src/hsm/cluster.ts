@@ -6,6 +6,7 @@ import { AuditTrail, NULL_AUDIT } from "./auditLog";
 import { Clock } from "./clock";
 import { AttestationKey, ClusterControl } from "./clusterControl";
 import { ClusterEvents } from "./clusterEvents";
+import { ClusterReadings, readCluster } from "./clusterReadings";
 import { readStartingState, restoreKeys } from "./clusterRecovery";
 import { ClusterSessions } from "./clusterSessions";
 import { GenSymKeyParams, ImportSymKeyParams, KeyChange, KeyCreation, KeyFilter, NodeResult, NodeSummary } from "./clusterTypes";
@@ -69,6 +70,7 @@ export class HsmCluster {
   /** The event log, which tests read directly; callers that serve clients use currentRevision and watch. */
   readonly events: RevisionLog;
   private readonly store: HsmStore;
+  private readonly clock: Clock;
   private readonly keys = new KeyRegistry();
   private readonly sessions: ClusterSessions;
   private readonly operations: KeyOperations;
@@ -82,6 +84,7 @@ export class HsmCluster {
     const { store, clock } = options;
     const timers = options.timers ?? systemTimers;
     this.store = store;
+    this.clock = clock;
     this.nodeCount = options.nodeCount;
     const commits = new GroupCommit(store, options.audit ?? NULL_AUDIT);
     const nodes = new NodeTable(options.nodeCount, options.replicationDelayMs);
@@ -248,6 +251,18 @@ export class HsmCluster {
 
   attestationKeys(): AttestationKey[] {
     return this.control.attestationKeys();
+  }
+
+  /** Keys, sessions, health and replication backlog per node, and the user count, as of now (for metrics). */
+  readings(): ClusterReadings {
+    return readCluster({
+      nodes: this.control.listNodes(),
+      sessionKeys: this.keys.allSessionKeys(),
+      sessionsPerNode: this.sessions.openSessionsPerNode(),
+      users: this.sessions.listUsers().length,
+      oldestPendingAt: (nodeId) => this.placement.oldestPendingAt(nodeId),
+      now: this.clock.now(),
+    });
   }
 
   // ---- watch (ClusterWatches) ---------------------------------------------------------------------

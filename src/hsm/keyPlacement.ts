@@ -209,6 +209,11 @@ export class KeyPlacement {
     return this.replication.pending(nodeId);
   }
 
+  /** When the oldest key still waiting to reach a node was queued for it; undefined when none waits. */
+  oldestPendingAt(nodeId: number): number | undefined {
+    return this.replication.oldestEnqueuedAt(nodeId);
+  }
+
   /** Re-evaluates replication after a node's state or delay, or the pause, changed. */
   rescheduleReplication(): void {
     this.replication.reschedule();

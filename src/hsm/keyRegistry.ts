@@ -77,6 +77,11 @@ export class KeyRegistry {
     return this.sorted;
   }
 
+  /** Every session key of every login session. */
+  allSessionKeys(): KeyObject[] {
+    return [...this.bySession.values()].flatMap((owned) => [...owned]);
+  }
+
   /** Every key of a login session. */
   sessionKeys(sessionId: string): KeyObject[] {
     return [...(this.bySession.get(sessionId) ?? [])];

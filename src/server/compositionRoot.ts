@@ -21,6 +21,9 @@ import { http2ServerOptions } from "./http2Limits";
 import { OpenStreams } from "./streamAdapter";
 import { Timers } from "../hsm/timers";
 import { AuditTrail } from "../hsm/auditLog";
+import { observedLogger } from "./callAdapter";
+import { DaemonMetrics } from "./metrics";
+import { MetricsEndpoint, MetricsTls } from "./metricsEndpoint";
 
 /** The settings the daemon's parts use, as option bags (the rest belong to the entry point: listen, data dir, logs, secrets). */
 export type DaemonSettings = Pick<
@@ -56,6 +59,8 @@ export interface DaemonParts {
   /** Seed of the nodes' attestation keys (derive it from the master key so keys survive restarts). */
   readonly attestationSeed?: Buffer;
   readonly adminSecret: string;
+  /** Collect metrics for a Prometheus endpoint (served by listenMetrics), over HTTPS with `tls`; none when absent. */
+  readonly metrics?: { readonly tls?: MetricsTls };
 }
 
 /** The cluster's share of the settings (unit tests build clusters with clusterSettings(DEFAULTS)). */
@@ -80,6 +85,8 @@ export interface Daemon {
   readonly server: grpc.Server;
   /** Binds and starts serving; resolves with the bound port (useful with port 0). */
   listen(host: string, port: number): Promise<number>;
+  /** Serves the metrics (GET /metrics) on their own port; resolves with it. Only for a daemon built with `metrics`. */
+  listenMetrics(host: string, port: number): Promise<number>;
   /** Stops accepting calls, lets in-flight calls finish (within the grace period), then closes the store. */
   shutdown(): Promise<void>;
 }
@@ -104,6 +111,12 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
     logger.info("created development crypto user", { user_id: user.userId, username: user.username });
   }
 
+  const metrics = parts.metrics ? new DaemonMetrics(cluster) : undefined;
+  const metricsEndpoint =
+    metrics && new MetricsEndpoint(metrics, parts.metrics?.tls, (err) => logger.error("metrics scrape failed", { error: err instanceof Error ? err.message : String(err) }));
+  // Handlers log every call through this logger; with metrics on, the same point counts and times the call.
+  const callLogger = metrics ? observedLogger(logger, metrics.observeCall) : logger;
+
   const limit = transportLimit(settings.maxMessageBytes);
   const server = new grpc.Server({
     "grpc.max_receive_message_length": limit,
@@ -112,12 +125,12 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
   const streams = new OpenStreams();
   server.addService(
     withEncodedWatchResponses(gateService(HsmServiceService, settings.maxMessageBytes)),
-    hsmServiceHandlers(cluster, new PageTokenCodec(), logger, streams, settings.watch),
+    hsmServiceHandlers(cluster, new PageTokenCodec(), callLogger, streams, settings.watch),
   );
-  server.addService(gateService(AdminServiceService, settings.maxMessageBytes), adminServiceHandlers(cluster, parts.adminSecret, logger));
+  server.addService(gateService(AdminServiceService, settings.maxMessageBytes), adminServiceHandlers(cluster, parts.adminSecret, callLogger));
   server.addService(
     gateService(ClusterControlServiceService, settings.maxMessageBytes),
-    clusterControlHandlers(cluster, parts.adminSecret, logger),
+    clusterControlHandlers(cluster, parts.adminSecret, callLogger),
   );
   const health = addHealth(server);
   addReflection(server);
@@ -131,9 +144,12 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
         const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
         server.bindAsync(address, parts.serverCredentials ?? grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
       }),
+    listenMetrics: (host, port) =>
+      metricsEndpoint ? metricsEndpoint.listen(host, port) : Promise.reject(new Error("this daemon was built without metrics")),
     shutdown: () => {
       stopping ??= new Promise<void>((resolve) => {
         setAllNotServing(health);
+        const metricsClosed = metricsEndpoint?.close() ?? Promise.resolve();
         // Watch streams never end on their own; end them so clients reconnect and resume.
         streams.closeAll();
         const grace = setTimeout(() => {
@@ -144,7 +160,7 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
           clearTimeout(grace);
           cluster.close();
           parts.audit?.close?.();
-          resolve();
+          void metricsClosed.then(() => resolve());
         });
       });
       return stopping;

@@ -5,7 +5,7 @@ import { HsmError } from "../hsm/errors";
 import { parseMasterKey } from "../hsm/store/masterKey";
 import { checkPasswordRules, normaliseUsername } from "../hsm/users";
 import { MIN_PROGRESS_INTERVAL_MS } from "./requestValidation";
-import { ConfigError, directory, HostPort, hostPort, integer, Kind, list, onOff, oneOf, optionalPath, secret, Setting } from "./settingKinds";
+import { ConfigError, directory, HostPort, hostPort, integer, Kind, list, onOff, oneOf, optionalHostPort, optionalPath, secret, Setting } from "./settingKinds";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 export type LogFormat = "json" | "text";
@@ -213,6 +213,15 @@ export const SETTINGS = {
       "a connection whose ping is not answered this long is closed, with its calls",
     ),
   },
+  /** Prometheus endpoint (GET /metrics); off when undefined. */
+  metricsListen: setting<HostPort | undefined>(
+    "--metrics-listen",
+    "LOCALCLOUDHSM_METRICS_LISTEN",
+    optionalHostPort,
+    undefined,
+    "host:port to serve Prometheus metrics on (/metrics; loopback only unless TLS is on, then HTTPS)",
+    "off",
+  ),
 } as const;
 
 type Table = typeof SETTINGS;
