@@ -41,9 +41,15 @@ const KEYS_PER_TRANSACTION = 10_000;
  */
 export async function fillStore(spec: StoreFillSpec): Promise<FilledStore> {
   const layout = dataDirLayout(spec.dataDir);
-  createDataDir(layout.dir);
-  const masterKey = createMasterKeyFile(layout.masterKey);
-  const store = SqliteStore.open(layout.store, masterKey);
+  // The files are the owner's alone, as the daemon makes them (it would narrow wider ones, with a warning).
+  const umask = process.umask(0o077);
+  let store: SqliteStore;
+  try {
+    createDataDir(layout.dir);
+    store = SqliteStore.open(layout.store, createMasterKeyFile(layout.masterKey));
+  } finally {
+    process.umask(umask);
+  }
   const started = process.hrtime.bigint();
   const findHandles: number[] = [];
   try {
