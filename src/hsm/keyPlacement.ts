@@ -159,8 +159,12 @@ export class KeyPlacement {
 
   /** Queues a token key for every node that does not hold it yet. */
   replicateToMissing(key: KeyObject): void {
+    // At start this runs for every stored key, nearly all held everywhere: look before allocating.
+    let complete = true;
+    for (let n = 0; n < this.nodeCount && complete; n++) complete = key.nodes.has(n);
+    if (complete) return;
     const missing = this.allNodeIds().filter((n) => !key.nodes.has(n));
-    if (missing.length > 0) this.replication.enqueue(key.handle, missing);
+    this.replication.enqueue(key.handle, missing);
   }
 
   /** Removes a key whose creation failed from every node, durably first. */
