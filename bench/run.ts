@@ -237,7 +237,8 @@ async function loginFloodPart(options: Options, log: (line: string) => void, run
 async function startupPart(options: Options, log: (line: string) => void): Promise<{ result: StartupResult; verdicts: Verdict[] }> {
   log(
     `start-up: a store of ${options.startupKeys.toLocaleString("en-US")} AES-256 token keys held by every node, written through SqliteStore (no RPCs); ` +
-      `the daemon (--nodes ${DEFAULTS.nodeCount}, --log-level ${options.logLevel}) started on it 3 times; FindKey by label on the last, one call at a time`,
+      `the daemon (--nodes ${DEFAULTS.nodeCount}, --log-level ${options.logLevel}) started 3 times on a store holding only its user, then 3 times on that one; ` +
+      `time from spawn to the first SERVING answer; FindKey by label on the last start, one call at a time`,
   );
   const result = await runStartupBench({
     keys: options.startupKeys,

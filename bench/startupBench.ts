@@ -45,6 +45,9 @@ export interface StartRun {
 }
 
 export interface StartupResult {
+  /** The same daemon started on a store holding only the user: what any start costs on this machine now. */
+  readonly empty: readonly StartRun[];
+  readonly emptyMedian: StartRun;
   readonly keys: number;
   readonly fillSeconds: number;
   readonly storeBytes: number;
@@ -59,47 +62,69 @@ export interface StartupResult {
 }
 
 export async function runStartupBench(spec: StartupSpec): Promise<StartupResult> {
+  const emptyDir = mkdtempSync(join(tmpdir(), "local-cloudhsm-bench-startup-empty-"));
   const dataDir = mkdtempSync(join(tmpdir(), "local-cloudhsm-bench-startup-"));
   try {
-    const filled = await fillStore({
-      dataDir,
-      username: spec.username,
-      password: spec.password,
-      scryptN: spec.scryptN,
-      keys: spec.keys,
-      nodeCount: spec.nodeCount,
-      findLabel: FIND_LABEL,
-      findEvery: Math.max(1, Math.floor(spec.keys / FIND_MATCHES)),
-      bulkLabels: BULK_LABELS,
-    });
+    const fill = (dir: string, keys: number) =>
+      fillStore({
+        dataDir: dir,
+        username: spec.username,
+        password: spec.password,
+        scryptN: spec.scryptN,
+        keys,
+        nodeCount: spec.nodeCount,
+        findLabel: FIND_LABEL,
+        findEvery: Math.max(1, Math.floor(keys / FIND_MATCHES)),
+        bulkLabels: BULK_LABELS,
+      });
+    await fill(emptyDir, 0);
+    const empty = await startRepeatedly(spec, emptyDir, "empty store");
+    const filled = await fill(dataDir, spec.keys);
     spec.onProgress(`store of ${spec.keys} keys written in ${filled.seconds.toFixed(1)} s (${(filled.storeBytes / 1e6).toFixed(0)} MB)`);
-    const settings = { dataDir, logLevel: spec.logLevel, scryptN: spec.scryptN, nodeCount: spec.nodeCount };
-    const starts: StartRun[] = [];
-    let find: LatencySummary | undefined;
-    let bulk: LatencySummary | undefined;
-    let bulkMatches = 0;
-    for (let run = 1; run <= STARTS; run++) {
-      const spawned = process.hrtime.bigint();
-      const daemon = await startDaemon({ settings });
-      try {
-        const seconds = Number(process.hrtime.bigint() - spawned) / 1e9;
-        const start: StartRun = { seconds, cpuSeconds: cpuMicros(daemon.pid) / 1e6, rssBytes: rssBytes(daemon.pid), peakRssBytes: rssBytes(daemon.pid, "peak") };
-        starts.push(start);
-        spec.onProgress(
-          `start ${run}: SERVING after ${seconds.toFixed(2)} s (daemon CPU ${start.cpuSeconds.toFixed(2)} s), RSS ${mib(start.rssBytes)} MiB, peak ${mib(start.peakRssBytes)} MiB`,
-        );
-        if (run === STARTS) {
-          ({ find, bulk, bulkMatches } = await measureFindKey(daemon.address, spec, filled.findHandles.length));
-        }
-      } finally {
-        await daemon.stop();
-      }
-    }
-    const median = [...starts].sort((a, b) => a.seconds - b.seconds)[Math.floor(starts.length / 2)]!;
-    return { keys: spec.keys, fillSeconds: filled.seconds, storeBytes: filled.storeBytes, starts, median, findMatches: filled.findHandles.length, find: find!, bulkMatches, bulk: bulk! };
+    let measured: Awaited<ReturnType<typeof measureFindKey>> | undefined;
+    const starts = await startRepeatedly(spec, dataDir, `${spec.keys} keys`, async (address) => {
+      measured = await measureFindKey(address, spec, filled.findHandles.length);
+    });
+    return {
+      empty,
+      emptyMedian: median(empty),
+      keys: spec.keys,
+      fillSeconds: filled.seconds,
+      storeBytes: filled.storeBytes,
+      starts,
+      median: median(starts),
+      findMatches: filled.findHandles.length,
+      ...measured!,
+    };
   } finally {
-    if (!spec.keepData) rmSync(dataDir, { recursive: true, force: true });
+    if (!spec.keepData) {
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(emptyDir, { recursive: true, force: true });
+    }
   }
+}
+
+/** Starts the daemon on `dataDir` STARTS times, one after the other; `onLast` runs against the last before it stops. */
+async function startRepeatedly(spec: StartupSpec, dataDir: string, what: string, onLast?: (address: string) => Promise<void>): Promise<StartRun[]> {
+  const settings = { dataDir, logLevel: spec.logLevel, scryptN: spec.scryptN, nodeCount: spec.nodeCount };
+  const starts: StartRun[] = [];
+  for (let run = 1; run <= STARTS; run++) {
+    const spawned = process.hrtime.bigint();
+    const daemon = await startDaemon({ settings });
+    try {
+      const seconds = Number(process.hrtime.bigint() - spawned) / 1e9;
+      starts.push({ seconds, cpuSeconds: cpuMicros(daemon.pid) / 1e6, rssBytes: rssBytes(daemon.pid), peakRssBytes: rssBytes(daemon.pid, "peak") });
+      spec.onProgress(`${what}: start ${run} of ${STARTS} serving after ${seconds.toFixed(2)} s`);
+      if (run === STARTS && onLast) await onLast(daemon.address);
+    } finally {
+      await daemon.stop();
+    }
+  }
+  return starts;
+}
+
+function median(starts: readonly StartRun[]): StartRun {
+  return [...starts].sort((a, b) => a.seconds - b.seconds)[Math.floor(starts.length / 2)]!;
 }
 
 /** One caller, one call at a time: the latency of FindKey itself, not of a queue. */
@@ -163,11 +188,14 @@ export function evaluateStartupTargets(r: StartupResult): Verdict[] {
 
 export function startupLines(r: StartupResult): string {
   const lat = (s: LatencySummary): string => `p50 ${s.p50Ms.toFixed(2)} ms, p99 ${s.p99Ms.toFixed(2)} ms, mean ${s.meanMs.toFixed(2)} ms over ${s.count} calls`;
+  const line = (what: string, s: StartRun): string =>
+    `  ${what.padEnd(24)} SERVING after ${s.seconds.toFixed(2)} s, daemon CPU ${s.cpuSeconds.toFixed(2)} s, RSS ${mib(s.rssBytes)} MiB (peak ${mib(s.peakRssBytes)} MiB)`;
+  const keys = r.keys.toLocaleString("en-US");
   return [
-    ...r.starts.map(
-      (s, i) =>
-        `  start ${i + 1}: SERVING after ${s.seconds.toFixed(2)} s, daemon CPU ${s.cpuSeconds.toFixed(2)} s, RSS ${mib(s.rssBytes)} MiB (peak ${mib(s.peakRssBytes)} MiB)`,
-    ),
+    ...r.empty.map((s, i) => line(`empty store, start ${i + 1}:`, s)),
+    ...r.starts.map((s, i) => line(`${keys} keys, start ${i + 1}:`, s)),
+    `  ${keys} keys vs empty store (medians): ${(r.median.seconds / r.emptyMedian.seconds).toFixed(2)}x the time to SERVING, ` +
+      `+${(r.median.cpuSeconds - r.emptyMedian.cpuSeconds).toFixed(2)} s daemon CPU, +${mib(r.median.rssBytes - r.emptyMedian.rssBytes)} MiB RSS`,
     `  FindKey label selecting ${r.findMatches} of ${r.keys.toLocaleString("en-US")} keys, one caller: ${lat(r.find)}`,
     `  FindKey label selecting ${r.bulkMatches.toLocaleString("en-US")} keys (first page of 1,000 and the total), one caller: ${lat(r.bulk)}`,
   ].join("\n");
