@@ -22,7 +22,6 @@ import { OpenStreams } from "./streamAdapter";
 import { Timers } from "../hsm/timers";
 import { AuditTrail } from "../hsm/auditLog";
 import { observedLogger } from "./callAdapter";
-import { DaemonMetrics } from "./metrics";
 import { MetricsEndpoint, MetricsTls } from "./metricsEndpoint";
 
 /** The settings the daemon's parts use, as option bags (the rest belong to the entry point: listen, data dir, logs, secrets). */
@@ -111,7 +110,7 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
     logger.info("created development crypto user", { user_id: user.userId, username: user.username });
   }
 
-  const metrics = parts.metrics ? new DaemonMetrics(cluster) : undefined;
+  const metrics = parts.metrics ? new (loadMetricsModule().DaemonMetrics)(cluster) : undefined;
   const metricsEndpoint =
     metrics && new MetricsEndpoint(metrics, parts.metrics?.tls, (err) => logger.error("metrics scrape failed", { error: err instanceof Error ? err.message : String(err) }));
   // Handlers log every call through this logger; with metrics on, the same point counts and times the call.
@@ -166,4 +165,13 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
       return stopping;
     },
   };
+}
+
+/**
+ * The metrics module, loaded only by a daemon that serves metrics: prom-client takes 0.1-0.3 s to load, which
+ * every other start (and every test daemon) would pay. A synchronous require keeps jest's CommonJS runtime happy.
+ */
+function loadMetricsModule(): typeof import("./metrics") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose, see above
+  return require("./metrics") as typeof import("./metrics");
 }

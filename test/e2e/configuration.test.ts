@@ -54,6 +54,7 @@ const DOCUMENTED_VARIABLES = [
   "LOCALCLOUDHSM_CONNECTION_IDLE_MS",
   "LOCALCLOUDHSM_KEEPALIVE_MS",
   "LOCALCLOUDHSM_KEEPALIVE_TIMEOUT_MS",
+  "LOCALCLOUDHSM_METRICS_LISTEN",
 ];
 const DOCUMENTED_FLAGS = [
   "--listen",
@@ -91,6 +92,7 @@ const DOCUMENTED_FLAGS = [
   "--connection-idle-ms",
   "--keepalive-ms",
   "--keepalive-timeout-ms",
+  "--metrics-listen",
 ];
 
 const STACK_FRAME = /^\s+at /m;

@@ -372,7 +372,7 @@ function meta(db: Database.Database, name: string): string {
   return row.value;
 }
 
-/** Every key column, blobs as lowercase hex (NULL kept), with the key's shares and nodes as comma-separated ids. */
+/** Every key column, blobs as lowercase hex (hex(NULL) is "": keyHexRow maps it back), with the key's shares and nodes as comma-separated ids. */
 const LOAD_KEYS_SQL = `SELECT handle, owner_id, key_class, key_type, label, key_id, flags, value_len,
     lower(hex(kcv)), lower(hex(material_nonce)), lower(hex(material_tag)), lower(hex(material_sealed)), acknowledged, lower(hex(row_mac)),
     (SELECT group_concat(user_id) FROM key_shares s WHERE s.handle = k.handle),
