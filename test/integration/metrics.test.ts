@@ -108,6 +108,8 @@ describe("metrics", () => {
     // The +Inf bucket holds every observation; the sum is a positive duration.
     expect(valueOf(samples, "localcloudhsm_rpc_duration_seconds_bucket", { method: "GenSymKey", le: "+Inf" })).toBe(3);
     expect(valueOf(samples, "localcloudhsm_rpc_duration_seconds_sum", { method: "GenSymKey" })).toBeGreaterThan(0);
+    // The call log, written at the same point, still has its line per call.
+    expect(t.logs.filter((line) => line.message === "call" && line.method === "GenSymKey" && line.status === "OK")).toHaveLength(3);
   });
 
   test("only GET or HEAD /metrics is served", async () => {
