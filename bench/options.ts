@@ -11,7 +11,10 @@ const USAGE = `usage: npm run bench -- [options]
   --keys N              keys in the store before measuring (default 10000)
   --concurrency A,B     concurrencies to measure (default 1,64; targets are judged at 64)
   --only PART           methods (the table and kill -9 check), watch (the watchers benchmark), logins (the
-                        login-flood benchmark, on a daemon of its own with the default scrypt cost) or all (default)
+                        login-flood benchmark, on a daemon of its own with the default scrypt cost), startup
+                        (start-up at scale: a store of --startup-keys keys, time to SERVING, memory, FindKey
+                        by label) or all (default)
+  --startup-keys N      keys in the store of the start-up benchmark (default 100000)
   --login-flood N       concurrent logins of unknown users per wave in the login-flood benchmark (default 500)
   --logins N            real logins measured without and during the flood (default 40)
   --watchers N          WatchSyncStatus streams in the watchers benchmark (default 1000)
@@ -31,7 +34,8 @@ export interface Options {
   keys: number;
   rounds: number;
   concurrencies: number[];
-  only: "all" | "methods" | "watch" | "logins";
+  only: "all" | "methods" | "watch" | "logins" | "startup";
+  startupKeys: number;
   loginFlood: number;
   logins: number;
   watchers: number;
@@ -56,6 +60,7 @@ export function parseOptions(argv: string[]): Options {
       rounds: { type: "string" },
       concurrency: { type: "string" },
       only: { type: "string" },
+      "startup-keys": { type: "string" },
       "login-flood": { type: "string" },
       logins: { type: "string" },
       watchers: { type: "string" },
@@ -82,7 +87,9 @@ export function parseOptions(argv: string[]): Options {
   const logLevel = values["log-level"] ?? "warn";
   if (logLevel !== "warn" && logLevel !== "info") throw new Error("--log-level must be warn or info");
   const only = values.only ?? "all";
-  if (only !== "all" && only !== "methods" && only !== "watch" && only !== "logins") throw new Error("--only must be methods, watch, logins or all");
+  if (only !== "all" && only !== "methods" && only !== "watch" && only !== "logins" && only !== "startup") {
+    throw new Error("--only must be methods, watch, logins, startup or all");
+  }
   const concurrencies = (values.concurrency ?? `1,${TARGET_CONCURRENCY}`).split(",").map((c) => bounded("concurrency", c, 1, 1, 1024));
   return {
     durationMs: bounded("duration-ms", values["duration-ms"], 2500, 200, 30_000),
@@ -91,6 +98,7 @@ export function parseOptions(argv: string[]): Options {
     rounds: bounded("rounds", values.rounds, 2, 1, 10),
     concurrencies,
     only,
+    startupKeys: bounded("startup-keys", values["startup-keys"], 100_000, 1000, 1_000_000),
     loginFlood: bounded("login-flood", values["login-flood"], 500, 1, 10_000),
     logins: bounded("logins", values.logins, 40, 1, 10_000),
     watchers: bounded("watchers", values.watchers, 1000, 1, 10_000),

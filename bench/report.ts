@@ -46,7 +46,7 @@ export function resultsTable(results: readonly Measurement[]): string {
 
 export function verdictLines(verdicts: readonly Verdict[]): string {
   return verdicts
-    .map((v) => `  ${v.pass ? "PASS" : v.skipped ? "SKIP" : "FAIL"}  ${v.scenario === "watchers" || v.scenario === "logins" ? v.scenario : SCENARIO_TITLES[v.scenario]}: ${v.what}: ${v.actual}`)
+    .map((v) => `  ${v.pass ? "PASS" : v.skipped ? "SKIP" : "FAIL"}  ${v.scenario === "watchers" || v.scenario === "logins" || v.scenario === "startup" ? v.scenario : SCENARIO_TITLES[v.scenario]}: ${v.what}: ${v.actual}`)
     .join("\n");
 }
 

@@ -18,6 +18,7 @@ import { runWatchBench, WatchBenchResult } from "./watchBench";
 import { LoginFloodResult, loginFloodLines, runLoginFlood } from "./loginFlood";
 import { evaluateLoginFloodTargets, LOGIN_FLOOD_TARGETS } from "./targets";
 import { Options } from "./options";
+import { evaluateStartupTargets, runStartupBench, STARTUP_TARGETS, StartupResult, startupLines } from "./startupBench";
 
 const USER = "bench";
 const PASSWORD = "password1";
@@ -53,7 +54,7 @@ async function main(): Promise<number> {
   log(`local-cloudhsm benchmark: ${machine.dateUtc}`);
   log(`source: ${machine.sourceRevision}`);
   log(`machine: ${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node}, CLK_TCK ${machine.clockTicks}`);
-  if (options.only !== "logins") log(`daemon: --log-level ${options.logLevel} --scrypt-n ${CHEAP_SCRYPT_N} --nodes ${DEFAULTS.nodeCount} (default), data dir ${dataDir} (${machine.dataDirFilesystem})`);
+  if (options.only !== "logins" && options.only !== "startup") log(`daemon: --log-level ${options.logLevel} --scrypt-n ${CHEAP_SCRYPT_N} --nodes ${DEFAULTS.nodeCount} (default), data dir ${dataDir} (${machine.dataDirFilesystem})`);
 
   const idleLoad = await otherLoadCores(1000);
   log(`machine load before start: ${idleLoad.toFixed(2)} cores busy${idleLoad > 0.2 ? " (other processes are running: expect noisy figures, see the \"other cores\" column)" : ""}`);
@@ -66,6 +67,13 @@ async function main(): Promise<number> {
     log(`total bench time ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (options.json) writeFileSync(options.json, JSON.stringify({ machine, options, logins: logins.result, verdicts: logins.verdicts }, null, 2) + "\n");
     return options.strict && logins.verdicts.some((v) => !v.pass) ? 1 : 0;
+  }
+  if (options.only === "startup") {
+    rmSync(dataDir, { recursive: true, force: true });
+    const startup = await startupPart(options, log);
+    log(`total bench time ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (options.json) writeFileSync(options.json, JSON.stringify({ machine, options, startup: startup.result, verdicts: startup.verdicts }, null, 2) + "\n");
+    return options.strict && startup.verdicts.some((v) => !v.pass) ? 1 : 0;
   }
   let daemon = await startDaemon(daemonOptions);
   running.add(daemon);
@@ -181,14 +189,19 @@ async function main(): Promise<number> {
     log(verdictLines(watchVerdicts));
   }
   let logins: LoginFloodResult | undefined;
+  let startup: StartupResult | undefined;
   if (options.only === "all") {
     log("");
     const part = await loginFloodPart(options, log, running);
     logins = part.result;
     verdicts.push(...part.verdicts);
+    log("");
+    const startPart = await startupPart(options, log);
+    startup = startPart.result;
+    verdicts.push(...startPart.verdicts);
   }
   log(`total bench time ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, options, results, allRounds, durability, watch, logins, verdicts }, null, 2) + "\n");
+  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, options, results, allRounds, durability, watch, logins, startup, verdicts }, null, 2) + "\n");
   return options.strict && verdicts.some((v) => !v.pass && !v.skipped) ? 1 : 0;
 }
 
@@ -218,6 +231,30 @@ async function loginFloodPart(options: Options, log: (line: string) => void, run
     running.delete(daemon);
     if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The start-up benchmark: its own store of --startup-keys keys (written directly, not by RPCs) and its own daemons. */
+async function startupPart(options: Options, log: (line: string) => void): Promise<{ result: StartupResult; verdicts: Verdict[] }> {
+  log(
+    `start-up: a store of ${options.startupKeys.toLocaleString("en-US")} AES-256 token keys held by every node, written through SqliteStore (no RPCs); ` +
+      `the daemon (--nodes ${DEFAULTS.nodeCount}, --log-level ${options.logLevel}) started 3 times on a store holding only its user, then 3 times on that one; ` +
+      `time from spawn to the first SERVING answer; FindKey by label on the last start, one call at a time`,
+  );
+  const result = await runStartupBench({
+    keys: options.startupKeys,
+    username: USER,
+    password: PASSWORD,
+    scryptN: CHEAP_SCRYPT_N,
+    nodeCount: DEFAULTS.nodeCount,
+    logLevel: options.logLevel,
+    keepData: options.keepData,
+    onProgress: (line) => process.stderr.write(`  ${line}\n`),
+  });
+  const verdicts = evaluateStartupTargets(result);
+  log(startupLines(result));
+  log(`start-up targets (issue 12: < ${STARTUP_TARGETS.maxStartSeconds} s, < 300 MiB, FindKey p50 < ${STARTUP_TARGETS.maxFindP50Ms} ms):`);
+  log(verdictLines(verdicts));
+  return { result, verdicts };
 }
 
 main().then(

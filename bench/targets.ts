@@ -39,8 +39,8 @@ export const LOGIN_FLOOD_TARGETS = {
 } as const;
 
 export interface Verdict {
-  /** What is judged: a load-worker scenario, the watchers benchmark or the login-flood benchmark. */
-  readonly scenario: ScenarioName | "watchers" | "logins";
+  /** What is judged: a load-worker scenario, the watchers, login-flood or startup benchmark. */
+  readonly scenario: ScenarioName | "watchers" | "logins" | "startup";
   readonly what: string;
   readonly actual: string;
   readonly pass: boolean;

@@ -9,6 +9,7 @@ import { ClusterEvents } from "./clusterEvents";
 import { readStartingState, restoreKeys } from "./clusterRecovery";
 import { ClusterSessions } from "./clusterSessions";
 import { GenSymKeyParams, ImportSymKeyParams, KeyChange, KeyCreation, KeyFilter, NodeResult, NodeSummary } from "./clusterTypes";
+import { ClusterReadings, readCluster } from "./clusterReadings";
 import { ClusterWatches, WatchRequest } from "./clusterWatches";
 import { GroupCommit, noWrite } from "./groupCommit";
 import { HashQueue, LoginLimits } from "./hashQueue";
@@ -532,6 +533,18 @@ export class HsmCluster {
   /** When the caller's session expires if left unused from now on. */
   sessionExpiresAt(session: LoginSession): number {
     return this.sessions.expiresAt(session);
+  }
+
+  /** Keys, sessions, health and replication backlog per node, and the user count, as of now (for metrics). */
+  readings(): ClusterReadings {
+    return readCluster({
+      nodes: this.control.listNodes(),
+      sessionKeys: this.keys.allSessionKeys(),
+      sessionsPerNode: this.sessions.openSessionsPerNode(),
+      users: this.sessions.listUsers().length,
+      oldestPendingAt: (nodeId) => this.placement.oldestPendingAt(nodeId),
+      now: this.clock.now(),
+    });
   }
 
   // ---- cluster control and attestation (ClusterControl) ------------------------------------------

@@ -68,6 +68,11 @@ export class ClusterSessions {
     return this.parts.users.list();
   }
 
+  /** Open login sessions per node id. */
+  openSessionsPerNode(): Map<number, number> {
+    return this.parts.sessions.openPerNode();
+  }
+
   findUserByName(username: string): UserInfo | undefined {
     return this.parts.users.byUsername(username);
   }

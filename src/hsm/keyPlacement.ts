@@ -160,8 +160,12 @@ export class KeyPlacement {
 
   /** Queues a token key for every node that does not hold it yet. */
   replicateToMissing(key: KeyObject): void {
+    // At start this runs for every stored key, nearly all held everywhere: look before allocating.
+    let complete = true;
+    for (let n = 0; n < this.nodeCount && complete; n++) complete = key.nodes.has(n);
+    if (complete) return;
     const missing = this.allNodeIds().filter((n) => !key.nodes.has(n));
-    if (missing.length > 0) this.replication.enqueue(key.handle, missing);
+    this.replication.enqueue(key.handle, missing);
   }
 
   /** Removes a key whose creation failed from every node, durably first. */
@@ -208,6 +212,11 @@ export class KeyPlacement {
   /** Keys queued for a node and not yet delivered. */
   pendingReplications(nodeId: number): number {
     return this.replication.pending(nodeId);
+  }
+
+  /** When the oldest key still waiting to reach a node was queued for it; undefined when none waits. */
+  oldestPendingAt(nodeId: number): number | undefined {
+    return this.replication.oldestEnqueuedAt(nodeId);
   }
 
   /** Re-evaluates replication after a node's state or delay, or the pause, changed. */

@@ -1,4 +1,4 @@
-// In-memory index of every live key: by handle, by id (cluster-wide uniqueness) and by label (fast findKey).
+// In-memory index of every live key: by handle, by id (cluster-wide uniqueness), by label and by session (fast findKey and logout).
 import { KeyObject } from "./key";
 
 export class KeyRegistry {
@@ -7,9 +7,12 @@ export class KeyRegistry {
   private readonly byId = new Map<string, Set<number>>();
   /** Ids of keys being written, not yet in the registry, with how many writes hold each: taken all the same. */
   private readonly reservedIds = new Map<string, number>();
-  private readonly byLabel = new Map<string, Set<number>>();
-  /** Handles in ascending order, kept sorted so findKey pages without sorting. */
-  private sortedHandles: number[] = [];
+  /** Keys of each label in ascending handle order, so a label filter pages without sorting. */
+  private readonly byLabel = new Map<string, KeyObject[]>();
+  /** Session keys of each login session. */
+  private readonly bySession = new Map<string, Set<KeyObject>>();
+  /** Every key in ascending handle order, kept sorted so findKey pages without sorting. */
+  private readonly sorted: KeyObject[] = [];
 
   get size(): number {
     return this.byHandle.size;
@@ -50,11 +53,14 @@ export class KeyRegistry {
       holders.add(key.handle);
     }
     let labelled = this.byLabel.get(key.label);
-    if (!labelled) this.byLabel.set(key.label, (labelled = new Set()));
-    labelled.add(key.handle);
-    const last = this.sortedHandles[this.sortedHandles.length - 1];
-    if (last === undefined || key.handle > last) this.sortedHandles.push(key.handle);
-    else this.sortedHandles = [...this.byHandle.keys()].sort((a, b) => a - b);
+    if (!labelled) this.byLabel.set(key.label, (labelled = []));
+    insertByHandle(labelled, key);
+    insertByHandle(this.sorted, key);
+    if (key.sessionId !== undefined) {
+      let owned = this.bySession.get(key.sessionId);
+      if (!owned) this.bySession.set(key.sessionId, (owned = new Set()));
+      owned.add(key);
+    }
   }
 
   remove(handle: number): KeyObject | undefined {
@@ -64,24 +70,65 @@ export class KeyRegistry {
     const holders = this.byId.get(key.id);
     holders?.delete(handle);
     if (holders?.size === 0) this.byId.delete(key.id);
-    this.byLabel.get(key.label)?.delete(handle);
-    if (this.byLabel.get(key.label)?.size === 0) this.byLabel.delete(key.label);
-    const at = this.sortedHandles.indexOf(handle);
-    if (at >= 0) this.sortedHandles.splice(at, 1);
+    const labelled = this.byLabel.get(key.label);
+    if (labelled) {
+      removeByHandle(labelled, handle);
+      if (labelled.length === 0) this.byLabel.delete(key.label);
+    }
+    removeByHandle(this.sorted, handle);
+    if (key.sessionId !== undefined) {
+      const owned = this.bySession.get(key.sessionId);
+      owned?.delete(key);
+      if (owned?.size === 0) this.bySession.delete(key.sessionId);
+    }
     return key;
   }
 
-  /** Candidate keys in ascending handle order, narrowed by label when one is given. */
-  candidates(label: string | undefined): Iterable<KeyObject> {
-    if (label !== undefined) {
-      const handles = [...(this.byLabel.get(label) ?? [])].sort((a, b) => a - b);
-      return handles.map((h) => this.byHandle.get(h)).filter((k): k is KeyObject => k !== undefined);
-    }
-    return this.sortedHandles.map((h) => this.byHandle.get(h)).filter((k): k is KeyObject => k !== undefined);
+  /**
+   * Candidate keys in ascending handle order, narrowed by label when one is given. The registry's own ordered
+   * list, not a copy: read it before the registry next changes (findKey does, synchronously).
+   */
+  candidates(label: string | undefined): readonly KeyObject[] {
+    if (label !== undefined) return this.byLabel.get(label) ?? [];
+    return this.sorted;
+  }
+
+  /** Every session key of every login session. */
+  allSessionKeys(): KeyObject[] {
+    return [...this.bySession.values()].flatMap((owned) => [...owned]);
   }
 
   /** Every key of a login session. */
   sessionKeys(sessionId: string): KeyObject[] {
-    return [...this.byHandle.values()].filter((k) => k.sessionId === sessionId);
+    return [...(this.bySession.get(sessionId) ?? [])];
   }
+}
+
+/** Index of the first key whose handle is not below `handle`. */
+function lowerBound(keys: readonly KeyObject[], handle: number): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]!.handle < handle) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** New keys have the highest handle so far (an append); a key made token again keeps its handle (an insert). */
+function insertByHandle(keys: KeyObject[], key: KeyObject): void {
+  const last = keys[keys.length - 1];
+  if (last === undefined || key.handle > last.handle) {
+    keys.push(key);
+    return;
+  }
+  const at = lowerBound(keys, key.handle);
+  if (keys[at]?.handle === key.handle) keys[at] = key;
+  else keys.splice(at, 0, key);
+}
+
+function removeByHandle(keys: KeyObject[], handle: number): void {
+  const at = lowerBound(keys, handle);
+  if (keys[at]?.handle === handle) keys.splice(at, 1);
 }

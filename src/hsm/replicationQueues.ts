@@ -58,6 +58,11 @@ export class ReplicationQueues {
     return this.queues[nodeId]?.length ?? 0;
   }
 
+  /** When the oldest key still queued for a node was queued; undefined when none is. */
+  oldestEnqueuedAt(nodeId: number): number | undefined {
+    return this.queues[nodeId]?.[0]?.enqueuedAt;
+  }
+
   /** Re-evaluates every node's timer after a state, delay or pause change. */
   reschedule(): void {
     for (let nodeId = 0; nodeId < this.queues.length; nodeId++) this.schedule(nodeId);

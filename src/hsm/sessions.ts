@@ -168,6 +168,13 @@ export class SessionRegistry {
     return entry.streams.size > 0 ? absolute : Math.min(entry.lastUsedAt + this.limits.idleMs, absolute);
   }
 
+  /** Open sessions per node id (the node their session keys live on); nodes without any are absent. */
+  openPerNode(): Map<number, number> {
+    const counts = new Map<number, number>();
+    for (const entry of this.byTokenHash.values()) counts.set(entry.session.nodeId, (counts.get(entry.session.nodeId) ?? 0) + 1);
+    return counts;
+  }
+
   private isExpired(entry: Entry, now: number): boolean {
     const idle = entry.streams.size === 0 && now - entry.lastUsedAt >= this.limits.idleMs;
     return idle || now - entry.session.createdAt >= this.limits.maxLifetimeMs;

@@ -23,6 +23,8 @@ import { http2ServerOptions } from "./http2Limits";
 import { OpenStreams } from "./streamAdapter";
 import { Timers } from "../hsm/timers";
 import { AuditTrail } from "../hsm/auditLog";
+import { observedLogger } from "./callAdapter";
+import { MetricsEndpoint, MetricsTls } from "./metricsEndpoint";
 
 /** The settings the daemon's parts use, as option bags (the rest belong to the entry point: listen, data dir, logs, secrets). */
 export type DaemonSettings = Pick<
@@ -62,6 +64,8 @@ export interface DaemonParts {
   readonly seed?: SeedDocument;
   /** Where snapshots are kept; in memory when absent. */
   readonly snapshots?: SnapshotShelf;
+  /** Collect metrics for a Prometheus endpoint (served by listenMetrics), over HTTPS with `tls`; none when absent. */
+  readonly metrics?: { readonly tls?: MetricsTls };
 }
 
 /** The cluster's share of the settings (unit tests build clusters with clusterSettings(DEFAULTS)). */
@@ -86,6 +90,8 @@ export interface Daemon {
   readonly server: grpc.Server;
   /** Binds and starts serving; resolves with the bound port (useful with port 0). */
   listen(host: string, port: number): Promise<number>;
+  /** Serves the metrics (GET /metrics) on their own port; resolves with it. Only for a daemon built with `metrics`. */
+  listenMetrics(host: string, port: number): Promise<number>;
   /** Stops accepting calls, lets in-flight calls finish (within the grace period), then closes the store. */
   shutdown(): Promise<void>;
 }
@@ -124,6 +130,12 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
     logger.info("created development crypto user", { user_id: user.userId, username: user.username });
   }
 
+  const metrics = parts.metrics ? new (loadMetricsModule().DaemonMetrics)(cluster) : undefined;
+  const metricsEndpoint =
+    metrics && new MetricsEndpoint(metrics, parts.metrics?.tls, (err) => logger.error("metrics scrape failed", { error: err instanceof Error ? err.message : String(err) }));
+  // Handlers log every call through this logger; with metrics on, the same point counts and times the call.
+  const callLogger = metrics ? observedLogger(logger, metrics.observeCall) : logger;
+
   const limit = transportLimit(settings.maxMessageBytes);
   const server = new grpc.Server({
     "grpc.max_receive_message_length": limit,
@@ -132,12 +144,12 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
   const streams = new OpenStreams();
   server.addService(
     withEncodedWatchResponses(gateService(HsmServiceService, settings.maxMessageBytes)),
-    hsmServiceHandlers(cluster, new PageTokenCodec(), logger, streams, settings.watch),
+    hsmServiceHandlers(cluster, new PageTokenCodec(), callLogger, streams, settings.watch),
   );
-  server.addService(gateService(AdminServiceService, settings.maxMessageBytes), adminServiceHandlers(cluster, parts.adminSecret, logger, seed));
+  server.addService(gateService(AdminServiceService, settings.maxMessageBytes), adminServiceHandlers(cluster, parts.adminSecret, callLogger, seed));
   server.addService(
     gateService(ClusterControlServiceService, settings.maxMessageBytes),
-    clusterControlHandlers(cluster, parts.adminSecret, logger),
+    clusterControlHandlers(cluster, parts.adminSecret, callLogger),
   );
   const health = addHealth(server);
   addReflection(server);
@@ -151,9 +163,12 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
         const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
         server.bindAsync(address, parts.serverCredentials ?? grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
       }),
+    listenMetrics: (host, port) =>
+      metricsEndpoint ? metricsEndpoint.listen(host, port) : Promise.reject(new Error("this daemon was built without metrics")),
     shutdown: () => {
       stopping ??= new Promise<void>((resolve) => {
         setAllNotServing(health);
+        const metricsClosed = metricsEndpoint?.close() ?? Promise.resolve();
         // Watch streams never end on their own; end them so clients reconnect and resume.
         streams.closeAll();
         const grace = setTimeout(() => {
@@ -164,10 +179,19 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
           clearTimeout(grace);
           cluster.close();
           parts.audit?.close?.();
-          resolve();
+          void metricsClosed.then(() => resolve());
         });
       });
       return stopping;
     },
   };
+}
+
+/**
+ * The metrics module, loaded only by a daemon that serves metrics: prom-client takes 0.1-0.3 s to load, which
+ * every other start (and every test daemon) would pay. A synchronous require keeps jest's CommonJS runtime happy.
+ */
+function loadMetricsModule(): typeof import("./metrics") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose, see above
+  return require("./metrics") as typeof import("./metrics");
 }

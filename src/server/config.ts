@@ -107,6 +107,10 @@ function completeConfig(settings: Settings, read: ReadFile): DaemonConfig {
   if (!tls && !isLoopback(host) && !settings.allowInsecure) {
     throw new ConfigError(S.listen, `plaintext is refused on non-loopback address ${host}; give --tls-cert-file and --tls-key-file, or --allow-insecure`);
   }
+  const metrics = settings.metricsListen;
+  if (metrics !== undefined && !tls && !isLoopback(metrics.host)) {
+    throw new ConfigError(S.metricsListen, `metrics are refused on non-loopback address ${metrics.host} without TLS; give --tls-cert-file and --tls-key-file (the endpoint then serves HTTPS)`);
+  }
   return { ...settings, tls };
 }
 

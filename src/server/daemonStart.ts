@@ -101,6 +101,7 @@ export async function startDaemon(config: DaemonConfig, layout: DataDirLayout, l
         ...(seedDocument ? { seed: seedDocument } : seed ? { seed: seed.document } : {}),
         // Under the data directory: the same master key seals them, the same backups hold them.
         snapshots: new FileSnapshotShelf(join(layout.dir, "snapshots"), masterKey),
+        ...(config.metricsListen ? { metrics: config.tls ? { tls: config.tls } : {} } : {}),
         ...(config.tls ? { serverCredentials: serverCredentials(config.tls) } : {}),
         // Derived, so the nodes' attestation keys stay the same across restarts and can be pinned.
         attestationSeed: Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), "local-cloudhsm attestation seed", 32)),

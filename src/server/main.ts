@@ -54,6 +54,20 @@ async function main(): Promise<number> {
     lock.release();
     return 1;
   }
+  if (config.metricsListen) {
+    const { host } = config.metricsListen;
+    try {
+      const metricsPort = await daemon.listenMetrics(host, config.metricsListen.port);
+      const hostText = host.includes(":") ? `[${host}]` : host;
+      // Logged before the ready line, so a script that waited for that one finds the metrics port already written.
+      logger.info("metrics serving", { url: `${config.tls ? "https" : "http"}://${hostText}:${metricsPort}/metrics`, port: metricsPort });
+    } catch (err) {
+      logger.error("cannot listen for metrics", { host, port: config.metricsListen.port, error: (err as Error).message });
+      await daemon.shutdown();
+      lock.release();
+      return 1;
+    }
+  }
   announceServing(logger, {
     host: config.listen.host,
     port,

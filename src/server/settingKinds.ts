@@ -182,3 +182,12 @@ export function list<T>(item: (text: string, names: SettingNames) => T, checkIte
     show: (values) => values.map(showItem).join(","),
   };
 }
+
+/** host:port as `hostPort`, or undefined when not given (the feature it enables is off). */
+export const optionalHostPort: Kind<HostPort | undefined> = {
+  argType: "string",
+  fromFlag: (value, names, read) => hostPort.fromFlag(value, names, read),
+  fromEnv: (text, names) => hostPort.fromEnv(text, names),
+  check: (value, names) => (value === undefined ? undefined : hostPort.check(value, names)),
+  show: (value) => (value === undefined ? "" : hostPort.show(value)),
+};

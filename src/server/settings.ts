@@ -5,7 +5,7 @@ import { HsmError } from "../hsm/errors";
 import { parseMasterKey } from "../hsm/store/masterKey";
 import { checkPasswordRules, normaliseUsername } from "../hsm/users";
 import { MIN_PROGRESS_INTERVAL_MS } from "./requestValidation";
-import { ConfigError, directory, HostPort, hostPort, integer, Kind, list, onOff, oneOf, optionalPath, secret, Setting } from "./settingKinds";
+import { ConfigError, directory, HostPort, hostPort, integer, Kind, list, onOff, oneOf, optionalHostPort, optionalPath, secret, Setting } from "./settingKinds";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 export type LogFormat = "json" | "text";
@@ -215,6 +215,15 @@ export const SETTINGS = {
   },
   /** A seed file (YAML or JSON): users, keys and cluster shape created at start when missing (README, "Seed files, reset and snapshots"). */
   seedFile: setting("--seed", "LOCALCLOUDHSM_SEED", optionalPath, undefined, "seed file (.yaml or .json) of users and keys created at start if missing", "none"),
+  /** Prometheus endpoint (GET /metrics); off when undefined. */
+  metricsListen: setting<HostPort | undefined>(
+    "--metrics-listen",
+    "LOCALCLOUDHSM_METRICS_LISTEN",
+    optionalHostPort,
+    undefined,
+    "host:port to serve Prometheus metrics on (/metrics; loopback only unless TLS is on, then HTTPS)",
+    "off",
+  ),
 } as const;
 
 type Table = typeof SETTINGS;

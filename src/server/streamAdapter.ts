@@ -3,9 +3,8 @@ import * as grpc from "@grpc/grpc-js";
 import { inspect } from "node:util";
 import { once } from "node:events";
 import { HsmError } from "../hsm/errors";
-import { CallLogFields } from "./callAdapter";
+import { CallLogFields, CallLogger } from "./callAdapter";
 import { mapFailure } from "./errorMapping";
-import { Logger } from "./logger";
 import { RejectedRequest, rejection } from "./requestGate";
 
 export interface StreamContext {
@@ -57,7 +56,7 @@ function shuttingDown(): HsmError {
 
 export function serverStreamingCall<Req, Res, Item>(
   method: string,
-  logger: Logger,
+  logger: CallLogger,
   streams: OpenStreams,
   handler: StreamHandler<Req, Res, Item>,
 ): grpc.handleServerStreamingCall<Req, Res> {
@@ -74,10 +73,12 @@ export function serverStreamingCall<Req, Res, Item>(
       streams.release(controller);
       // Whatever the handler tied to the stream's signal (a session hold) is let go.
       controller.abort(new Error("the stream has ended"));
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.callObserver?.(method, code, durationMs / 1000, "stream");
       logger.info("call", {
         method,
         status: grpc.status[code],
-        duration_ms: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
+        duration_ms: Math.round(durationMs * 1000) / 1000,
         messages: sent,
         ...(context.log.userId !== undefined ? { user_id: context.log.userId } : {}),
         ...(reason ? { reason } : {}),

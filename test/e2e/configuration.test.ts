@@ -55,6 +55,7 @@ const DOCUMENTED_VARIABLES = [
   "LOCALCLOUDHSM_KEEPALIVE_MS",
   "LOCALCLOUDHSM_KEEPALIVE_TIMEOUT_MS",
   "LOCALCLOUDHSM_SEED",
+  "LOCALCLOUDHSM_METRICS_LISTEN",
 ];
 const DOCUMENTED_FLAGS = [
   "--listen",
@@ -93,6 +94,7 @@ const DOCUMENTED_FLAGS = [
   "--keepalive-ms",
   "--keepalive-timeout-ms",
   "--seed",
+  "--metrics-listen",
 ];
 
 const STACK_FRAME = /^\s+at /m;

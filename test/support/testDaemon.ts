@@ -25,6 +25,8 @@ export interface TestDaemon {
   readonly address: string;
   readonly dataDir: string;
   readonly admin: AdminClient;
+  /** http://127.0.0.1:<port>/metrics when started with `metrics`. */
+  readonly metricsUrl: string | undefined;
   /** Every log line the daemon wrote, parsed. */
   readonly logs: Record<string, unknown>[];
   /** Resolves with the `count`-th log line matching `predicate` (lines already written count). */
@@ -67,6 +69,8 @@ export interface TestDaemonOptions {
   readonly seed?: SeedDocument;
   /** Where snapshots go; in memory when absent. */
   readonly snapshots?: SnapshotShelf;
+  /** Serve Prometheus metrics on 127.0.0.1:0 (metricsUrl). */
+  readonly metrics?: boolean;
 }
 
 export const TEST_MASTER_KEY = Buffer.alloc(32, 7);
@@ -103,8 +107,10 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
       ...pick(options, ["nodeCount", "maxMessageBytes", "replicationDelayMs", "createObjectMinimumNodes", "eventCapacity", "watch", "sessionLimits", "loginLimits", "http2"]),
     }),
     ...pick(options, ["clock", "timers", "serverCredentials", "passwordHasher", "seed", "snapshots"]),
+    ...(options.metrics ? { metrics: {} } : {}),
   });
   const port = await daemon.listen("127.0.0.1", 0);
+  const metricsUrl = options.metrics ? `http://127.0.0.1:${await daemon.listenMetrics("127.0.0.1", 0)}/metrics` : undefined;
   const address = `127.0.0.1:${port}`;
   const connect = options.clientCredentials ? { credentials: options.clientCredentials } : {};
   const admin = new AdminClient(address, TEST_ADMIN_SECRET, connect);
@@ -119,6 +125,7 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     address,
     dataDir,
     admin,
+    metricsUrl,
     logs,
     waitForLog(predicate, count = 1) {
       const seen = logs.filter(predicate);

@@ -144,3 +144,33 @@ describe("settingArgs", () => {
     expect(() => settingArgs({ adminSecret: "a-secret-of-sixteen-chars" })).toThrow("--admin-secret-file takes a file");
   });
 });
+
+describe("--metrics-listen", () => {
+  const pem = (path: string): string =>
+    path.endsWith("cert.pem") ? "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n" : "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n";
+
+  test("is off unless given; a loopback host:port (port 0 too) is taken from the flag or the environment", () => {
+    expect(parse([]).metricsListen).toBeUndefined();
+    expect(parse(["--metrics-listen", "127.0.0.1:0"]).metricsListen).toEqual({ host: "127.0.0.1", port: 0 });
+    expect(parse([], { LOCALCLOUDHSM_METRICS_LISTEN: "[::1]:9464" }).metricsListen).toEqual({ host: "::1", port: 9464 });
+    expect(settingArgs({ metricsListen: { host: "localhost", port: 9464 } })).toEqual(["--metrics-listen", "localhost:9464"]);
+  });
+
+  test("a non-loopback host is refused without TLS (even with --allow-insecure), accepted with it", () => {
+    const refused = new ConfigError(
+      SETTINGS.metricsListen,
+      "metrics are refused on non-loopback address 0.0.0.0 without TLS; give --tls-cert-file and --tls-key-file (the endpoint then serves HTTPS)",
+    );
+    expect(() => parse(["--metrics-listen", "0.0.0.0:9464"])).toThrow(refused);
+    expect(() => parse(["--metrics-listen", "0.0.0.0:9464", "--listen", "0.0.0.0:1", "--allow-insecure"])).toThrow(refused);
+    expect(() => configFrom({ metricsListen: { host: "10.0.0.1", port: 9464 } })).toThrow("metrics are refused on non-loopback address 10.0.0.1");
+    const withTls = parseConfig(["--metrics-listen", "0.0.0.0:9464", "--tls-cert-file", "/cert.pem", "--tls-key-file", "/key.pem"], {}, pem).config;
+    expect(withTls.metricsListen).toEqual({ host: "0.0.0.0", port: 9464 });
+    expect(withTls.tls).toBeDefined();
+  });
+
+  test("a value that is not host:port names the setting", () => {
+    expect(() => parse(["--metrics-listen", "9464"])).toThrow(new ConfigError(SETTINGS.metricsListen, '"9464" is not host:port'));
+    expect(() => parse(["--metrics-listen", "example.com:9464"])).toThrow(new ConfigError(SETTINGS.metricsListen, '"example.com" is not an IP address or localhost'));
+  });
+});

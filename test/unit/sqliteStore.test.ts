@@ -352,7 +352,7 @@ describe("rows at rest are bound by their MAC: an edit made with the daemon stop
     expect(loadError()).toBe(keyRefused(shared));
   });
 
-  test("a flipped byte in the sealed material is caught by AES-GCM too, even under a recomputed MAC", () => {
+  test("a flipped byte in the sealed material under a recomputed MAC (forged with the master key) is refused by AES-GCM at first use", () => {
     const macs = new RowMac(h.masterKey);
     withDb(h.dbPath, (db) => {
       const row = db.prepare("SELECT * FROM keys WHERE handle = ?").get(shared) as Parameters<RowMac["keyRow"]>[0];
@@ -361,7 +361,37 @@ describe("rows at rest are bound by their MAC: an edit made with the daemon stop
       const edited = { ...row, material_sealed: sealed };
       db.prepare("UPDATE keys SET material_sealed = ?, row_mac = ? WHERE handle = ?").run(sealed, macs.keyRow(edited, [bob]), shared);
     });
-    expect(loadError()).toBe(keyRefused(shared));
+    // The start checks row MACs only (they cover the sealed bytes); the material is unsealed when first read.
+    const store = SqliteStore.open(h.dbPath, h.masterKey);
+    try {
+      const loaded = store.load().keys.find((k) => k.key.handle === shared)!.key;
+      expect(() => loaded.material).toThrow(new StoreIntegrityError(h.dbPath, `key handle ${shared}`));
+    } finally {
+      store.close();
+    }
+  });
+
+  test("loaded material is unsealed on first use: the stored bytes, the same Buffer on every read, carried by a spread copy", async () => {
+    const material = randomBytes(32);
+    const again = new ClusterHarness();
+    try {
+      const a = await again.cu("alice");
+      const w = (await again.cluster.genSymKey(a.session, genParams({ label: "w" }))).handle;
+      const handle = (await again.cluster.importSymKey(a.session, importParams(w, material, { label: "m" }))).handle;
+      again.cluster.close();
+      const store = SqliteStore.open(again.dbPath, again.masterKey);
+      try {
+        const loaded = store.load().keys.find((k) => k.key.handle === handle)!.key;
+        expect(loaded.material.equals(material)).toBe(true);
+        expect(loaded.material).toBe(loaded.material);
+        expect({ ...loaded }.material.equals(material)).toBe(true);
+        expect(Object.keys(loaded)).toContain("material");
+      } finally {
+        store.close();
+      }
+    } finally {
+      again.dispose();
+    }
   });
 
   test.each([

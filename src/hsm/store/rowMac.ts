@@ -19,6 +19,14 @@ export interface KeyRowColumns {
   readonly acknowledged: number;
 }
 
+/** A key row's columns with its blobs as lowercase hex text (kcv null when absent): the form its MAC covers. */
+export type KeyHexRow = Omit<KeyRowColumns, "kcv" | "material_nonce" | "material_tag" | "material_sealed"> & {
+  readonly kcv: string | null;
+  readonly material_nonce: string;
+  readonly material_tag: string;
+  readonly material_sealed: string;
+};
+
 /** A user row's columns as stored, without its MAC. */
 export interface UserRowColumns {
   readonly user_id: number;
@@ -44,24 +52,19 @@ export class RowMac {
   }
 
   keyRow(row: KeyRowColumns, sharedWith: readonly number[]): Buffer {
-    const shares = [...sharedWith].sort((a, b) => a - b);
-    return this.mac([
-      "keys",
-      row.handle,
-      row.owner_id,
-      row.key_class,
-      row.key_type,
-      row.label,
-      row.key_id,
-      row.flags,
-      row.value_len,
-      row.kcv === null ? null : row.kcv.toString("hex"),
-      row.material_nonce.toString("hex"),
-      row.material_tag.toString("hex"),
-      row.material_sealed.toString("hex"),
-      row.acknowledged,
-      shares,
-    ]);
+    const hexRow: KeyHexRow = {
+      ...row,
+      kcv: row.kcv === null ? null : row.kcv.toString("hex"),
+      material_nonce: row.material_nonce.toString("hex"),
+      material_tag: row.material_tag.toString("hex"),
+      material_sealed: row.material_sealed.toString("hex"),
+    };
+    return this.mac(keyFields(hexRow, sharedWith));
+  }
+
+  /** The same MAC as keyRow, as lowercase hex, from the row as the store's loader reads it. */
+  keyRowHex(row: KeyHexRow, sharedWith: readonly number[]): string {
+    return createHmac("sha256", this.key).update(JSON.stringify(keyFields(row, sharedWith))).digest("hex");
   }
 
   userRow(row: UserRowColumns): Buffer {
@@ -80,4 +83,25 @@ export class RowMac {
   private mac(fields: readonly unknown[]): Buffer {
     return createHmac("sha256", this.key).update(JSON.stringify(fields)).digest();
   }
+}
+
+/** What a key row's MAC covers, in order: the table's tag, every column (blobs as hex) and the sorted share set. */
+function keyFields(row: KeyHexRow, sharedWith: readonly number[]): unknown[] {
+  return [
+    "keys",
+    row.handle,
+    row.owner_id,
+    row.key_class,
+    row.key_type,
+    row.label,
+    row.key_id,
+    row.flags,
+    row.value_len,
+    row.kcv,
+    row.material_nonce,
+    row.material_tag,
+    row.material_sealed,
+    row.acknowledged,
+    [...sharedWith].sort((a, b) => a - b),
+  ];
 }

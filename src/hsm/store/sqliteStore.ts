@@ -5,7 +5,7 @@ import { SealedBox, SealedBoxOpenError } from "../crypto/sealedBox";
 import { KeyFlags, KeyObject } from "../key";
 import { UserRecord, UserRole } from "../users";
 import { FIRST_KEY_HANDLE, HsmStore, PersistedState, StoredKey, StoreContents, StoredRow } from "./hsmStore";
-import { KeyRowColumns, RowMac, UserRowColumns } from "./rowMac";
+import { KeyHexRow, KeyRowColumns, RowMac, UserRowColumns } from "./rowMac";
 import { SCHEMA_SQL, SCHEMA_VERSION } from "./schema";
 
 /** Raised when the store cannot be opened: another version, another master key, or not a store. */
@@ -168,7 +168,12 @@ export class SqliteStore implements HsmStore {
     }
   }
 
-  /** Everything at start-up; every user and key row is checked against its MAC first (StoreIntegrityError). */
+  /**
+   * Everything at start-up; every user and key row is checked against its MAC first (StoreIntegrityError).
+   * Key rows are read in one pass as plain arrays, blobs as hex text (the form the MAC covers), so 100,000 keys
+   * cost no per-row Buffer from SQLite. Key material is unsealed on first use, not here: the row MAC, checked
+   * here, covers the sealed bytes, so tampered material still stops the start.
+   */
   load(): PersistedState {
     const users = (this.db.prepare("SELECT * FROM users ORDER BY user_id").all() as UserRow[]).map((row): UserRecord => {
       if (!RowMac.matches(this.macs.userRow(row), row.row_mac)) throw new StoreIntegrityError(this.path, `user id ${row.user_id}`);
@@ -181,11 +186,21 @@ export class SqliteStore implements HsmStore {
         locked: row.locked === 1,
       };
     });
-    const shares = groupBy(this.db.prepare("SELECT handle, user_id AS v FROM key_shares").all() as { handle: number; v: number }[]);
-    const nodes = groupBy(this.db.prepare("SELECT handle, node_id AS v FROM key_nodes").all() as { handle: number; v: number }[]);
-    const keys = (this.db.prepare("SELECT * FROM keys ORDER BY handle").all() as KeyRow[]).map(
-      (row): StoredKey => ({ key: this.rowToKey(row, shares, nodes), acknowledged: row.acknowledged === 1 }),
-    );
+    const keys: StoredKey[] = [];
+    const flagsByText = new Map<string, Readonly<KeyFlags>>();
+    // Labels repeat (findKey's index groups by them): one string per distinct label instead of one per row.
+    const labels = new Map<string, string>();
+    for (const cells of this.db.prepare(LOAD_KEYS_SQL).raw().iterate() as IterableIterator<KeyLoadCells>) {
+      const row = keyHexRow(cells);
+      const sharedWith = idList(cells[KeyCell.shares]);
+      if (this.macs.keyRowHex(row, sharedWith) !== cells[KeyCell.rowMac]) throw new StoreIntegrityError(this.path, `key handle ${row.handle}`);
+      // Most keys share one of a few flag sets: parse each once (the objects are frozen; a change makes a new one).
+      let flags = flagsByText.get(row.flags);
+      if (!flags) flagsByText.set(row.flags, (flags = Object.freeze(JSON.parse(row.flags) as KeyFlags)));
+      let label = labels.get(row.label);
+      if (label === undefined) labels.set(row.label, (label = row.label));
+      keys.push({ key: this.keyFromRow(row, label, flags, sharedWith, idList(cells[KeyCell.nodes])), acknowledged: row.acknowledged === 1 });
+    }
     return {
       users,
       keys,
@@ -194,32 +209,41 @@ export class SqliteStore implements HsmStore {
     };
   }
 
-  private rowToKey(row: KeyRow, shares: Map<number, number[]>, nodes: Map<number, number[]>): KeyObject {
-    const sharedWith = shares.get(row.handle) ?? [];
-    if (!RowMac.matches(this.macs.keyRow(row, sharedWith), row.row_mac)) throw new StoreIntegrityError(this.path, `key handle ${row.handle}`);
-    let material: Buffer;
+  /** A loaded key whose material is unsealed (and its GCM tag checked) the first time something reads it. */
+  private keyFromRow(row: KeyHexRow, label: string, flags: Readonly<KeyFlags>, sharedWith: number[], nodes: number[]): KeyObject {
+    const fields = {
+      handle: row.handle,
+      ownerId: row.owner_id,
+      keyClass: row.key_class,
+      keyType: row.key_type,
+      label,
+      id: row.key_id,
+      flags,
+      valueLen: row.value_len,
+      kcv: row.kcv === null ? undefined : Buffer.from(row.kcv, "hex"),
+      sharedWith: new Set(sharedWith),
+      sessionId: undefined,
+      nodes: new Set(nodes),
+    };
+    const pending: PendingMaterial = { sealed: { nonce: row.material_nonce, tag: row.material_tag, ciphertext: row.material_sealed }, unseal: this.unsealHex };
+    // One shared getter, not a closure per key: an accessor made per object literal costs about 1 KB a key.
+    // Enumerable, so a spread copy ({ ...key }) reads the material like any other field.
+    return Object.defineProperties(fields, {
+      material: { get: materialOnFirstUse, enumerable: true },
+      [HELD]: { value: pending, writable: true },
+    }) as typeof fields & { readonly material: Buffer };
+  }
+
+  /** Unseals a loaded key's material; a GCM failure is the row's integrity failure. */
+  private readonly unsealHex = (handle: number, sealed: SealedHex): Buffer => {
+    const box = { nonce: Buffer.from(sealed.nonce, "hex"), tag: Buffer.from(sealed.tag, "hex"), ciphertext: Buffer.from(sealed.ciphertext, "hex") };
     try {
-      material = this.sealer.open({ nonce: row.material_nonce, tag: row.material_tag, ciphertext: row.material_sealed }, `key:${row.handle}`);
+      return this.sealer.open(box, `key:${handle}`);
     } catch (err) {
-      if (err instanceof SealedBoxOpenError) throw new StoreIntegrityError(this.path, `key handle ${row.handle}`);
+      if (err instanceof SealedBoxOpenError) throw new StoreIntegrityError(this.path, `key handle ${handle}`);
       throw err;
     }
-    return {
-        handle: row.handle,
-        ownerId: row.owner_id,
-        keyClass: row.key_class,
-        keyType: row.key_type,
-        label: row.label,
-        id: row.key_id,
-        flags: JSON.parse(row.flags) as KeyFlags,
-        valueLen: row.value_len,
-        kcv: row.kcv ?? undefined,
-        sharedWith: new Set(sharedWith),
-        sessionId: undefined,
-        nodes: new Set(nodes.get(row.handle) ?? []),
-        material,
-    };
-  }
+  };
 
   auditState(): StoredAuditState {
     const value = meta(this.db, AUDIT_HEAD);
@@ -410,14 +434,69 @@ function meta(db: Database.Database, name: string): string {
   return row.value;
 }
 
-function groupBy(rows: { handle: number; v: number }[]): Map<number, number[]> {
-  const out = new Map<number, number[]>();
-  for (const row of rows) {
-    const list = out.get(row.handle);
-    if (list) list.push(row.v);
-    else out.set(row.handle, [row.v]);
-  }
-  return out;
+/** Every key column, blobs as lowercase hex (hex(NULL) is "": keyHexRow maps it back), with the key's shares and nodes as comma-separated ids. */
+const LOAD_KEYS_SQL = `SELECT handle, owner_id, key_class, key_type, label, key_id, flags, value_len,
+    lower(hex(kcv)), lower(hex(material_nonce)), lower(hex(material_tag)), lower(hex(material_sealed)), acknowledged, lower(hex(row_mac)),
+    (SELECT group_concat(user_id) FROM key_shares s WHERE s.handle = k.handle),
+    (SELECT group_concat(node_id) FROM key_nodes n WHERE n.handle = k.handle)
+  FROM keys k ORDER BY handle`;
+
+/** Sealed key material as the loader read it: lowercase hex. */
+interface SealedHex {
+  readonly nonce: string;
+  readonly tag: string;
+  readonly ciphertext: string;
+}
+
+/** A loaded key's material until first use: the sealed text and how to open it. */
+interface PendingMaterial {
+  readonly sealed: SealedHex;
+  readonly unseal: (handle: number, sealed: SealedHex) => Buffer;
+}
+
+/** Where a loaded key holds its pending material, then the plaintext. */
+const HELD = Symbol("loaded key material");
+
+/** The `material` getter of every loaded key: unseals once, then keeps the plaintext (and drops the sealed text). */
+function materialOnFirstUse(this: { readonly handle: number; [HELD]: PendingMaterial | Buffer }): Buffer {
+  const held = this[HELD];
+  if (Buffer.isBuffer(held)) return held;
+  const material = held.unseal(this.handle, held.sealed);
+  this[HELD] = material;
+  return material;
+}
+
+/** Positions in a LOAD_KEYS_SQL row. */
+const KeyCell = {
+  rowMac: 13,
+  shares: 14,
+  nodes: 15,
+} as const;
+
+type KeyLoadCells = [number, number, number, number, string, string, string, number, string | null, string, string, string, number, string, string | null, string | null];
+
+function keyHexRow(c: KeyLoadCells): KeyHexRow {
+  return {
+    handle: c[0],
+    owner_id: c[1],
+    key_class: c[2],
+    key_type: c[3],
+    label: c[4],
+    key_id: c[5],
+    flags: c[6],
+    value_len: c[7],
+    // hex(NULL) is "", and a stored kcv is never empty.
+    kcv: c[8] === null || c[8] === "" ? null : c[8],
+    material_nonce: c[9],
+    material_tag: c[10],
+    material_sealed: c[11],
+    acknowledged: c[12],
+  };
+}
+
+/** "3,1,2" (group_concat) as numbers; none for NULL. */
+function idList(text: string | null): number[] {
+  return text === null ? [] : text.split(",").map(Number);
 }
 
 function encodeSealed(sealed: { nonce: Buffer; tag: Buffer; ciphertext: Buffer }): Record<string, string> {
