@@ -200,7 +200,7 @@ function loadSeed(seed: string | SeedDocument): SeedDocument {
   try {
     return checkSeed(seed);
   } catch (err) {
-    if (err instanceof SeedError) throw new Error(`startEmulator: seed: ${err.message}`);
+    if (err instanceof SeedError) throw new Error(`startEmulator: seed: ${err.message}`, { cause: err });
     throw err;
   }
 }
