@@ -1,5 +1,6 @@
 // RSA and EC key pairs through HsmCluster: generation, attributes and defaults per class, shared id, findKey -m,
 // restart, replication and atomic pair creation.
+import { DOCUMENTED_DUMP_ORDER } from "../support/dumpOrder";
 import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import { createHash } from "node:crypto";
 import { ImportPublicKeyParams } from "../../src/hsm/cluster";
@@ -17,25 +18,7 @@ function attr(h: ClusterHarness, login: CuLogin, handle: number, id: number): st
   return h.cluster.getAttribute(login.session, handle, id)[0]!.text;
 }
 
-const SECRET_DUMP = [
-  "OBJ_ATTR_CLASS",
-  "OBJ_ATTR_KEY_TYPE",
-  "OBJ_ATTR_TOKEN",
-  "OBJ_ATTR_PRIVATE",
-  "OBJ_ATTR_ENCRYPT",
-  "OBJ_ATTR_DECRYPT",
-  "OBJ_ATTR_WRAP",
-  "OBJ_ATTR_UNWRAP",
-  "OBJ_ATTR_SIGN",
-  "OBJ_ATTR_VERIFY",
-  "OBJ_ATTR_LOCAL",
-  "OBJ_ATTR_SENSITIVE",
-  "OBJ_ATTR_EXTRACTABLE",
-  "OBJ_ATTR_LABEL",
-  "OBJ_ATTR_ID",
-  "OBJ_ATTR_VALUE_LEN",
-  "OBJ_ATTR_KCV",
-];
+const SECRET_DUMP = DOCUMENTED_DUMP_ORDER;
 
 describe("key pairs", () => {
   let h: ClusterHarness;
