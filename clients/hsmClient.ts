@@ -9,6 +9,8 @@ import { RETURN_CODES, returnCodeMetadata } from "../common/returnCodes";
 import { waitForSync, watchSyncStatus, WatchOptions } from "./syncWatch";
 import { User, UserType } from "./generated/localcloudhsm/v1/common";
 import {
+  CipherMechanism,
+  HashAlgorithm,
   FindKeyRequest,
   GenSymKeyRequest,
   GenSymKeyResponse,
@@ -97,6 +99,36 @@ export interface ImportOptions extends NewKeyOptions {
 /** With attest: the verified outcome of the nodes' attestation documents. */
 export interface Attested {
   readonly attestation: AttestationVerdict | undefined;
+}
+
+/** Encrypt's options; empty or absent buffers are "not given". */
+export interface EncryptOptions {
+  readonly mechanism: CipherMechanism;
+  /** CBC and CTR: the IV or initial counter block. Never for GCM (the HSM makes it) or ECB. */
+  readonly iv?: Buffer;
+  /** GCM only: additional authenticated data. */
+  readonly aad?: Buffer;
+  /** GCM only: tag length in bytes, 12 to 16 (default 16). */
+  readonly tagLength?: number;
+  /** RSA-OAEP only (default SHA-256). */
+  readonly oaepHash?: HashAlgorithm;
+}
+
+export interface EncryptResult {
+  readonly ciphertext: Buffer;
+  /** The IV used (the HSM's for GCM); empty for ECB. */
+  readonly iv: Buffer;
+  /** The GCM tag; empty otherwise. */
+  readonly tag: Buffer;
+}
+
+/** Decrypt's options: what Encrypt was given and returned (an EncryptResult spreads into it). */
+export interface DecryptOptions {
+  readonly mechanism: CipherMechanism;
+  readonly iv?: Buffer;
+  readonly aad?: Buffer;
+  readonly tag?: Buffer;
+  readonly oaepHash?: HashAlgorithm;
 }
 
 /** A findKey query; every given filter must match. */
@@ -222,6 +254,51 @@ export class HsmClient {
   }
 
   // ---- encrypt, decrypt, MAC (issue 11: cipherHandlers) ----
+
+  /**
+   * Encrypts with an AES or 3DES key (ENCRYPT=1). For AES-GCM the HSM makes the 12-byte IV: keep the returned `iv`
+   * and `tag` for decrypt. CBC and CTR take `iv` (16 bytes AES, 8 bytes 3DES); ECB takes none.
+   */
+  async encrypt(keyHandle: number, plaintext: Buffer, options: EncryptOptions): Promise<EncryptResult> {
+    const request = {
+      keyHandle,
+      mechanism: options.mechanism,
+      plaintext,
+      iv: options.iv ?? Buffer.alloc(0),
+      aad: options.aad ?? Buffer.alloc(0),
+      tagLength: options.tagLength ?? 0,
+      oaepHash: options.oaepHash ?? HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED,
+    };
+    const res = await call(this.raw.encrypt.bind(this.raw), request, this.metadata(), this.deadlineMs);
+    return { ciphertext: Buffer.from(res.ciphertext), iv: Buffer.from(res.iv), tag: Buffer.from(res.tag) };
+  }
+
+  /** Decrypts with a key whose DECRYPT=1; a GCM tag or padding that does not check is ENCRYPTED_DATA_INVALID. */
+  async decrypt(keyHandle: number, ciphertext: Buffer, options: DecryptOptions): Promise<Buffer> {
+    const request = {
+      keyHandle,
+      mechanism: options.mechanism,
+      ciphertext,
+      iv: options.iv ?? Buffer.alloc(0),
+      aad: options.aad ?? Buffer.alloc(0),
+      tag: options.tag ?? Buffer.alloc(0),
+      oaepHash: options.oaepHash ?? HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED,
+    };
+    const res = await call(this.raw.decrypt.bind(this.raw), request, this.metadata(), this.deadlineMs);
+    return Buffer.from(res.plaintext);
+  }
+
+  /** The full-length HMAC of `data` under a generic-secret key (SIGN=1). */
+  async mac(keyHandle: number, data: Buffer, hash: HashAlgorithm): Promise<Buffer> {
+    const res = await call(this.raw.mac.bind(this.raw), { keyHandle, hash, data }, this.metadata(), this.deadlineMs);
+    return Buffer.from(res.mac);
+  }
+
+  /** Resolves when `mac` is the HMAC of `data` (VERIFY=1); rejects with SIGNATURE_INVALID when it is not. */
+  async verifyMac(keyHandle: number, data: Buffer, mac: Buffer, hash: HashAlgorithm): Promise<void> {
+    await call(this.raw.verifyMac.bind(this.raw), { keyHandle, hash, data, mac }, this.metadata(), this.deadlineMs);
+  }
+
 
   /** exSymKey's Cfm3WrapKey: the key wrapped under an HSM wrapping key (owner only, extractable keys). */
   wrapKey(keyHandle: number, wrappingKeyHandle: number): Promise<WrapKeyResponse> {

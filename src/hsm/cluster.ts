@@ -10,6 +10,8 @@ import { readStartingState, restoreKeys } from "./clusterRecovery";
 import { ClusterSessions } from "./clusterSessions";
 import { GenSymKeyParams, ImportSymKeyParams, KeyChange, KeyCreation, KeyFilter, NodeResult, NodeSummary } from "./clusterTypes";
 import { ClusterWatches, WatchRequest } from "./clusterWatches";
+import { Encrypted } from "./crypto/ciphers";
+import { DataOperations, DecryptParams, EncryptParams, MacParams, VerifyMacParams } from "./dataOperations";
 import { GroupCommit } from "./groupCommit";
 import { HashQueue, LoginLimits } from "./hashQueue";
 import { KeyGuards } from "./keyGuards";
@@ -28,6 +30,9 @@ import { PasswordHasher, ScryptCost, scryptHasher, UserInfo, UserRole } from "./
 export * from "./clusterTypes";
 export { MAX_WRAPPED_KEY_BYTES, MIN_WRAPPABLE_BYTES } from "./keyOperations";
 export type { WatchRequest } from "./clusterWatches";
+export type { CipherMechanism, Encrypted } from "./crypto/ciphers";
+export type { HashAlgorithm } from "./crypto/hashAlgorithms";
+export type { DecryptParams, EncryptParams, MacParams, VerifyMacParams } from "./dataOperations";
 
 export interface ClusterOptions {
   readonly store: HsmStore;
@@ -76,6 +81,7 @@ export class HsmCluster {
   private readonly control: ClusterControl;
   private readonly watches: ClusterWatches;
   private readonly guards: KeyGuards;
+  private readonly data: DataOperations;
 
   constructor(options: ClusterOptions) {
     if (!Number.isInteger(options.nodeCount) || options.nodeCount < 1) throw new RangeError("nodeCount must be at least 1");
@@ -122,6 +128,7 @@ export class HsmCluster {
     });
     this.guards = new KeyGuards(keys, users);
     this.operations = new KeyOperations({ store, commits, keys, events, guards: this.guards, placement });
+    this.data = new DataOperations(this.guards);
     this.control = new ClusterControl({ clock, commits, keys, events, nodes, attestors, placement });
     this.watches = new ClusterWatches(start.log, clock, timers, options.watchBatchIntervalMs, this.sessions);
     restoreKeys(start.keys, keys, placement);
@@ -209,6 +216,25 @@ export class HsmCluster {
 
   get keyCount(): number {
     return this.keys.size;
+  }
+
+  // ---- data: encrypt, decrypt, MAC (DataOperations) ---------------------------------------------
+
+  encrypt(session: LoginSession, params: EncryptParams): Encrypted {
+    return this.data.encrypt(session, params);
+  }
+
+  decrypt(session: LoginSession, params: DecryptParams): Buffer {
+    return this.data.decrypt(session, params);
+  }
+
+  mac(session: LoginSession, params: MacParams): Buffer {
+    return this.data.mac(session, params);
+  }
+
+  /** Returns when the MAC matches; SIGNATURE_INVALID otherwise. */
+  verifyMac(session: LoginSession, params: VerifyMacParams): void {
+    this.data.verifyMac(session, params);
   }
 
   // ---- cluster control and attestation (ClusterControl) ------------------------------------------

@@ -45,18 +45,25 @@ export interface KeyObject {
 /** The handle of the HSM's internal key-encryption key: it exists, and no user may use it. */
 export const INTERNAL_KEY_HANDLE = 4;
 
-/** Defaults of a key of the given type, per DESIGN.md semantics 4 and the facts sheet 4.3. */
+/**
+ * Defaults of a key of the given type, per DESIGN.md semantics 4 and the facts sheet 4.3.
+ * Generic secrets (type 16) are HMAC keys: SIGN=1 and VERIFY=1, ENCRYPT=0 and DECRYPT=0. The AWS docs show SIGN and
+ * VERIFY 0 on KMU keys and have users set them with cloudhsm_mgmt_util before HMAC use; this emulator has no CMU
+ * setAttribute for them (KMU's sets OBJ_ATTR_TOKEN only), and issue 11 asks that `genSymKey -t 16` keys be usable for
+ * Mac/VerifyMac as made, so a generic secret is born ready for HMAC and for nothing else.
+ */
 export function defaultFlags(keyType: KeyType, options: { session: boolean; local: boolean; extractable: boolean }): KeyFlags {
   const wraps = keyType === KeyType.AES;
+  const hmacKey = keyType === KeyType.GENERIC_SECRET;
   return {
     token: !options.session,
     private: true,
-    encrypt: keyType !== KeyType.GENERIC_SECRET,
-    decrypt: keyType !== KeyType.GENERIC_SECRET,
+    encrypt: !hmacKey,
+    decrypt: !hmacKey,
     wrap: wraps,
     unwrap: wraps,
-    sign: false,
-    verify: false,
+    sign: hmacKey,
+    verify: hmacKey,
     derive: false,
     local: options.local,
     sensitive: true,

@@ -231,6 +231,11 @@ describe("defaultFlags", () => {
     expect([flags.encrypt, flags.decrypt, flags.wrap, flags.unwrap]).toEqual([true, true, false, false]);
   });
 
+  test("generic secrets are HMAC keys: sign and verify, no encrypt, decrypt, wrap or unwrap", () => {
+    const flags = defaultFlags(KeyType.GENERIC_SECRET, { session: false, local: true, extractable: true });
+    expect([flags.sign, flags.verify, flags.encrypt, flags.decrypt, flags.wrap, flags.unwrap]).toEqual([true, true, false, false, false, false]);
+  });
+
   test("imported keys: LOCAL=0, and neither ALWAYS_SENSITIVE nor NEVER_EXTRACTABLE", () => {
     const flags = defaultFlags(KeyType.AES, { session: false, local: false, extractable: true });
     expect(flags.local).toBe(false);

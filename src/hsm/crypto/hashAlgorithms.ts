@@ -1,0 +1,23 @@
+// The digests the HSM names (HMAC, and OAEP and signatures elsewhere), with node:crypto's names and output lengths.
+
+export type HashAlgorithm = "SHA1" | "SHA224" | "SHA256" | "SHA384" | "SHA512";
+
+export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ["SHA1", "SHA224", "SHA256", "SHA384", "SHA512"];
+
+/** node:crypto's name for each digest. */
+export const NODE_HASH_NAME: Readonly<Record<HashAlgorithm, string>> = {
+  SHA1: "sha1",
+  SHA224: "sha224",
+  SHA256: "sha256",
+  SHA384: "sha384",
+  SHA512: "sha512",
+};
+
+/** Output length in bytes, which is also the length of a full HMAC. */
+export const DIGEST_LENGTH: Readonly<Record<HashAlgorithm, number>> = {
+  SHA1: 20,
+  SHA224: 28,
+  SHA256: 32,
+  SHA384: 48,
+  SHA512: 64,
+};
