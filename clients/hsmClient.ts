@@ -3,7 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import { readFile } from "node:fs/promises";
 import { HsmClientError, toClientError } from "./errors";
 import { AttestationVerdict, verifyAttestations } from "./attestation";
-import { randomBytes } from "node:crypto";
+import { createPrivateKey, createPublicKey, KeyObject, randomBytes } from "node:crypto";
 import { aesKeyUnwrapPkcs5, aesKeyWrapPkcs5, UnwrapIntegrityError } from "../common/keyWrap";
 import { RETURN_CODES, returnCodeMetadata } from "../common/returnCodes";
 import { waitForSync, watchSyncStatus, WatchOptions } from "./syncWatch";
@@ -29,6 +29,15 @@ import {
   SyncEvent,
   WatchSyncStatusResponse,
   ImportSymKeyResponse,
+  EcCurve,
+  GenerateKeyPairRequest,
+  GenerateKeyPairResponse,
+  ImportPrivateKeyRequest,
+  ImportPrivateKeyResponse,
+  ImportPublicKeyResponse,
+  SignatureEncoding,
+  SignMechanism,
+  SignRequest,
 } from "./generated/localcloudhsm/v1/hsm_service";
 import { AdminServiceClient, CreateUserResponse, ListUsersResponse } from "./generated/localcloudhsm/v1/admin_service";
 
@@ -42,7 +51,7 @@ function hostUnwrapFailure(): HsmClientError {
 }
 
 /** KMU key types. */
-export const KEY_TYPE = { GENERIC_SECRET: 16, DES3: 21, AES: 31 } as const;
+export const KEY_TYPE = { RSA: 0, EC: 3, GENERIC_SECRET: 16, DES3: 21, AES: 31 } as const;
 /** Well-known KMU attribute ids. */
 export const ATTRIBUTE = { CLASS: 0, TOKEN: 1, LABEL: 3, KEY_TYPE: 256, ID: 258, WRAP: 262, UNWRAP: 263, LOCAL: 355, KCV: 371, ALL: 512 } as const;
 
@@ -94,6 +103,53 @@ export interface ImportOptions extends NewKeyOptions {
   readonly wrappingKey: number;
   /** -wk: the plaintext of the same wrapping key; when given, the key is wrapped here and only the wrapped form is sent. */
   readonly hostWrappingKey?: Buffer;
+}
+
+/** generateKeyPair: an RSA pair (2048, 3072 or 4096 bits, exponent 65537) or an EC pair on a named curve. */
+export type KeyPairOptions = NewKeyOptions & { readonly nonExtractable?: boolean } & (
+    | { readonly keyType: typeof KEY_TYPE.RSA; readonly modulusBits?: number; readonly publicExponent?: number }
+    | { readonly keyType: typeof KEY_TYPE.EC; readonly curve: EcCurve }
+  );
+
+/** How sign and verify work: the mechanism, the hash, and whether the input is already a digest. */
+export interface SignOptions {
+  readonly mechanism: SignMechanism;
+  readonly hash: HashAlgorithm;
+  /** The input is a digest computed with `hash`, not the message. */
+  readonly prehashed?: boolean;
+  /** RSA-PSS salt length in bytes; the hash's length by default. */
+  readonly pssSaltLength?: number;
+  /** ECDSA layout: DER (default) or RAW (r || s). */
+  readonly encoding?: SignatureEncoding;
+}
+
+export interface PrivateImportOptions extends NewKeyOptions {
+  /** -w: handle of the HSM's AES wrapping key (WRAP=1, UNWRAP=1). */
+  readonly wrappingKey: number;
+  /** -wk: the plaintext of the same wrapping key; the private key is then wrapped here. */
+  readonly hostWrappingKey?: Buffer;
+}
+
+function newKeyFields(options: NewKeyOptions): Pick<GenSymKeyRequest, "label" | "id" | "session" | "shareWithUserIds" | "minSrv" | "timeoutSeconds"> {
+  return {
+    label: options.label,
+    id: options.id ?? "",
+    session: options.session ?? false,
+    shareWithUserIds: [...(options.shareWith ?? [])],
+    minSrv: options.minSrv,
+    timeoutSeconds: options.timeoutSeconds,
+  };
+}
+
+function signRequest(keyHandle: number, input: Buffer, options: SignOptions): SignRequest {
+  return {
+    keyHandle,
+    mechanism: options.mechanism,
+    hash: options.hash,
+    input: options.prehashed ? { $case: "digest", value: input } : { $case: "data", value: input },
+    pssSaltLength: options.pssSaltLength,
+    encoding: options.encoding ?? SignatureEncoding.SIGNATURE_ENCODING_UNSPECIFIED,
+  };
 }
 
 /** With attest: the verified outcome of the nodes' attestation documents. */
@@ -182,7 +238,7 @@ export class HsmClient {
       timeoutSeconds: options.timeoutSeconds,
     };
     const res = await call(this.raw.genSymKey.bind(this.raw), request, this.metadata(), this.deadlineMs);
-    return { ...res, attestation: options.attest ? await this.verify(res.attestations, nonce, res.keyHandle) : undefined };
+    return { ...res, attestation: options.attest ? await this.checkAttestations(res.attestations, nonce, res.keyHandle) : undefined };
   }
 
   /** An AES wrapping key (WRAP=1, UNWRAP=1) for imports; returns its handle. */
@@ -209,7 +265,7 @@ export class HsmClient {
       shareWithUserIds: [...(options.shareWith ?? [])],
     };
     const res = await call(this.raw.importSymKey.bind(this.raw), request, this.metadata(), this.deadlineMs);
-    return { ...res, attestation: options.attest ? await this.verify(res.attestations, nonce, res.keyHandle) : undefined };
+    return { ...res, attestation: options.attest ? await this.checkAttestations(res.attestations, nonce, res.keyHandle) : undefined };
   }
 
   /** imSymKey -f <file>: the file holds raw key bytes. */
@@ -223,6 +279,104 @@ export class HsmClient {
   }
 
   // ---- key pairs, signatures, public/private import and export (issue 11: keyPairHandlers) ----
+
+  /** genRSAKeyPair (keyType RSA, modulusBits 2048/3072/4096, exponent 65537) or genECCKeyPair (keyType EC, curve). */
+  async generateKeyPair(options: KeyPairOptions): Promise<GenerateKeyPairResponse & Attested> {
+    const nonce = options.attest ? randomBytes(32) : Buffer.alloc(0);
+    const request: GenerateKeyPairRequest = {
+      ...newKeyFields(options),
+      attest: options.attest ?? false,
+      attestNonce: nonce,
+      keyType: options.keyType,
+      modulusBits: options.keyType === KEY_TYPE.RSA ? (options.modulusBits ?? 2048) : 0,
+      publicExponent: options.keyType === KEY_TYPE.RSA ? (options.publicExponent ?? 65537) : 0,
+      curve: options.keyType === KEY_TYPE.EC ? options.curve : EcCurve.EC_CURVE_UNSPECIFIED,
+      nonExtractable: options.nonExtractable ?? false,
+    };
+    const res = await call(this.raw.generateKeyPair.bind(this.raw), request, this.metadata(), this.deadlineMs);
+    return { ...res, attestation: options.attest ? await this.checkAttestations(res.attestations, nonce, res.privateKeyHandle) : undefined };
+  }
+
+  /** sign: the signature of `input` (the message, or with `prehashed` its digest) with a private key. */
+  async sign(keyHandle: number, input: Buffer, options: SignOptions): Promise<Buffer> {
+    const res = await call(this.raw.sign.bind(this.raw), signRequest(keyHandle, input, options), this.metadata(), this.deadlineMs);
+    return Buffer.from(res.signature);
+  }
+
+  /**
+   * verify: true when `signature` verifies with the public key, false when it does not (reason SIGNATURE_INVALID);
+   * every other failure (wrong key, wrong length, SHA-1, ...) throws HsmClientError.
+   */
+  async verify(keyHandle: number, input: Buffer, signature: Buffer, options: SignOptions): Promise<boolean> {
+    try {
+      await call(this.raw.verify.bind(this.raw), { ...signRequest(keyHandle, input, options), signature }, this.metadata(), this.deadlineMs);
+      return true;
+    } catch (err) {
+      if (err instanceof HsmClientError && err.reason === "SIGNATURE_INVALID") return false;
+      throw err;
+    }
+  }
+
+  /** importPubKey: a PEM SubjectPublicKeyInfo or a node:crypto public key. */
+  importPublicKey(key: string | KeyObject, options: NewKeyOptions): Promise<ImportPublicKeyResponse> {
+    const pem = typeof key === "string" ? key : key.export({ format: "pem", type: "spki" }).toString();
+    return call(this.raw.importPublicKey.bind(this.raw), { ...newKeyFields(options), pem }, this.metadata(), this.deadlineMs);
+  }
+
+  /**
+   * importPrivateKey through the HSM wrapping key `wrappingKey`; with hostWrappingKey (-wk, the same key's bytes) the
+   * PKCS#8 DER is wrapped here and only the wrapped form is sent.
+   */
+  async importPrivateKey(key: string | KeyObject, options: PrivateImportOptions): Promise<ImportPrivateKeyResponse & Attested> {
+    const nonce = options.attest ? randomBytes(32) : Buffer.alloc(0);
+    let material: ImportPrivateKeyRequest["material"];
+    if (options.hostWrappingKey) {
+      const der = (typeof key === "string" ? createPrivateKey(key) : key).export({ format: "der", type: "pkcs8" });
+      material = { $case: "hostWrappedKey", value: aesKeyWrapPkcs5(options.hostWrappingKey, der) };
+      der.fill(0);
+    } else {
+      material = { $case: "pem", value: typeof key === "string" ? key : key.export({ format: "pem", type: "pkcs8" }).toString() };
+    }
+    const request: ImportPrivateKeyRequest = {
+      ...newKeyFields(options),
+      material,
+      wrappingKeyHandle: options.wrappingKey,
+      attest: options.attest ?? false,
+      attestNonce: nonce,
+    };
+    const res = await call(this.raw.importPrivateKey.bind(this.raw), request, this.metadata(), this.deadlineMs);
+    return { ...res, attestation: options.attest ? await this.checkAttestations(res.attestations, nonce, res.keyHandle) : undefined };
+  }
+
+  /** exportPubKey: the public key as a node:crypto KeyObject. */
+  async exportPublicKey(keyHandle: number): Promise<KeyObject> {
+    const res = await call(this.raw.exportPublicKey.bind(this.raw), { keyHandle }, this.metadata(), this.deadlineMs);
+    return createPublicKey(res.pem);
+  }
+
+  /**
+   * exportPrivateKey: the HSM wraps the PKCS#8 DER under `wrappingKeyHandle`; it is unwrapped here with
+   * hostWrappingKey (-wk), else by the HSM (Cfm3UnWrapHostKey, as exportKey does).
+   */
+  async exportPrivateKey(keyHandle: number, wrappingKeyHandle: number, hostWrappingKey?: Buffer): Promise<KeyObject> {
+    const res = await call(this.raw.exportPrivateKey.bind(this.raw), { keyHandle, wrappingKeyHandle, mechanism: 0 }, this.metadata(), this.deadlineMs);
+    let der: Buffer;
+    if (hostWrappingKey) {
+      try {
+        der = aesKeyUnwrapPkcs5(hostWrappingKey, Buffer.from(res.wrappedKey));
+      } catch (err) {
+        if (err instanceof UnwrapIntegrityError) throw hostUnwrapFailure();
+        throw err;
+      }
+    } else {
+      der = Buffer.from((await this.unwrapHostKey(wrappingKeyHandle, Buffer.from(res.wrappedKey))).keyMaterial);
+    }
+    try {
+      return createPrivateKey({ key: der, format: "der", type: "pkcs8" });
+    } finally {
+      der.fill(0);
+    }
+  }
 
   getAttribute(keyHandle: number, attributeId: number): Promise<GetAttributeResponse> {
     return call(this.raw.getAttribute.bind(this.raw), { keyHandle, attributeId }, this.metadata(), this.deadlineMs);
@@ -368,7 +522,7 @@ export class HsmClient {
     this.pinnedKeys = keys;
   }
 
-  private async verify(attestations: ImportSymKeyResponse["attestations"], nonce: Buffer, keyHandle: number): Promise<AttestationVerdict> {
+  private async checkAttestations(attestations: ImportSymKeyResponse["attestations"], nonce: Buffer, keyHandle: number): Promise<AttestationVerdict> {
     return verifyAttestations(attestations, await this.attestationKeys(), { nonce, keyHandle });
   }
 

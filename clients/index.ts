@@ -2,7 +2,8 @@
 export { AdminClient, ATTRIBUTE, DEFAULT_ADDRESS, HsmClient, KEY_TYPE } from "./hsmClient";
 export type { Attested, ConnectOptions, FindOptions, ImportOptions, NewKeyOptions } from "./hsmClient";
 export type { DecryptOptions, EncryptOptions, EncryptResult } from "./hsmClient";
-export { CipherMechanism, HashAlgorithm } from "./generated/localcloudhsm/v1/hsm_service";
+export type { KeyPairOptions, PrivateImportOptions, SignOptions } from "./hsmClient";
+export { CipherMechanism, EcCurve, HashAlgorithm, SignatureEncoding, SignMechanism } from "./generated/localcloudhsm/v1/hsm_service";
 export { errorInfoOf, HsmClientError, toClientError } from "./errors";
 export { aesKeyUnwrapPkcs5, aesKeyWrapPkcs5, UnwrapIntegrityError } from "../common/keyWrap";
 export { lookupReturnCode, RETURN_CODES, returnCodeText } from "../common/returnCodes";

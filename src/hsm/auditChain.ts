@@ -17,7 +17,9 @@ export type AuditOpcode =
   | "CN_SESSION_EXPIRED"
   | "CN_CLUSTER_CONTROL"
   | "CN_CHANGE_PSWD"
-  | "CN_UNLOCK_USER";
+  | "CN_UNLOCK_USER"
+  | "CN_GENERATE_KEY_PAIR"
+  | "CN_CREATE_OBJECT";
 
 /** What the cluster records; never key material or passwords. */
 export interface AuditEvent {

@@ -16,6 +16,7 @@ import { GroupCommit } from "./groupCommit";
 import { HashQueue, LoginLimits } from "./hashQueue";
 import { KeyGuards } from "./keyGuards";
 import { KeyOperations } from "./keyOperations";
+import { GenerateKeyPairParams, ImportPrivateKeyParams, ImportPublicKeyParams, KeyPairCreation, KeyPairOperations, SignParams, VerifyParams } from "./keyPairOperations";
 import { KeyPlacement } from "./keyPlacement";
 import { KeyRegistry } from "./keyRegistry";
 import { NodeState, NodeTable } from "./nodes";
@@ -29,6 +30,8 @@ import { PasswordHasher, ScryptCost, scryptHasher, UserInfo, UserRole } from "./
 
 export * from "./clusterTypes";
 export { MAX_WRAPPED_KEY_BYTES, MIN_WRAPPABLE_BYTES } from "./keyOperations";
+export type { GenerateKeyPairParams, ImportPrivateKeyParams, ImportPublicKeyParams, KeyPairCreation, PrivateKeyMaterial, SignParams, VerifyParams } from "./keyPairOperations";
+export { MAX_SIGN_DATA_BYTES } from "./keyPairOperations";
 export type { WatchRequest } from "./clusterWatches";
 export type { CipherMechanism, Encrypted } from "./crypto/ciphers";
 export type { HashAlgorithm } from "./crypto/hashAlgorithms";
@@ -77,6 +80,7 @@ export class HsmCluster {
   private readonly keys = new KeyRegistry();
   private readonly sessions: ClusterSessions;
   private readonly operations: KeyOperations;
+  private readonly keyPairs: KeyPairOperations;
   private readonly placement: KeyPlacement;
   private readonly control: ClusterControl;
   private readonly watches: ClusterWatches;
@@ -129,6 +133,7 @@ export class HsmCluster {
     this.guards = new KeyGuards(keys, users);
     this.operations = new KeyOperations({ store, commits, keys, events, guards: this.guards, placement });
     this.data = new DataOperations(this.guards);
+    this.keyPairs = new KeyPairOperations({ store, commits, keys, events, guards: this.guards, placement });
     this.control = new ClusterControl({ clock, commits, keys, events, nodes, attestors, placement });
     this.watches = new ClusterWatches(start.log, clock, timers, options.watchBatchIntervalMs, this.sessions);
     restoreKeys(start.keys, keys, placement);
@@ -207,6 +212,36 @@ export class HsmCluster {
 
   getKeyInfo(session: LoginSession, handle: number): { ownerId: number; sharedWith: number[]; nodes: NodeResult[] } {
     return this.operations.getKeyInfo(session, handle);
+  }
+
+  // ---- key pairs, sign and verify (KeyPairOperations) ---------------------------------------------
+
+  generateKeyPair(session: LoginSession, params: GenerateKeyPairParams, signal?: AbortSignal): Promise<KeyPairCreation> {
+    return this.keyPairs.generateKeyPair(session, params, signal);
+  }
+
+  importPublicKey(session: LoginSession, params: ImportPublicKeyParams, signal?: AbortSignal): Promise<KeyCreation> {
+    return this.keyPairs.importPublicKey(session, params, signal);
+  }
+
+  importPrivateKey(session: LoginSession, params: ImportPrivateKeyParams, signal?: AbortSignal): Promise<KeyCreation> {
+    return this.keyPairs.importPrivateKey(session, params, signal);
+  }
+
+  exportPublicKey(session: LoginSession, handle: number): string {
+    return this.keyPairs.exportPublicKey(session, handle);
+  }
+
+  exportPrivateKey(session: LoginSession, handle: number, wrappingHandle: number): Buffer {
+    return this.keyPairs.exportPrivateKey(session, handle, wrappingHandle);
+  }
+
+  sign(session: LoginSession, params: SignParams): Promise<Buffer> {
+    return this.keyPairs.sign(session, params);
+  }
+
+  verify(session: LoginSession, params: VerifyParams): Promise<void> {
+    return this.keyPairs.verify(session, params);
   }
 
   /** Per-node result of an operation that every answering node takes part in. */

@@ -63,6 +63,8 @@ export interface KeyFilter {
   readonly session?: boolean;
   readonly sharedWith?: readonly number[];
   readonly kcv?: Buffer;
+  /** Exact RSA modulus, big-endian without leading zero bytes (-m); matches both halves of an RSA pair. */
+  readonly modulus?: Buffer;
 }
 
 /** The result of a change to one key that every node holding it takes part in. */

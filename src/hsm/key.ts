@@ -46,23 +46,32 @@ export interface KeyObject {
 export const INTERNAL_KEY_HANDLE = 4;
 
 /**
- * Defaults of a key of the given type, per DESIGN.md semantics 4 and the facts sheet 4.3.
+ * Defaults of a key of the given type and class, per DESIGN.md semantics 4 and the facts sheet 4.3.
  * Generic secrets (type 16) are HMAC keys: SIGN=1 and VERIFY=1, ENCRYPT=0 and DECRYPT=0. The AWS docs show SIGN and
  * VERIFY 0 on KMU keys and have users set them with cloudhsm_mgmt_util before HMAC use; this emulator has no CMU
  * setAttribute for them (KMU's sets OBJ_ATTR_TOKEN only), and issue 11 asks that `genSymKey -t 16` keys be usable for
  * Mac/VerifyMac as made, so a generic secret is born ready for HMAC and for nothing else.
+ * Asymmetric keys follow the genRSAKeyPair/genECCKeyPair dumps: a public key verifies (RSA also encrypts and wraps),
+ * is not sensitive and is always extractable; a private key signs (RSA also decrypts and unwraps).
  */
-export function defaultFlags(keyType: KeyType, options: { session: boolean; local: boolean; extractable: boolean }): KeyFlags {
-  const wraps = keyType === KeyType.AES;
-  const hmacKey = keyType === KeyType.GENERIC_SECRET;
+export function defaultFlags(
+  keyType: KeyType,
+  options: { session: boolean; local: boolean; extractable: boolean },
+  keyClass: KeyClass = KeyClass.SECRET,
+): KeyFlags {
+  if (keyClass === KeyClass.PUBLIC) return publicKeyFlags(keyType, options);
+  const secret = keyClass === KeyClass.SECRET;
+  const hmacKey = secret && keyType === KeyType.GENERIC_SECRET;
+  const wraps = keyType === KeyType.AES || keyType === KeyType.RSA;
+  const rsa = keyType === KeyType.RSA;
   return {
     token: !options.session,
     private: true,
-    encrypt: !hmacKey,
-    decrypt: !hmacKey,
-    wrap: wraps,
+    encrypt: secret && !hmacKey,
+    decrypt: secret ? !hmacKey : rsa,
+    wrap: secret && wraps,
     unwrap: wraps,
-    sign: hmacKey,
+    sign: !secret || hmacKey,
     verify: hmacKey,
     derive: false,
     local: options.local,
@@ -71,6 +80,31 @@ export function defaultFlags(keyType: KeyType, options: { session: boolean; loca
     // PKCS#11: a generated key that was never extractable; imported keys were outside the HSM.
     neverExtractable: options.local && !options.extractable,
     alwaysSensitive: options.local,
+    trusted: false,
+    wrapWithTrusted: false,
+    destroyable: true,
+  };
+}
+
+function publicKeyFlags(keyType: KeyType, options: { session: boolean; local: boolean }): KeyFlags {
+  const rsa = keyType === KeyType.RSA;
+  return {
+    token: !options.session,
+    // The genRSAKeyPair dump shows OBJ_ATTR_PRIVATE 0x00 for the public key.
+    private: false,
+    encrypt: rsa,
+    decrypt: false,
+    wrap: rsa,
+    unwrap: false,
+    sign: false,
+    verify: true,
+    derive: false,
+    local: options.local,
+    sensitive: false,
+    // "Public keys are always extractable" (genRSAKeyPair -nex).
+    extractable: true,
+    neverExtractable: false,
+    alwaysSensitive: false,
     trusted: false,
     wrapWithTrusted: false,
     destroyable: true,

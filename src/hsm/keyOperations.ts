@@ -6,6 +6,7 @@ import { AttributeReading, readAttributes } from "./attributes";
 import { AuditEvent } from "./auditLog";
 import { ClusterEvents } from "./clusterEvents";
 import { GenSymKeyParams, ImportSymKeyParams, KeyChange, KeyCreation, KeyFilter, NewKeyOptions, NodeResult, StepOutcome } from "./clusterTypes";
+import { publicFacts } from "./crypto/asymmetricKeys";
 import { keyCheckValue } from "./crypto/kcv";
 import { HsmError } from "./errors";
 import { GroupCommit } from "./groupCommit";
@@ -104,6 +105,7 @@ export class KeyOperations {
       if (filter.id !== undefined && key.id !== filter.id) continue;
       if (filter.session !== undefined && filter.session === key.flags.token) continue;
       if (filter.kcv !== undefined && !(key.kcv && key.kcv.equals(filter.kcv))) continue;
+      if (filter.modulus !== undefined && !matchesModulus(key, filter.modulus)) continue;
       if (filter.sharedWith && !filter.sharedWith.every((u) => key.ownerId === u || key.sharedWith.has(u))) continue;
       out.push(key.handle);
     }
@@ -209,13 +211,23 @@ export class KeyOperations {
 
   /** Checks label, id, -min_srv/-timeout, sharing and room in the cluster; returns how many nodes must hold the key. */
   private checkNewKey(session: LoginSession, options: NewKeyOptions): number {
-    checkLabel(options.label);
-    checkKeyId(options.id);
-    const required = this.parts.placement.requiredNodes(options);
-    this.parts.guards.checkShareList(session, options.shareWith);
-    this.parts.placement.checkRoomFor(options.id);
-    return required;
+    return checkNewKey(this.parts, session, options);
   }
+}
+
+/** Checks label, id, -min_srv/-timeout, sharing and room in the cluster; returns how many nodes must hold the new key(s). */
+export function checkNewKey(parts: Pick<KeyOperationParts, "guards" | "placement">, session: LoginSession, options: NewKeyOptions): number {
+  checkLabel(options.label);
+  checkKeyId(options.id);
+  const required = parts.placement.requiredNodes(options);
+  parts.guards.checkShareList(session, options.shareWith);
+  parts.placement.checkRoomFor(options.id);
+  return required;
+}
+
+function matchesModulus(key: KeyObject, modulus: Buffer): boolean {
+  const facts = publicFacts(key.keyClass, key.material);
+  return facts?.kind === "rsa" && facts.modulus.equals(modulus);
 }
 
 function buildKey(session: LoginSession, options: NewKeyOptions, keyType: KeyType, material: Buffer, origin: { local: boolean; extractable: boolean }): KeyObject {

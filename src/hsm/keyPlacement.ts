@@ -1,7 +1,7 @@
 // Where keys live: creation on one node with -min_srv and its coverage wait, replication delivery, tombstones and deletion, per-node results.
 import { RETURN_CODES } from "../../common/returnCodes";
 import { untilAppendsReach } from "./appendWait";
-import { AuditEvent } from "./auditLog";
+import { AuditEvent, AuditOpcode } from "./auditLog";
 import { Clock } from "./clock";
 import { ClusterEvents } from "./clusterEvents";
 import { KeyChange, KeyCreation, NewKeyOptions, NodeResult, StepOutcome } from "./clusterTypes";
@@ -10,6 +10,7 @@ import { GroupCommit } from "./groupCommit";
 import { HandleAllocator } from "./handleAllocator";
 import { KeyObject } from "./key";
 import { KeyRegistry } from "./keyRegistry";
+import { KeyClass } from "./keyTypes";
 import { NodeTable } from "./nodes";
 import { ReplicationQueues } from "./replicationQueues";
 import { NewEvent } from "./revisionLog";
@@ -103,12 +104,12 @@ export class KeyPlacement {
     const origin = this.originNode(preferredNode);
     const key: KeyObject = { ...draft, handle: this.parts.handles.allocate(), nodes: new Set([origin]) };
     const audited: AuditEvent = {
-      opcode: steps.some((s) => s.name === "Cfm3UnWrapKey") ? "CN_UNWRAP_KEY" : "CN_GENERATE_KEY",
+      opcode: creationOpcode(steps),
       node: origin,
       user: key.ownerId,
       handle: key.handle,
       result: "SUCCESS",
-      detail: `type ${key.keyType} ${key.flags.token ? "token" : "session"}`,
+      detail: `${key.keyClass === KeyClass.SECRET ? "" : `class ${key.keyClass} `}type ${key.keyType} ${key.flags.token ? "token" : "session"}`,
     };
     if (key.flags.token) {
       // The key joins the registry only once durable; meanwhile its id is held so no concurrent call takes it.
@@ -254,4 +255,13 @@ export class KeyPlacement {
     for (const key of delivered) key.nodes.add(nodeId);
     events.append(delivered.map((key) => events.keyEvent("KEY_REPLICATED", key, nodeId)));
   }
+}
+
+/** The audit opcode of a key creation, from the step that made the key. */
+function creationOpcode(steps: readonly StepOutcome[]): AuditOpcode {
+  const names = new Set(steps.map((s) => s.name));
+  if (names.has("Cfm3UnWrapKey")) return "CN_UNWRAP_KEY";
+  if (names.has("Cfm3GenerateKeyPair")) return "CN_GENERATE_KEY_PAIR";
+  if (names.has("Cfm3CreatePublicKey")) return "CN_CREATE_OBJECT";
+  return "CN_GENERATE_KEY";
 }

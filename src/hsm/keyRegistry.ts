@@ -3,9 +3,10 @@ import { KeyObject } from "./key";
 
 export class KeyRegistry {
   private readonly byHandle = new Map<number, KeyObject>();
-  private readonly byId = new Map<string, number>();
-  /** Ids of keys being written, not yet in the registry: taken all the same. */
-  private readonly reservedIds = new Set<string>();
+  /** Handles per id: one key, or the two keys of a pair, which share their id. */
+  private readonly byId = new Map<string, Set<number>>();
+  /** Ids of keys being written, not yet in the registry, with how many writes hold each: taken all the same. */
+  private readonly reservedIds = new Map<string, number>();
   private readonly byLabel = new Map<string, Set<number>>();
   /** Handles in ascending order, kept sorted so findKey pages without sorting. */
   private sortedHandles: number[] = [];
@@ -25,16 +26,22 @@ export class KeyRegistry {
 
   /** Holds an id for a key whose durable write is in flight. */
   reserveId(id: string): void {
-    if (id !== "") this.reservedIds.add(id);
+    if (id !== "") this.reservedIds.set(id, (this.reservedIds.get(id) ?? 0) + 1);
   }
 
   releaseId(id: string): void {
-    this.reservedIds.delete(id);
+    const held = this.reservedIds.get(id) ?? 0;
+    if (held <= 1) this.reservedIds.delete(id);
+    else this.reservedIds.set(id, held - 1);
   }
 
   add(key: KeyObject): void {
     this.byHandle.set(key.handle, key);
-    if (key.id !== "") this.byId.set(key.id, key.handle);
+    if (key.id !== "") {
+      let holders = this.byId.get(key.id);
+      if (!holders) this.byId.set(key.id, (holders = new Set()));
+      holders.add(key.handle);
+    }
     let labelled = this.byLabel.get(key.label);
     if (!labelled) this.byLabel.set(key.label, (labelled = new Set()));
     labelled.add(key.handle);
@@ -47,7 +54,9 @@ export class KeyRegistry {
     const key = this.byHandle.get(handle);
     if (!key) return undefined;
     this.byHandle.delete(handle);
-    if (key.id !== "" && this.byId.get(key.id) === handle) this.byId.delete(key.id);
+    const holders = this.byId.get(key.id);
+    holders?.delete(handle);
+    if (holders?.size === 0) this.byId.delete(key.id);
     this.byLabel.get(key.label)?.delete(handle);
     if (this.byLabel.get(key.label)?.size === 0) this.byLabel.delete(key.label);
     const at = this.sortedHandles.indexOf(handle);

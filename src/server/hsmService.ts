@@ -127,7 +127,7 @@ export function hsmServiceHandlers(
       const query = validateFindKey(request);
       const scope = PageTokenCodec.scope([session.sessionId, query.filter.keyClass, query.filter.keyType, query.filter.label,
         query.filter.id, query.filter.session, query.filter.sharedWith && [...query.filter.sharedWith].sort((a, b) => a - b),
-        query.filter.kcv?.toString("hex")]);
+        query.filter.kcv?.toString("hex"), query.filter.modulus?.toString("hex")]);
       const after = query.pageToken === "" ? 0 : pageTokens.decode(query.pageToken, scope);
       const matches = cluster.findKey(session, query.filter);
       const start = after === 0 ? 0 : firstAfter(matches, after);

@@ -46,8 +46,11 @@ export function attestNonce(request: { attest: boolean; attestNonce: Buffer }): 
   return request.attestNonce;
 }
 
-/** What GenSymKey and ImportSymKey say alike about the key they create: names, scope, sharing, min_srv. */
-function newKeyOptions(request: GenSymKeyRequest | ImportSymKeyRequest): NewKeyOptions {
+/** The request fields every key-creating call has. */
+export type NewKeyRequestFields = Pick<GenSymKeyRequest, "label" | "id" | "session" | "shareWithUserIds" | "minSrv" | "timeoutSeconds">;
+
+/** What every key-creating request says alike about the key it creates: names, scope, sharing, min_srv. */
+export function newKeyOptions(request: NewKeyRequestFields): NewKeyOptions {
   return {
     label: request.label,
     id: request.id,
@@ -84,6 +87,9 @@ export function validateGetAttribute(request: GetAttributeRequest): { handle: nu
   return { handle: request.keyHandle, attributeId: request.attributeId };
 }
 
+/** Longest -m modulus: a 4096-bit key's. */
+const MAX_MODULUS_BYTES = 512;
+
 export interface FindKeyQuery {
   readonly filter: KeyFilter;
   readonly pageSize: number;
@@ -95,6 +101,9 @@ export function validateFindKey(request: FindKeyRequest): FindKeyQuery {
   if (request.kcv !== undefined && request.kcv.length !== KCV_LENGTH) {
     throw new HsmError("REQUEST_INVALID", "kcv is 3 bytes", { field: "kcv", length: request.kcv.length });
   }
+  if (request.modulus !== undefined && (request.modulus.length === 0 || request.modulus[0] === 0 || request.modulus.length > MAX_MODULUS_BYTES)) {
+    throw new HsmError("REQUEST_INVALID", `modulus is 1 to ${MAX_MODULUS_BYTES} big-endian bytes without leading zeros`, { field: "modulus", length: request.modulus.length });
+  }
   const sharedWith = shareList(request.sharedWithUserIds);
   return {
     filter: {
@@ -105,6 +114,7 @@ export function validateFindKey(request: FindKeyRequest): FindKeyQuery {
       ...(request.session !== undefined ? { session: request.session } : {}),
       ...(sharedWith.length > 0 ? { sharedWith } : {}),
       ...(request.kcv !== undefined ? { kcv: Buffer.from(request.kcv) } : {}),
+      ...(request.modulus !== undefined ? { modulus: Buffer.from(request.modulus) } : {}),
     },
     // AIP-158: zero means the default; larger than the maximum is coerced down.
     pageSize: request.pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.pageSize, MAX_PAGE_SIZE),
