@@ -8,6 +8,8 @@ export type CryptoCall = () => void;
 /** An implementation of one operation: the call to repeat and a one-off check that it does the right thing. */
 export interface CryptoImplementation {
   readonly call: CryptoCall;
+  /** The asynchronous form, when the implementation has one worth measuring (it is then measured instead of `call`). */
+  readonly callAsync?: (done: (error: Error | null) => void) => void;
   /** Runs the operation once and checks the result independently; a description of what is wrong, or undefined. */
   selfCheck(): string | undefined;
   close(): void;
@@ -54,6 +56,20 @@ export function checkSignature(material: CryptoMaterial, op: Exclude<CryptoOp, "
 /** The SHA-256 digest of the message, for signers that take a digest (SoftHSM2's CKM_ECDSA). */
 export function signMessageDigest(): Buffer {
   return createHash("sha256").update(signMessage()).digest();
+}
+
+/** Signatures in flight at once in the async rows: libuv's default thread pool size, what the daemon's signs share. */
+export const ASYNC_IN_FLIGHT = 4;
+
+/**
+ * node:crypto's callback form of sign, which runs on libuv's thread pool: how the daemon signs data (it keeps its
+ * event loop free). The difference to the synchronous floor is the cost of handing work to the pool and back.
+ */
+export function nodeAsyncImplementation(op: Exclude<CryptoOp, "aesGcmEncrypt">, material: CryptoMaterial): CryptoImplementation {
+  const sync = nodeImplementation(op, material);
+  const key = signingKey(material, op);
+  const message = signMessage();
+  return { ...sync, callAsync: (done) => sign("sha256", message, key, (err) => done(err)) };
 }
 
 /** node:crypto doing the operation itself: the cost floor any HSM implementation adds its overhead to. */

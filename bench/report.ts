@@ -20,6 +20,7 @@ export const SCENARIO_TITLES: Record<ScenarioName, string> = {
 
 const FLOOR_TITLES: Record<FloorMeasurement["implementation"], string> = {
   node: "node:crypto, 1 thread in-process",
+  nodeAsync: "node:crypto async (libuv pool), 4 in flight",
   softhsm2: "SoftHSM2 C_Sign, 1 thread in-process",
 };
 

@@ -1,7 +1,7 @@
 // The bench's crypto floor and SoftHSM2 peer sign with the run's own keys, and the checks they (and the daemon's answers) pass are real checks.
 import { sign } from "node:crypto";
 import { CryptoMaterial, gcmPlaintext, makeCryptoMaterial, signingKey, signMessage } from "../../bench/cryptoMaterial";
-import { checkGcmOutput, checkSignature, nodeGcmEncrypt, nodeImplementation } from "../../bench/nodeCryptoOps";
+import { checkGcmOutput, checkSignature, nodeAsyncImplementation, nodeGcmEncrypt, nodeImplementation } from "../../bench/nodeCryptoOps";
 import { P256_EC_PARAMS, privateKeyTemplate, softhsmImplementation } from "../../bench/softhsmPeer";
 import { softhsmUnavailable } from "../support/softhsm";
 import * as softhsmEnv from "../support/softhsmEnv";
@@ -14,6 +14,12 @@ describe("node:crypto floor", () => {
     const impl = nodeImplementation(op, material);
     expect(impl.selfCheck()).toBeUndefined();
     impl.close();
+  });
+
+  it.each(["ecdsaSign", "rsaSign"] as const)("%s on the thread pool completes without error and checks like the sync form", async (op) => {
+    const impl = nodeAsyncImplementation(op, material);
+    expect(impl.selfCheck()).toBeUndefined();
+    await expect(new Promise<void>((resolve, reject) => impl.callAsync!((err) => (err ? reject(err) : resolve())))).resolves.toBeUndefined();
   });
 
   it("a GCM output under another key, or with a flipped tag bit, fails the check", () => {

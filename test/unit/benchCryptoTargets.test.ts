@@ -62,15 +62,17 @@ describe("floorMeasurement", () => {
     expect(floorMeasurement("ecdsaSign", "softhsm2", { calls: 10, elapsedMs: 1000, cpuMicros: 1_000_000, machineBusyMicros: 990_000 }).otherCores).toBe(0);
   });
 
-  it("has SoftHSM2 rows for the signatures only, and none without a token", () => {
+  it("has thread-pool and SoftHSM2 rows for the signatures only, and no SoftHSM2 rows without a token", () => {
     expect(floorRows(true)).toEqual([
       { op: "aesGcmEncrypt", implementation: "node" },
       { op: "ecdsaSign", implementation: "node" },
+      { op: "ecdsaSign", implementation: "nodeAsync" },
       { op: "ecdsaSign", implementation: "softhsm2" },
       { op: "rsaSign", implementation: "node" },
+      { op: "rsaSign", implementation: "nodeAsync" },
       { op: "rsaSign", implementation: "softhsm2" },
     ]);
-    expect(floorRows(false).map((r) => r.implementation)).toEqual(["node", "node", "node"]);
+    expect(floorRows(false).map((r) => r.implementation)).toEqual(["node", "node", "nodeAsync", "node", "nodeAsync"]);
   });
 });
 
