@@ -231,7 +231,8 @@ async function main(): Promise<number> {
     verdicts.push(...cryptoVerdicts);
     log("");
     log(
-      "crypto rows: each operation done by node:crypto and SoftHSM2 in a loop on one thread of a worker process (CPU = that process's), " +
+      "crypto rows: each operation done back to back in a worker process of its own by node:crypto (on the main thread: the floor; and, for signatures, " +
+        "through its callback form on libuv's pool, as the daemon signs) and by SoftHSM2 (CPU = that process's, all threads), " +
         "and by the daemon through gRPC (CPU = the daemon process's, all threads, from the table above); same keys, same inputs, same run",
     );
     if (softhsmNote) log(softhsmNote);
