@@ -10,7 +10,6 @@ import { waitForSync, watchSyncStatus, WatchOptions } from "./syncWatch";
 import { User, UserType } from "./generated/localcloudhsm/v1/common";
 import {
   CipherMechanism,
-  HashAlgorithm,
   FindKeyRequest,
   GenSymKeyRequest,
   GenSymKeyResponse,
@@ -32,6 +31,7 @@ import {
   EcCurve,
   GenerateKeyPairRequest,
   GenerateKeyPairResponse,
+  HashAlgorithm,
   ImportPrivateKeyRequest,
   ImportPrivateKeyResponse,
   ImportPublicKeyResponse,

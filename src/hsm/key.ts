@@ -46,13 +46,13 @@ export interface KeyObject {
 export const INTERNAL_KEY_HANDLE = 4;
 
 /**
- * Defaults of a key of the given type and class, per DESIGN.md semantics 4 and the facts sheet 4.3.
+ * Defaults of a key of the given type and class, per DESIGN.md semantics 4 and the facts sheet 4.3. Asymmetric keys
+ * follow the genRSAKeyPair/genECCKeyPair dumps: a public key verifies (RSA also encrypts and wraps), is not sensitive
+ * and is always extractable; a private key signs (RSA also decrypts and unwraps).
  * Generic secrets (type 16) are HMAC keys: SIGN=1 and VERIFY=1, ENCRYPT=0 and DECRYPT=0. The AWS docs show SIGN and
  * VERIFY 0 on KMU keys and have users set them with cloudhsm_mgmt_util before HMAC use; this emulator has no CMU
  * setAttribute for them (KMU's sets OBJ_ATTR_TOKEN only), and issue 11 asks that `genSymKey -t 16` keys be usable for
  * Mac/VerifyMac as made, so a generic secret is born ready for HMAC and for nothing else.
- * Asymmetric keys follow the genRSAKeyPair/genECCKeyPair dumps: a public key verifies (RSA also encrypts and wraps),
- * is not sensitive and is always extractable; a private key signs (RSA also decrypts and unwraps).
  */
 export function defaultFlags(
   keyType: KeyType,

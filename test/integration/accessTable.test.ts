@@ -7,13 +7,13 @@
 // Time is a FakeTime: the expiring session expires when the test moves the clock, observed through the KEY_DELETED
 // event of its session key on its own watch stream, never by sleeping.
 import * as grpc from "@grpc/grpc-js";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { ClusterControlClient, HsmClient, hsmProto, KEY_TYPE, UserType } from "../../clients";
 import { FakeTime } from "../support/fakeTime";
 import { bearerMetadata, metadataOf, RawOutcome, rawCall, rawStream, tokenOf } from "../support/rawCall";
 import { ADMIN_METHODS, CONTROL_METHODS, HSM_METHODS, method, MethodInfo } from "../support/serviceMethods";
 import { startTestDaemon, TEST_ADMIN_SECRET, TEST_PASSWORD, TestDaemon } from "../support/testDaemon";
-import { HSM_TABLE, shape, verdict, watchFrom, World } from "./accessTable/rows";
+import { HSM_TABLE, shape, SIGNED, verdict, watchFrom, World } from "./accessTable/rows";
 
 const S = grpc.status;
 const { SyncEventType, WatchSyncStatusResponse } = hsmProto;
@@ -78,8 +78,11 @@ describe("access table", () => {
     const W = await alice.createWrappingKey("alice-wrapping");
     const material = randomBytes(32);
     const imported = await alice.importSymKey(material, { wrappingKey: W, label: "alice-secret", id: "alice-secret-id" });
+    const HM = (await alice.genSymKey({ keyType: KEY_TYPE.GENERIC_SECRET, keySize: 32, label: "alice-hmac" })).keyHandle;
     const BW = await bob.createWrappingKey("bob-wrapping");
     const BK = (await bob.genSymKey({ keyType: KEY_TYPE.AES, keySize: 16, label: "bob-key" })).keyHandle;
+    const pair = await alice.generateKeyPair({ keyType: KEY_TYPE.EC, curve: hsmProto.EcCurve.EC_CURVE_P256, label: "alice-pair" });
+    const outside = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
     w = {
       aliceId: id("alice"),
       bobId: id("bob"),
@@ -92,8 +95,14 @@ describe("access table", () => {
       blob: Buffer.from((await alice.wrapKey(imported.keyHandle, W)).wrappedKey),
       BW,
       BK,
+      HM,
       missing: 0x7fff_0000,
       kRevision: Number(imported.revision),
+      P: pair.publicKeyHandle,
+      Q: pair.privateKeyHandle,
+      sig: await alice.sign(pair.privateKeyHandle, SIGNED, { mechanism: hsmProto.SignMechanism.SIGN_MECHANISM_ECDSA, hash: hsmProto.HashAlgorithm.HASH_ALGORITHM_SHA256 }),
+      publicPem: outside.publicKey.export({ format: "pem", type: "spki" }).toString(),
+      privatePem: outside.privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
     };
     // A marker event bob can see, after every event of alice's key, so watches can be compared up to it.
     await bob.shareKey(BK, [w.carolId]);
@@ -145,13 +154,14 @@ describe("access table", () => {
             const r = WatchSyncStatusResponse.decode(b);
             return r.message?.$case === "event" && r.message.value.type === SyncEventType.SYNC_EVENT_TYPE_SHARING_CHANGED && r.message.value.keyHandle === w.BK;
           });
-        const a = shape(m, await invoke(m, mine(w), bobMd, marker), [w.K, w.W, w.missing]);
-        const b = shape(m, await invoke(m, missing(w), bobMd, marker), [w.K, w.W, w.missing]);
+        const a = shape(m, await invoke(m, mine(w), bobMd, marker), [w.K, w.W, w.P, w.Q, w.missing]);
+        const b = shape(m, await invoke(m, missing(w), bobMd, marker), [w.K, w.W, w.P, w.Q, w.missing]);
         expect({ method: m.name, ...(a as object) }).toEqual({ method: m.name, ...(b as object) });
         compared += 1;
       }
     }
-    expect(compared).toBe(15);
+    // Every pair of the table was compared (a count from the table, so rows added later count too).
+    expect(compared).toBe(Object.values(HSM_TABLE).reduce((n, row) => n + (row.foreign?.length ?? 0), 0));
     // Nothing bob tried changed alice's key.
     expect({ attributes: await alice.getAttribute(w.K, 512), info: await alice.getKeyInfo(w.K) }).toEqual(before);
     // Control: alice herself sees the key (so the sameness above is invisibility, not breakage).
@@ -170,6 +180,8 @@ describe("access table", () => {
       Login: "OK",
       Logout: "OK",
       GenSymKey: "OK",
+      GenerateKeyPair: "OK",
+      ImportPublicKey: "OK",
       ListHsmUsers: "OK",
       GetAttestationKeys: "OK",
       ChangeUserPassword: "PERMISSION_DENIED INVALID_USER_TYPE 0xdb",

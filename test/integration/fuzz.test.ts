@@ -31,6 +31,7 @@ import {
   census,
   checkAnswer,
   checkCensus,
+  createdHandles,
   encodeBody,
   FUZZ_RUNS,
   hitsKnownBug,
@@ -71,8 +72,8 @@ async function fuzz(m: MethodInfo): Promise<void> {
       // Keys this batch created are mallory's too (a later call of the same batch may already have acted on one).
       for (const s of sent) {
         if (!isCreation(s)) continue;
-        const handle = (s.m.decodeResponse(s.outcome.response!) as { keyHandle: number }).keyHandle;
-        w.malloryOwned.add(handle);
+        const [handle = 0] = createdHandles(s);
+        for (const h of createdHandles(s)) w.malloryOwned.add(h);
         const request = s.decoded();
         if (s.m.name === "GenSymKey" && Number(request?.keyType) === 16 && Number(request?.keySize) < 8) w.shortKeys.add(handle);
       }
@@ -133,6 +134,8 @@ describe(`fuzz: ${FUZZ_RUNS} cases per RPC`, () => {
     const pMaterial = randomBytes(24);
     const W = (await alice.importSymKey(wMaterial, { wrappingKey: T, label: "alice-wrapping", shareWith: [id("mallory")] })).keyHandle;
     const K = (await alice.importSymKey(kMaterial, { wrappingKey: W, label: "alice-shared", id: "alice-shared-id", shareWith: [id("mallory"), id("bob")] })).keyHandle;
+    // Alice's HMAC key, shared: mallory may use it, never delete or change it.
+    const H = (await alice.genSymKey({ keyType: KEY_TYPE.GENERIC_SECRET, keySize: 32, label: "alice-hmac", shareWith: [id("mallory")] })).keyHandle;
     const P = (await alice.importSymKey(pMaterial, { wrappingKey: W, keyType: KEY_TYPE.DES3, label: "alice-private", id: "alice-private-id" })).keyHandle;
     const mWMaterial = randomBytes(32);
     const mT = await mallory.createWrappingKey("mallory-transport");
@@ -153,7 +156,7 @@ describe(`fuzz: ${FUZZ_RUNS} cases per RPC`, () => {
       control,
       users: [id("alice"), id("mallory"), id("bob"), id("officer"), id("victim"), 0, 999, 0xffffffff],
       malloryId: id("mallory"),
-      aliceKeys: { T, W, K, P },
+      aliceKeys: { T, W, K, P, H },
       aliceMaterials: [wMaterial, kMaterial, pMaterial],
       wMaterial,
       malloryKeys: { T: mT, W: mW, S: mS },

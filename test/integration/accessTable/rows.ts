@@ -28,11 +28,27 @@ export interface World {
   /** Bob's wrapping key and another key of his. */
   BW: number;
   BK: number;
+  /** Alice's generic secret (an HMAC key, not shared). */
+  HM: number;
   /** A handle no key has ever had. */
   missing: number;
   /** Revision of K's creation. */
   kRevision: number;
+  /** Alice's EC P-256 pair (not shared): public P, private Q, and Q's DER signature of SIGNED. */
+  P: number;
+  Q: number;
+  sig: Buffer;
+  /** PEMs of a key pair made outside the HSM, for the imports. */
+  publicPem: string;
+  privatePem: string;
 }
+
+/** What Q signed for the table. */
+export const SIGNED = Buffer.from("access table");
+const ecdsa = { mechanism: hsmProto.SignMechanism.SIGN_MECHANISM_ECDSA, hash: hsmProto.HashAlgorithm.HASH_ALGORITHM_SHA256, input: { $case: "data" as const, value: SIGNED } };
+export const signRequest = (keyHandle: number) => ({ keyHandle, ...ecdsa });
+export const verifyRequest = (keyHandle: number, signature: Buffer) => ({ keyHandle, ...ecdsa, signature });
+export const privateImportRequest = (wrappingKeyHandle: number, pem: string) => ({ material: { $case: "pem" as const, value: pem }, wrappingKeyHandle, label: "access-private" });
 
 export type Request = (w: World) => object;
 
@@ -51,6 +67,11 @@ export interface Row {
 export const aesRequest = (label: string) => genSymKeyRequest({ label });
 export const importRequest = (wrappingKeyHandle: number, label: string) => importSymKeyRequest(wrappingKeyHandle, { $case: "keyMaterial", value: randomBytes(32) }, { label });
 export const watchFrom = (startRevision: number, keyHandles: number[]) => watchRequest({ startRevision, keyHandles });
+
+const encryptRequest = (keyHandle: number) => ({ keyHandle, mechanism: hsmProto.CipherMechanism.CIPHER_MECHANISM_AES_GCM, plaintext: Buffer.from("data") });
+const decryptRequest = (keyHandle: number) => ({ keyHandle, mechanism: hsmProto.CipherMechanism.CIPHER_MECHANISM_AES_ECB, ciphertext: Buffer.alloc(16) });
+// A wrong MAC: SIGNATURE_INVALID for alice, KEY_NOT_FOUND for anyone who cannot see the key.
+const verifyMacRequest = (keyHandle: number) => ({ keyHandle, hash: hsmProto.HashAlgorithm.HASH_ALGORITHM_SHA256, data: Buffer.from("data"), mac: Buffer.alloc(32) });
 
 /** One row per HsmService RPC; the test fails if an RPC is missing here. */
 export const HSM_TABLE: Record<string, Row> = {
@@ -122,6 +143,59 @@ export const HSM_TABLE: Record<string, Row> = {
   },
   ListHsmUsers: { request: () => ({}), keyRpc: false },
   GetAttestationKeys: { request: () => ({}), keyRpc: false },
+  Encrypt: {
+    request: (w) => encryptRequest(w.K),
+    keyRpc: true,
+    foreign: [[(w) => encryptRequest(w.K), (w) => encryptRequest(w.missing)]],
+  },
+  Decrypt: {
+    request: (w) => decryptRequest(w.K),
+    keyRpc: true,
+    foreign: [[(w) => decryptRequest(w.K), (w) => decryptRequest(w.missing)]],
+  },
+  Mac: {
+    request: (w) => ({ keyHandle: w.HM, hash: hsmProto.HashAlgorithm.HASH_ALGORITHM_SHA256, data: Buffer.from("data") }),
+    keyRpc: true,
+    // Alice's AES key and her HMAC key alike: bob sees neither.
+    foreign: [
+      [(w) => ({ keyHandle: w.K, hash: hsmProto.HashAlgorithm.HASH_ALGORITHM_SHA256, data: Buffer.from("data") }), (w) => ({ keyHandle: w.missing, hash: hsmProto.HashAlgorithm.HASH_ALGORITHM_SHA256, data: Buffer.from("data") })],
+    ],
+  },
+  VerifyMac: {
+    request: (w) => verifyMacRequest(w.HM),
+    keyRpc: true,
+    foreign: [[(w) => verifyMacRequest(w.K), (w) => verifyMacRequest(w.missing)]],
+  },
+  GenerateKeyPair: { request: () => ({ keyType: 3, curve: hsmProto.EcCurve.EC_CURVE_P256, label: "access-pair" }), keyRpc: true },
+  Sign: {
+    request: (w) => signRequest(w.Q),
+    keyRpc: true,
+    foreign: [[(w) => signRequest(w.Q), (w) => signRequest(w.missing)]],
+  },
+  Verify: {
+    request: (w) => verifyRequest(w.P, w.sig),
+    keyRpc: true,
+    foreign: [[(w) => verifyRequest(w.P, w.sig), (w) => verifyRequest(w.missing, w.sig)]],
+  },
+  ImportPublicKey: { request: (w) => ({ pem: w.publicPem, label: "access-public" }), keyRpc: true },
+  ImportPrivateKey: {
+    request: (w) => privateImportRequest(w.W, w.privatePem),
+    keyRpc: true,
+    foreign: [[(w) => privateImportRequest(w.W, w.privatePem), (w) => privateImportRequest(w.missing, w.privatePem)]],
+  },
+  ExportPublicKey: {
+    request: (w) => ({ keyHandle: w.P }),
+    keyRpc: true,
+    foreign: [[(w) => ({ keyHandle: w.P }), (w) => ({ keyHandle: w.missing })]],
+  },
+  ExportPrivateKey: {
+    request: (w) => ({ keyHandle: w.Q, wrappingKeyHandle: w.W }),
+    keyRpc: true,
+    foreign: [
+      [(w) => ({ keyHandle: w.Q, wrappingKeyHandle: w.BW }), (w) => ({ keyHandle: w.missing, wrappingKeyHandle: w.BW })],
+      [(w) => ({ keyHandle: w.BK, wrappingKeyHandle: w.W }), (w) => ({ keyHandle: w.BK, wrappingKeyHandle: w.missing })],
+    ],
+  },
   // Sets carol's password to the one she has: harmless to the rest of the file when it works (for an officer).
   ChangeUserPassword: { request: () => ({ username: "carol", newPassword: TEST_PASSWORD }), keyRpc: false },
 };

@@ -8,8 +8,8 @@ import { TEST_PASSWORD } from "../../support/testDaemon";
 
 /** Where a late-bound handle comes from: any handle worth trying, keys mallory owns (or created), keys she can see. */
 export type HandleSource = "any" | "mine" | "created" | "visible";
-/** Fixed keys by name: alice's T, W, K, P and mallory's mW, mS. */
-export type KeyName = "T" | "W" | "K" | "P" | "mW" | "mS";
+/** Fixed keys by name: alice's T, W, K, P, H (an HMAC key shared with mallory) and mallory's mW, mS. */
+export type KeyName = "T" | "W" | "K" | "P" | "H" | "mW" | "mS";
 
 /** A field whose value is only known when the case is sent (handles of keys created meanwhile, the current revision). */
 export type Spec =

@@ -1,5 +1,6 @@
 // One fast-check arbitrary per RPC of the three services, built from cases.ts, with the credentials each is sent with.
 import fc from "fast-check";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { TEST_PASSWORD } from "../../support/testDaemon";
 import {
   adminCreds,
@@ -221,6 +222,193 @@ export const CREATE_USER = message(
   ),
 );
 
+// ---- Encrypt, Decrypt, Mac, VerifyMac ----------------------------------------------------------------------------------
+
+/** The IV length each CipherMechanism takes (0: none; GCM's is the HSM's on Encrypt and 12 bytes on Decrypt). */
+const MECHANISM_IV: Readonly<Record<number, number>> = { 1: 0, 2: 16, 3: 16, 4: 16, 5: 0, 6: 8, 7: 8, 8: 0 };
+const cipherMechanism = fc.constantFrom(0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n, 0xffffffffn);
+const hashAlgorithm = fc.constantFrom(0n, 1n, 2n, 3n, 4n, 5n, 6n, 0xffffffffn);
+/** Data around the block sizes and the 65536-byte limit. */
+const cipherData = fc.oneof(fc.constantFrom(0, 1, 7, 8, 15, 16, 17, 24, 32, 65536, 65537, 65552, 65553).map(bytesOfLength), fc.uint8Array({ maxLength: 80 }));
+const ivBytes = fc.constantFrom(0, 1, 8, 11, 12, 13, 16, 17).map(bytesOfLength);
+const tagBytes = fc.constantFrom(0, 8, 11, 12, 16, 17).map(bytesOfLength);
+
+const validCipher = fc.tuple(handleSpec(1, "visible"), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 4 }), fc.boolean(), fc.constantFrom(0, 12, 16));
+
+export const ENCRYPT = message(
+  mixed(
+    validCipher.map(([handle, mechanism, blocks, withAad, tagLength]) => ({
+      1: handle,
+      2: varintSpec(2, mechanism),
+      3: bytesSpec(3, bytesOfLength(blocks * 16)),
+      4: MECHANISM_IV[mechanism] ? bytesSpec(4, bytesOfLength(MECHANISM_IV[mechanism])) : [],
+      5: mechanism === 1 && withAad ? bytesSpec(5, bytesOfLength(8)) : [],
+      6: mechanism === 1 && tagLength ? varintSpec(6, tagLength) : [],
+    })),
+    { 1: sensibleHandle(1), 2: varint(2, cipherMechanism), 3: blob(3, cipherData), 4: blob(4, ivBytes), 5: blob(5, cipherData), 6: varint(6, fc.constantFrom(0n, 11n, 12n, 16n, 17n)), 7: varint(7, hashAlgorithm) },
+  ),
+);
+
+export const DECRYPT = message(
+  mixed(
+    validCipher.map(([handle, mechanism, blocks, withAad, tagLength]) => ({
+      1: handle,
+      2: varintSpec(2, mechanism),
+      3: bytesSpec(3, bytesOfLength(blocks * 16)),
+      4: mechanism === 1 ? bytesSpec(4, bytesOfLength(12)) : MECHANISM_IV[mechanism] ? bytesSpec(4, bytesOfLength(MECHANISM_IV[mechanism])) : [],
+      5: mechanism === 1 && withAad ? bytesSpec(5, bytesOfLength(8)) : [],
+      6: mechanism === 1 ? bytesSpec(6, bytesOfLength(tagLength || 16)) : [],
+    })),
+    { 1: sensibleHandle(1), 2: varint(2, cipherMechanism), 3: blob(3, cipherData), 4: blob(4, ivBytes), 5: blob(5, cipherData), 6: blob(6, tagBytes), 7: varint(7, hashAlgorithm) },
+  ),
+);
+
+// Alice's shared HMAC key half the time, so most valid cases reach the MAC itself.
+const macHandle = fc.oneof(handleSpec(1, "visible"), fc.constant(one({ no: 1, wire: "named", name: "H" })));
+const validMac = fc.tuple(macHandle, fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 100 }));
+const MAC_LENGTH: Readonly<Record<number, number>> = { 1: 20, 2: 28, 3: 32, 4: 48, 5: 64 };
+
+export const MAC = message(
+  mixed(validMac.map(([handle, hash, length]) => ({ 1: handle, 2: varintSpec(2, hash), 3: bytesSpec(3, bytesOfLength(length)) })), {
+    1: sensibleHandle(1),
+    2: varint(2, hashAlgorithm),
+    3: blob(3, cipherData),
+  }),
+);
+
+export const VERIFY_MAC = message(
+  mixed(
+    validMac.map(([handle, hash, length]) => ({ 1: handle, 2: varintSpec(2, hash), 3: bytesSpec(3, bytesOfLength(length)), 4: bytesSpec(4, bytesOfLength(MAC_LENGTH[hash]!)) })),
+    { 1: sensibleHandle(1), 2: varint(2, hashAlgorithm), 3: blob(3, cipherData), 4: blob(4, fc.constantFrom(0, 19, 20, 28, 32, 48, 64, 65).map(bytesOfLength)) },
+  ),
+);
+
+// ---- key pairs, sign and verify -----------------------------------------------------------------------------------
+
+/** Keys made outside the HSM for the imports: EC P-256 and RSA-2048, PEM and PKCS#8 DER. */
+const OUTSIDE = [generateKeyPairSync("ec", { namedCurve: "prime256v1" }), generateKeyPairSync("rsa", { modulusLength: 2048 })];
+const PUBLIC_PEMS = OUTSIDE.map((k) => k.publicKey.export({ format: "pem", type: "spki" }).toString());
+const PRIVATE_PEMS = OUTSIDE.map((k) => k.privateKey.export({ format: "pem", type: "pkcs8" }).toString());
+const PRIVATE_DERS = OUTSIDE.map((k) => new Uint8Array(k.privateKey.export({ format: "der", type: "pkcs8" })));
+const pemLike = fc.oneof(
+  fc.constantFrom(...PUBLIC_PEMS, ...PRIVATE_PEMS, "", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+  fc.constantFrom(...PUBLIC_PEMS, ...PRIVATE_PEMS).chain((pem) => fc.nat({ max: pem.length }).map((cut) => pem.slice(0, cut))),
+  printable,
+);
+
+/** Mostly EC (cheap to generate); RSA-2048 now and then. [key_type, modulus_bits, curve] */
+const pairKinds = fc.constantFrom<[number, number, number]>([3, 0, 1], [3, 0, 2], [3, 0, 3], [3, 0, 4], [0, 2048, 0]);
+
+export const GENERATE_KEY_PAIR = message(
+  mixed(
+    fc.tuple(pairKinds, validNewKey, fc.boolean()).map(([[type, bits, curve], k, nex]) => ({
+      1: varintSpec(1, type),
+      2: bits ? varintSpec(2, bits) : [],
+      4: curve ? varintSpec(4, curve) : [],
+      5: textSpec(5, k.label),
+      6: k.id ? textSpec(6, k.id) : [],
+      7: varintSpec(7, k.session),
+      8: usersSpec(8, k.share),
+      9: varintSpec(9, nex),
+      10: k.minSrv !== undefined ? varintSpec(10, k.minSrv) : [],
+      11: k.timeout !== undefined ? varintSpec(11, k.timeout) : [],
+      12: varintSpec(12, k.attest),
+      13: k.attest ? bytesSpec(13, bytesOfLength(k.nonceLength)) : [],
+    })),
+    {
+      1: varint(1, keyType),
+      // Never 3072 or 4096: each would cost seconds of key generation per case.
+      2: varint(2, fc.constantFrom(0n, 1024n, 2047n, 2049n, 8192n, 0xffffffffn)),
+      3: varint(3, fc.constantFrom(0n, 3n, 65537n, 65539n, 0xffffffffn)),
+      4: varint(4, fc.constantFrom(0n, 1n, 4n, 5n, 99n)),
+      5: text(5, label),
+      6: text(6, keyId),
+      7: bool(7),
+      8: repeated(8, userItem),
+      9: bool(9),
+      10: varint(10, minSrv),
+      11: varint(11, timeoutSeconds),
+      12: bool(12),
+      13: blob(13, nonce),
+    },
+  ),
+);
+
+const hashes = fc.constantFrom(0n, 1n, 2n, 3n, 4n, 5n, 6n);
+const digests = fc.constantFrom(20, 28, 32, 48, 64).map((n) => new Uint8Array(createHash("sha512").update(String(n)).digest().subarray(0, n)));
+
+/** Sign's fields 1-7; Verify adds the signature (field 8). */
+function signFields(verify: boolean): fc.Arbitrary<Body> {
+  return message(
+    mixed(
+      fc
+        .tuple(handleSpec(1, "visible"), fc.constantFrom(1, 2, 3), fc.constantFrom(3, 4, 5), fc.boolean(), fc.uint8Array({ maxLength: 256 }), fc.constantFrom(0, 1, 2), fc.uint8Array({ minLength: 64, maxLength: 64 }))
+        .map(([handle, mechanism, hash, prehashed, data, encoding, signature]) => {
+          const fields: Record<number, Spec[]> = { 1: handle, 2: varintSpec(2, mechanism), 3: varintSpec(3, hash), 7: varintSpec(7, encoding) };
+          if (prehashed) fields[5] = bytesSpec(5, createHash(["", "", "", "sha256", "sha384", "sha512"][hash]!).update(data).digest());
+          else fields[4] = bytesSpec(4, data);
+          if (verify) fields[8] = bytesSpec(8, signature);
+          return fields;
+        }),
+      {
+        1: sensibleHandle(1),
+        2: varint(2, fc.constantFrom(0n, 1n, 2n, 3n, 4n, 0xffffffffn)),
+        3: varint(3, hashes),
+        4: blob(4, fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.constantFrom(65536, 65537).map(bytesOfLength))),
+        5: blob(5, fc.oneof(digests, fc.uint8Array({ maxLength: 70 }))),
+        6: varint(6, fc.constantFrom(0n, 20n, 32n, 64n, 222n, 223n, 0xffffffffn)),
+        7: varint(7, fc.constantFrom(0n, 1n, 2n, 3n)),
+        ...(verify ? { 8: blob(8, fc.oneof(fc.uint8Array({ maxLength: 130 }), fc.constantFrom(0, 64, 256, 512, 513).map(bytesOfLength))) } : {}),
+      } as Record<number, fc.Arbitrary<Spec[]>>,
+    ),
+  );
+}
+
+export const IMPORT_PUBLIC_KEY = message(
+  mixed(
+    fc.tuple(fc.constantFrom(...PUBLIC_PEMS), validNewKey).map(([pem, k]) => ({
+      1: textSpec(1, pem),
+      2: textSpec(2, k.label),
+      3: k.id ? textSpec(3, k.id) : [],
+      4: varintSpec(4, k.session),
+      5: usersSpec(5, k.share),
+      6: k.minSrv !== undefined ? varintSpec(6, k.minSrv) : [],
+      7: k.timeout !== undefined ? varintSpec(7, k.timeout) : [],
+    })),
+    { 1: text(1, pemLike), 2: text(2, label), 3: text(3, keyId), 4: bool(4), 5: repeated(5, userItem), 6: varint(6, minSrv), 7: varint(7, timeoutSeconds) },
+  ),
+);
+
+export const IMPORT_PRIVATE_KEY = message(
+  mixed(
+    fc.tuple(fc.constantFrom(0, 1), fc.constantFrom("pem-mW", "pem-W", "wk-mW"), validNewKey).map(([which, how, k]) => ({
+      ...(how === "wk-mW" ? { 2: one({ no: 2, wire: "hostWrapped", material: PRIVATE_DERS[which]!, kek: "mW" }) } : { 1: textSpec(1, PRIVATE_PEMS[which]!) }),
+      3: one({ no: 3, wire: "named", name: how === "pem-W" ? "W" : "mW" }),
+      4: textSpec(4, k.label),
+      5: k.id ? textSpec(5, k.id) : [],
+      6: varintSpec(6, k.session),
+      7: usersSpec(7, k.share),
+      8: k.minSrv !== undefined ? varintSpec(8, k.minSrv) : [],
+      9: k.timeout !== undefined ? varintSpec(9, k.timeout) : [],
+      10: varintSpec(10, k.attest),
+      11: k.attest ? bytesSpec(11, bytesOfLength(k.nonceLength)) : [],
+    })),
+    {
+      1: text(1, pemLike),
+      2: fc.oneof(blob(2, fc.uint8Array({ maxLength: 64 })), hostWrappedAny(2)),
+      3: sensibleHandle(3),
+      4: text(4, label),
+      5: text(5, keyId),
+      6: bool(6),
+      7: repeated(7, userItem),
+      8: varint(8, minSrv),
+      9: varint(9, timeoutSeconds),
+      10: bool(10),
+      11: blob(11, nonce),
+    },
+  ),
+);
+
 /** Valid values from `valid` for each field, perturbed by `any`. */
 export function simple(fields: Record<number, { valid: fc.Arbitrary<Spec[]>; any: fc.Arbitrary<Spec[]> }>): fc.Arbitrary<Body> {
   const numbers = Object.keys(fields).map(Number);
@@ -271,9 +459,27 @@ export const RPCS: Record<string, { body: fc.Arbitrary<Body>; creds: fc.Arbitrar
   "HsmService/DeleteKey": { body: simple({ 1: handleIn(1, "created") }), creds: hsmCreds },
   "HsmService/GetKeyInfo": { body: simple({ 1: handleIn(1, "visible") }), creds: hsmCreds },
   "HsmService/ListHsmUsers": { body: message(), creds: hsmCreds },
+  "HsmService/GenerateKeyPair": { body: GENERATE_KEY_PAIR, creds: hsmCreds },
+  "HsmService/Sign": { body: signFields(false), creds: hsmCreds },
+  "HsmService/Verify": { body: signFields(true), creds: hsmCreds },
+  "HsmService/ImportPublicKey": { body: IMPORT_PUBLIC_KEY, creds: hsmCreds },
+  "HsmService/ImportPrivateKey": { body: IMPORT_PRIVATE_KEY, creds: hsmCreds },
+  "HsmService/ExportPublicKey": { body: simple({ 1: handleIn(1, "visible") }), creds: hsmCreds },
+  "HsmService/ExportPrivateKey": {
+    body: simple({
+      1: handleIn(1, "mine"),
+      2: { valid: fc.constantFrom<KeyName>("mW", "W").map((name) => one({ no: 2, wire: "named", name })), any: sensibleHandle(2) },
+      3: { valid: fc.constantFrom(0, 4).map((m) => varintSpec(3, m)), any: varint(3, fc.constantFrom(0n, 4n, 5n, 6n, 99n)) },
+    }),
+    creds: hsmCreds,
+  },
   "HsmService/GetAttestationKeys": { body: message(), creds: hsmCreds },
   // Mostly the officer here: only a crypto officer's session may change a password.
   "HsmService/ChangeUserPassword": { body: RESET_USER, creds: fc.oneof({ weight: 3, arbitrary: fc.constant<Cred>("officer") }, { weight: 1, arbitrary: hsmCreds }) },
+  "HsmService/Encrypt": { body: ENCRYPT, creds: hsmCreds },
+  "HsmService/Decrypt": { body: DECRYPT, creds: hsmCreds },
+  "HsmService/Mac": { body: MAC, creds: hsmCreds },
+  "HsmService/VerifyMac": { body: VERIFY_MAC, creds: hsmCreds },
   "AdminService/CreateUser": { body: CREATE_USER, creds: adminCreds },
   "AdminService/ListUsers": { body: message(), creds: adminCreds },
   "AdminService/UnlockUser": { body: RESET_USER, creds: adminCreds },
@@ -291,4 +497,26 @@ export const RPCS: Record<string, { body: fc.Arbitrary<Body>; creds: fc.Arbitrar
 };
 
 /** RPCs that only a crypto user's own session may use successfully. */
-export const KEY_RPCS = new Set(["GenSymKey", "ImportSymKey", "GetAttribute", "FindKey", "ShareKey", "WrapKey", "UnwrapHostKey", "SetAttribute", "DeleteKey", "GetKeyInfo"]);
+export const KEY_RPCS = new Set([
+  "GenSymKey",
+  "ImportSymKey",
+  "GetAttribute",
+  "FindKey",
+  "ShareKey",
+  "WrapKey",
+  "UnwrapHostKey",
+  "SetAttribute",
+  "DeleteKey",
+  "GetKeyInfo",
+  "GenerateKeyPair",
+  "Sign",
+  "Verify",
+  "ImportPublicKey",
+  "ImportPrivateKey",
+  "ExportPublicKey",
+  "ExportPrivateKey",
+  "Encrypt",
+  "Decrypt",
+  "Mac",
+  "VerifyMac",
+]);

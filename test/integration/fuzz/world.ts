@@ -37,7 +37,7 @@ export interface World {
   users: number[];
   malloryId: number;
   /** Alice's keys: T (not shared), W (wrapping, shared with mallory), K (shared), P (3DES, not shared). */
-  aliceKeys: { T: number; W: number; K: number; P: number };
+  aliceKeys: { T: number; W: number; K: number; P: number; H: number };
   /** Alice's key material: never in any answer mallory gets. */
   aliceMaterials: Buffer[];
   wMaterial: Buffer;
@@ -326,6 +326,7 @@ export function checkAnswer(s: Sent, problems: string[]): void {
     const response = m.decodeResponse(o.response) as Record<string, unknown>;
     const target = Number(s.decoded()!.keyHandle);
     if (["GetAttribute", "GetKeyInfo", "WrapKey", "ShareKey", "SetAttribute", "DeleteKey"].includes(m.name) && hidden.has(target)) fail("succeeded on a key the caller cannot see");
+    if (["Encrypt", "Decrypt", "Mac", "VerifyMac"].includes(m.name) && hidden.has(target)) fail("used a key the caller cannot see");
     if (["WrapKey", "ShareKey", "SetAttribute", "DeleteKey"].includes(m.name) && !w.malloryOwned.has(target)) fail("changed or exported a key the caller does not own");
     if (m.name === "FindKey" && (response.keyHandles as number[]).some((h) => hidden.has(h))) fail("findKey listed a key the caller cannot see");
   }
@@ -354,15 +355,24 @@ export async function snapshot(client: HsmClient, handle: number): Promise<strin
 }
 
 export async function census(): Promise<Census> {
-  const { T, W, K, P } = w.aliceKeys;
-  const alice = JSON.stringify(await Promise.all([T, W, K, P].map((h) => snapshot(w.alice, h))));
+  const { T, W, K, P, H } = w.aliceKeys;
+  const alice = JSON.stringify(await Promise.all([T, W, K, P, H].map((h) => snapshot(w.alice, h))));
   const malloryKeys = new Map<number, string>();
   for (const h of [w.malloryKeys.W, w.malloryKeys.S]) malloryKeys.set(h, await snapshot(w.mallory, h));
   return { malloryView: (await w.mallory.findKey()).sort((a, b) => a - b), keyCount: w.t.daemon.cluster.keyCount, alice, malloryKeys };
 }
 
+/** RPCs whose success creates keys mallory owns. */
+const CREATIONS = new Set(["GenSymKey", "ImportSymKey", "GenerateKeyPair", "ImportPublicKey", "ImportPrivateKey"]);
+
 export function isCreation(s: Sent): boolean {
-  return s.outcome.code === S.OK && s.c.cred === "mallory" && (s.m.name === "GenSymKey" || s.m.name === "ImportSymKey");
+  return s.outcome.code === S.OK && s.c.cred === "mallory" && s.m.service === "HsmService" && CREATIONS.has(s.m.name);
+}
+
+/** The handles a successful creation answered with (both keys of a pair). */
+export function createdHandles(s: Sent): number[] {
+  const res = s.m.decodeResponse(s.outcome.response!) as { keyHandle?: number; publicKeyHandle?: number; privateKeyHandle?: number };
+  return s.m.name === "GenerateKeyPair" ? [res.publicKeyHandle ?? 0, res.privateKeyHandle ?? 0] : [res.keyHandle ?? 0];
 }
 
 /** The census after a batch must differ from the one before only by what the batch's successful calls did. */
@@ -372,7 +382,7 @@ export function checkCensus(before: Census, after: Census, batch: readonly Sent[
   const touched = new Set<number>();
   for (const s of batch) {
     if (s.outcome.code !== S.OK || s.c.cred !== "mallory" || s.m.service !== "HsmService") continue;
-    if (s.m.name === "GenSymKey" || s.m.name === "ImportSymKey") created.add((s.m.decodeResponse(s.outcome.response!) as { keyHandle: number }).keyHandle);
+    if (CREATIONS.has(s.m.name)) for (const h of createdHandles(s)) created.add(h);
     const target = Number(s.decoded()?.keyHandle);
     if (s.m.name === "DeleteKey") deleted.add(target);
     if (["DeleteKey", "ShareKey", "SetAttribute"].includes(s.m.name)) touched.add(target);
