@@ -1,7 +1,9 @@
 // Encrypt, Decrypt, Mac and VerifyMac: a crypto user applies a key it owns or has shared to data, as the key's type and flags allow.
 import { CipherMechanism, checkDecryptInput, checkEncryptInput, cipherOf, DecryptInput, Encrypted, EncryptInput, isSymmetricMechanism, MAX_DATA_BYTES, symmetricDecrypt, symmetricEncrypt } from "./crypto/ciphers";
+import { asymmetricView } from "./crypto/asymmetricKeys";
 import { DIGEST_LENGTH, HashAlgorithm } from "./crypto/hashAlgorithms";
 import { hmac, hmacMatches } from "./crypto/hmac";
+import { oaepDecrypt, oaepEncrypt } from "./crypto/rsaOaep";
 import { HsmError } from "./errors";
 import { KeyObject } from "./key";
 import { KeyGuards, requireCryptoUser } from "./keyGuards";
@@ -50,7 +52,10 @@ export class DataOperations {
     requireCryptoUser(session);
     checkEncryptInput(params.mechanism, params);
     const key = this.cipherKey(session, params.handle, params.mechanism, "encrypt");
-    if (!isSymmetricMechanism(params.mechanism)) throw rsaNotServed(params.mechanism);
+    if (!isSymmetricMechanism(params.mechanism)) {
+      const ciphertext = oaepEncrypt(asymmetricView(key.keyClass, key.material).publicKey, params.oaepHash, params.data);
+      return { ciphertext, iv: Buffer.alloc(0), tag: Buffer.alloc(0) };
+    }
     return symmetricEncrypt(params.mechanism, key.material, params);
   }
 
@@ -58,7 +63,12 @@ export class DataOperations {
     requireCryptoUser(session);
     checkDecryptInput(params.mechanism, params);
     const key = this.cipherKey(session, params.handle, params.mechanism, "decrypt");
-    if (!isSymmetricMechanism(params.mechanism)) throw rsaNotServed(params.mechanism);
+    if (!isSymmetricMechanism(params.mechanism)) {
+      const privateKey = asymmetricView(key.keyClass, key.material).privateKey;
+      // cipherKey admitted a private RSA key only, whose view always has its private half.
+      if (!privateKey) throw new HsmError("INTERNAL", "an RSA private key without its private half", { key_handle: key.handle });
+      return oaepDecrypt(privateKey, params.oaepHash, params.data);
+    }
     return symmetricDecrypt(params.mechanism, key.material, params);
   }
 
@@ -122,9 +132,4 @@ function requireFlag(key: KeyObject, use: Use): void {
 
 function checkMacData(data: Buffer): void {
   if (data.length > MAX_DATA_BYTES) throw new HsmError("DATA_TOO_LARGE", `data is at most ${MAX_DATA_BYTES} bytes`, { field: "data", length: data.length, max_length: MAX_DATA_BYTES });
-}
-
-/** RSA keys come with issue 11's key-pair model; until then no key can pass the RSA_OAEP key check and reach this. */
-function rsaNotServed(mechanism: CipherMechanism): HsmError {
-  return new HsmError("MECHANISM_INVALID", `${mechanism} is not served yet`, { mechanism });
 }

@@ -2,7 +2,7 @@
 // its gRPC code and ErrorInfo reason and changes nothing (keys, attributes, event log); no data reaches the call log.
 import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
-import { CipherMechanism as M, HashAlgorithm as H, HsmClient, KEY_TYPE, UserType } from "../../clients";
+import { CipherMechanism as M, EcCurve, HashAlgorithm as H, HsmClient, KEY_TYPE, UserType } from "../../clients";
 import { useDaemonFixture } from "../support/daemonFixture";
 import { expectRpcError } from "../support/expectRpcError";
 import { TestDaemon } from "../support/testDaemon";
@@ -17,6 +17,9 @@ describe("Encrypt, Decrypt, Mac, VerifyMac", () => {
   let aes256: number;
   let des3: number;
   let hmacKey: number;
+  /** Alice's RSA-2048 pair and EC P-256 pair. */
+  let rsa: { publicKeyHandle: number; privateKeyHandle: number };
+  let ec: { publicKeyHandle: number; privateKeyHandle: number };
 
   const fixture = useDaemonFixture("all");
   beforeAll(async () => {
@@ -26,6 +29,8 @@ describe("Encrypt, Decrypt, Mac, VerifyMac", () => {
     aes256 = (await alice.genSymKey({ keyType: KEY_TYPE.AES, keySize: 32, label: "aes256", minSrv: 3 })).keyHandle;
     des3 = (await alice.genSymKey({ keyType: KEY_TYPE.DES3, keySize: 24, label: "des3", minSrv: 3 })).keyHandle;
     hmacKey = (await alice.genSymKey({ keyType: KEY_TYPE.GENERIC_SECRET, keySize: 32, label: "hmac", minSrv: 3 })).keyHandle;
+    rsa = await alice.generateKeyPair({ keyType: KEY_TYPE.RSA, modulusBits: 2048, label: "rsa", minSrv: 3 });
+    ec = await alice.generateKeyPair({ keyType: KEY_TYPE.EC, curve: EcCurve.EC_CURVE_P256, label: "ec", minSrv: 3 });
   });
 
   // Keys are made with minSrv 3, so their replication events are all in before the call returns and the event log
@@ -33,7 +38,8 @@ describe("Encrypt, Decrypt, Mac, VerifyMac", () => {
 
   /** What a refusal must leave as it was. */
   async function state(): Promise<unknown> {
-    const dumps = await Promise.all([aes128, aes256, des3, hmacKey].map((k) => alice.getAttribute(k, 512)));
+    const keys = [aes128, aes256, des3, hmacKey, rsa.publicKeyHandle, rsa.privateKeyHandle];
+    const dumps = await Promise.all(keys.map((k) => alice.getAttribute(k, 512)));
     return { dumps, keys: await alice.findKey(), revision: t.daemon.cluster.currentRevision, count: t.daemon.cluster.keyCount };
   }
 
@@ -74,6 +80,18 @@ describe("Encrypt, Decrypt, Mac, VerifyMac", () => {
         expect(await alice.decrypt(aes256, out.ciphertext, { mechanism: M.CIPHER_MECHANISM_AES_GCM, iv: out.iv, tag: out.tag, aad })).toEqual(plaintext);
       }
       expect(ivs.size).toBe(5);
+    });
+
+    test.each([
+      ["default (SHA-256)", undefined],
+      ["SHA-1", H.HASH_ALGORITHM_SHA1],
+      ["SHA-384", H.HASH_ALGORITHM_SHA384],
+      ["SHA-512", H.HASH_ALGORITHM_SHA512],
+    ] as [string, H | undefined][])("RSA-OAEP, %s: the public key encrypts, the private key decrypts; no IV, no tag", async (_name, oaepHash) => {
+      const plaintext = randomBytes(32);
+      const out = await alice.encrypt(rsa.publicKeyHandle, plaintext, { mechanism: M.CIPHER_MECHANISM_RSA_OAEP, oaepHash });
+      expect([out.ciphertext.length, out.iv.length, out.tag.length]).toEqual([256, 0, 0]);
+      expect(await alice.decrypt(rsa.privateKeyHandle, out.ciphertext, { mechanism: M.CIPHER_MECHANISM_RSA_OAEP, oaepHash })).toEqual(plaintext);
     });
 
     test("the largest plaintext (65536 bytes) and an empty one", async () => {
@@ -129,6 +147,15 @@ describe("Encrypt, Decrypt, Mac, VerifyMac", () => {
       ["a generic secret with AES-GCM", () => alice.encrypt(hmacKey, Buffer.alloc(16), { mechanism: gcm }), S.FAILED_PRECONDITION, "KEY_TYPE_MISMATCH"],
       ["an AES key for HMAC", () => alice.mac(aes256, Buffer.alloc(16), H.HASH_ALGORITHM_SHA256), S.FAILED_PRECONDITION, "KEY_TYPE_MISMATCH"],
       ["an AES key with RSA-OAEP", () => alice.encrypt(aes256, Buffer.alloc(16), { mechanism: M.CIPHER_MECHANISM_RSA_OAEP }), S.FAILED_PRECONDITION, "KEY_TYPE_MISMATCH"],
+      ["RSA-OAEP encrypt with the private key", () => alice.encrypt(rsa.privateKeyHandle, Buffer.alloc(16), { mechanism: M.CIPHER_MECHANISM_RSA_OAEP }), S.FAILED_PRECONDITION, "KEY_TYPE_MISMATCH"],
+      ["RSA-OAEP decrypt with the public key", () => alice.decrypt(rsa.publicKeyHandle, Buffer.alloc(256), { mechanism: M.CIPHER_MECHANISM_RSA_OAEP }), S.FAILED_PRECONDITION, "KEY_TYPE_MISMATCH"],
+      ["RSA-OAEP with an EC public key", () => alice.encrypt(ec.publicKeyHandle, Buffer.alloc(16), { mechanism: M.CIPHER_MECHANISM_RSA_OAEP }), S.FAILED_PRECONDITION, "KEY_TYPE_MISMATCH"],
+      ["AES-GCM with an RSA public key", () => alice.encrypt(rsa.publicKeyHandle, Buffer.alloc(16), { mechanism: gcm }), S.FAILED_PRECONDITION, "KEY_TYPE_MISMATCH"],
+      ["RSA-OAEP with an IV", () => alice.encrypt(rsa.publicKeyHandle, Buffer.alloc(16), { mechanism: M.CIPHER_MECHANISM_RSA_OAEP, iv: randomBytes(16) }), S.INVALID_ARGUMENT, "MECHANISM_PARAM_INVALID"],
+      ["RSA-OAEP-SHA256, 191 bytes under RSA-2048", () => alice.encrypt(rsa.publicKeyHandle, Buffer.alloc(191), { mechanism: M.CIPHER_MECHANISM_RSA_OAEP }), S.INVALID_ARGUMENT, "DATA_TOO_LARGE"],
+      ["RSA-OAEP, a 255-byte ciphertext under RSA-2048", () => alice.decrypt(rsa.privateKeyHandle, Buffer.alloc(255), { mechanism: M.CIPHER_MECHANISM_RSA_OAEP }), S.INVALID_ARGUMENT, "DATA_LENGTH_INVALID"],
+      ["RSA-OAEP, a ciphertext that does not decode", () => alice.decrypt(rsa.privateKeyHandle, Buffer.alloc(256, 1), { mechanism: M.CIPHER_MECHANISM_RSA_OAEP }), S.INVALID_ARGUMENT, "ENCRYPTED_DATA_INVALID"],
+      ["unknown OAEP hash 7", () => alice.encrypt(rsa.publicKeyHandle, Buffer.alloc(16), { mechanism: M.CIPHER_MECHANISM_RSA_OAEP, oaepHash: 7 as H }), S.INVALID_ARGUMENT, "MECHANISM_INVALID"],
       ["a missing key", () => alice.encrypt(0x7fff_0000, Buffer.alloc(16), { mechanism: gcm }), S.NOT_FOUND, "KEY_NOT_FOUND"],
       ["alice's key, used by bob", () => bob.encrypt(aes256, Buffer.alloc(16), { mechanism: gcm }), S.NOT_FOUND, "KEY_NOT_FOUND"],
       ["alice's HMAC key, used by bob", () => bob.mac(hmacKey, Buffer.alloc(16), H.HASH_ALGORITHM_SHA256), S.NOT_FOUND, "KEY_NOT_FOUND"],
@@ -150,6 +177,15 @@ describe("Encrypt, Decrypt, Mac, VerifyMac", () => {
       // The same ciphertext under another key of the same size.
       const other = (await alice.genSymKey({ keyType: KEY_TYPE.AES, keySize: 32, label: "other", minSrv: 3 })).keyHandle;
       await expectRpcError(alice.decrypt(other, out.ciphertext, { mechanism: gcm, iv: out.iv, aad, tag: out.tag }), S.INVALID_ARGUMENT, "ENCRYPTED_DATA_INVALID");
+    });
+
+    test("RSA-OAEP with another hash than the encryption's is ENCRYPTED_DATA_INVALID", async () => {
+      const out = await alice.encrypt(rsa.publicKeyHandle, Buffer.from("x"), { mechanism: M.CIPHER_MECHANISM_RSA_OAEP, oaepHash: H.HASH_ALGORITHM_SHA1 });
+      await refusedAndUnchanged(
+        () => alice.decrypt(rsa.privateKeyHandle, out.ciphertext, { mechanism: M.CIPHER_MECHANISM_RSA_OAEP, oaepHash: H.HASH_ALGORITHM_SHA256 }),
+        S.INVALID_ARGUMENT,
+        "ENCRYPTED_DATA_INVALID",
+      );
     });
 
     test("bad PKCS#7 padding is ENCRYPTED_DATA_INVALID", async () => {

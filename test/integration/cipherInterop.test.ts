@@ -1,12 +1,15 @@
 // Interop with the openssl command line: openssl decrypts what the daemon encrypts and the daemon decrypts what openssl
-// encrypts (AES-CBC with and without padding, AES-CTR, AES-ECB, 3DES-CBC, 3DES-ECB, and AES-GCM, which openssl enc
+// encrypts (RSA-OAEP through openssl pkeyutl, AES-CBC with and without padding, AES-CTR, AES-ECB, 3DES-CBC, 3DES-ECB, and AES-GCM, which openssl enc
 // refuses: there openssl's own AES-CTR and AES-ECB do the block work and a GHASH written from SP 800-38D the tag), and
 // openssl's HMAC equals Mac and passes VerifyMac. Keys whose bytes the test must know are imported (AES, 3DES) or
 // exported (generic secrets, which ImportSymKey does not take) with the ordinary key calls.
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CipherMechanism as M, HashAlgorithm as H, HsmClient, KEY_TYPE } from "../../clients";
 import { useDaemonFixture } from "../support/daemonFixture";
-import { opensslEnc, opensslGcmDecrypt, opensslGcmEncrypt, opensslHmac } from "../support/opensslCli";
+import { openssl, opensslEnc, opensslGcmDecrypt, opensslGcmEncrypt, opensslHmac } from "../support/opensslCli";
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ""), "hex");
 
@@ -108,5 +111,37 @@ describe("daemon <-> openssl", () => {
     const theirs = await opensslHmac(digest, material, data);
     expect(await alice.mac(handle, data, hash)).toEqual(theirs);
     await expect(alice.verifyMac(handle, data, theirs, hash)).resolves.toBeUndefined();
+  });
+
+  describe("RSA-OAEP with openssl pkeyutl", () => {
+    let dir: string;
+    let privatePem: string;
+    let publicHandle: number;
+    let privateHandle: number;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), "lch-oaep-"));
+      const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
+      privatePem = pair.privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+      writeFileSync(join(dir, "private.pem"), privatePem, { mode: 0o600 });
+      writeFileSync(join(dir, "public.pem"), pair.publicKey.export({ format: "pem", type: "spki" }));
+      privateHandle = (await alice.importPrivateKey(privatePem, { wrappingKey, label: "oaep-private" })).keyHandle;
+      publicHandle = (await alice.importPublicKey(pair.publicKey, { label: "oaep-public" })).keyHandle;
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    const oaep = (digest: string): string[] => ["-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", `rsa_oaep_md:${digest}`, "-pkeyopt", `rsa_mgf1_md:${digest}`];
+
+    test.each([
+      ["sha1", H.HASH_ALGORITHM_SHA1],
+      ["sha256", H.HASH_ALGORITHM_SHA256],
+      ["sha512", H.HASH_ALGORITHM_SHA512],
+    ] as [string, H][])("%s: openssl decrypts the daemon's ciphertext and the daemon decrypts openssl's", async (digest, oaepHash) => {
+      const plaintext = randomBytes(48);
+      const ours = await alice.encrypt(publicHandle, plaintext, { mechanism: M.CIPHER_MECHANISM_RSA_OAEP, oaepHash });
+      expect(await openssl(["pkeyutl", "-decrypt", "-inkey", join(dir, "private.pem"), ...oaep(digest)], ours.ciphertext)).toEqual(plaintext);
+      const theirs = await openssl(["pkeyutl", "-encrypt", "-pubin", "-inkey", join(dir, "public.pem"), ...oaep(digest)], plaintext);
+      expect(await alice.decrypt(privateHandle, theirs, { mechanism: M.CIPHER_MECHANISM_RSA_OAEP, oaepHash })).toEqual(plaintext);
+    });
   });
 });

@@ -1,6 +1,6 @@
 // The cipher and HMAC modules against published known answers: GCM (McGrew-Viega test cases, as in NIST's GCM
 // validation), SP 800-38A (ECB, CBC, CTR), SP 800-67 (3DES), RFC 4231 and RFC 2202 (HMAC); and the parameter rules.
-import { randomBytes } from "node:crypto";
+import { constants, generateKeyPairSync, privateDecrypt, randomBytes } from "node:crypto";
 import {
   checkDecryptInput,
   checkEncryptInput,
@@ -13,6 +13,7 @@ import {
   SymmetricMechanism,
 } from "../../src/hsm/crypto/ciphers";
 import { hmac, hmacMatches } from "../../src/hsm/crypto/hmac";
+import { oaepDecrypt, oaepEncrypt, oaepMaxData } from "../../src/hsm/crypto/rsaOaep";
 import { Reason } from "../../src/hsm/errors";
 import { expectHsmErrorSync, hex } from "./support/harness";
 
@@ -236,5 +237,31 @@ describe("parameter rules (checked before any key is used)", () => {
     const err = expectHsmErrorSync(enc("AES_ECB", { data: Buffer.concat([secret, block(1)]) }), "DATA_LENGTH_INVALID");
     expect(JSON.stringify({ m: err.message, d: err.details })).not.toContain("plaintext must");
     expect(err.details).toMatchObject({ mechanism: "AES_ECB", length: 33, block_size: 16 });
+  });
+});
+
+describe("RSA-OAEP", () => {
+  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+
+  test("the OAEP limit is k - 2*hLen - 2, and a message at the limit round-trips", () => {
+    expect([oaepMaxData(256, "SHA1"), oaepMaxData(256, "SHA256"), oaepMaxData(256, "SHA512")]).toEqual([214, 190, 126]);
+    const data = randomBytes(190);
+    expect(oaepDecrypt(privateKey, "SHA256", oaepEncrypt(publicKey, "SHA256", data))).toEqual(data);
+    expectHsmErrorSync(() => oaepEncrypt(publicKey, "SHA256", randomBytes(191)), "DATA_TOO_LARGE");
+  });
+
+  test("node:crypto's own OAEP (an independent caller of OpenSSL) decrypts what oaepEncrypt makes", () => {
+    const data = Buffer.from("oaep");
+    const ciphertext = oaepEncrypt(publicKey, "SHA384", data);
+    expect(privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha384" }, ciphertext)).toEqual(data);
+  });
+
+  test("a ciphertext of the wrong length, under another hash, or altered is refused", () => {
+    const ciphertext = oaepEncrypt(publicKey, "SHA256", Buffer.from("x"));
+    expectHsmErrorSync(() => oaepDecrypt(privateKey, "SHA256", ciphertext.subarray(1)), "DATA_LENGTH_INVALID");
+    expectHsmErrorSync(() => oaepDecrypt(privateKey, "SHA1", ciphertext), "ENCRYPTED_DATA_INVALID");
+    const altered = Buffer.from(ciphertext);
+    altered[100]! ^= 1;
+    expectHsmErrorSync(() => oaepDecrypt(privateKey, "SHA256", altered), "ENCRYPTED_DATA_INVALID");
   });
 });
