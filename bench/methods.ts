@@ -1,4 +1,4 @@
-// The unary methods the benchmark calls: the ceiling (grpc.health.v1.Health/Check) and the measured HsmService methods.
+// The unary methods the benchmark calls: the ceiling (grpc.health.v1.Health/Check), the measured HsmService methods and the crypto rows' key set-up.
 import { service as healthService } from "grpc-health-check";
 import { HsmServiceService } from "../clients/generated/localcloudhsm/v1/hsm_service";
 import { UnaryMethod } from "./unaryClient";
@@ -25,3 +25,6 @@ export const GET_ATTRIBUTE = HsmServiceService.getAttribute;
 export const FIND_KEY = HsmServiceService.findKey;
 export const IMPORT_SYM_KEY = HsmServiceService.importSymKey;
 export const GEN_SYM_KEY = HsmServiceService.genSymKey;
+export const ENCRYPT = HsmServiceService.encrypt;
+export const SIGN = HsmServiceService.sign;
+export const IMPORT_PRIVATE_KEY = HsmServiceService.importPrivateKey;

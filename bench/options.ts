@@ -10,10 +10,11 @@ const USAGE = `usage: npm run bench -- [options]
                         disturbed by other processes (default 2)
   --keys N              keys in the store before measuring (default 10000)
   --concurrency A,B     concurrencies to measure (default 1,64; targets are judged at 64)
-  --only PART           methods (the table and kill -9 check), watch (the watchers benchmark), logins (the
-                        login-flood benchmark, on a daemon of its own with the default scrypt cost), startup
-                        (start-up at scale: a store of --startup-keys keys, time to SERVING, memory, FindKey
-                        by label) or all (default)
+  --only PART           methods (the table and kill -9 check), crypto (the ceiling, AES-GCM Encrypt, ECDSA and
+                        RSA Sign through the daemon, node:crypto's floor and SoftHSM2's C_Sign), watch (the watchers
+                        benchmark), logins (the login-flood benchmark, on a daemon of its own with the default
+                        scrypt cost), startup (start-up at scale: a store of --startup-keys keys, time to SERVING,
+                        memory, FindKey by label) or all (default)
   --startup-keys N      keys in the store of the start-up benchmark (default 100000)
   --login-flood N       concurrent logins of unknown users per wave in the login-flood benchmark (default 500)
   --logins N            real logins measured without and during the flood (default 40)
@@ -34,7 +35,7 @@ export interface Options {
   keys: number;
   rounds: number;
   concurrencies: number[];
-  only: "all" | "methods" | "watch" | "logins" | "startup";
+  only: "all" | "methods" | "crypto" | "watch" | "logins" | "startup";
   startupKeys: number;
   loginFlood: number;
   logins: number;
@@ -87,8 +88,8 @@ export function parseOptions(argv: string[]): Options {
   const logLevel = values["log-level"] ?? "warn";
   if (logLevel !== "warn" && logLevel !== "info") throw new Error("--log-level must be warn or info");
   const only = values.only ?? "all";
-  if (only !== "all" && only !== "methods" && only !== "watch" && only !== "logins" && only !== "startup") {
-    throw new Error("--only must be methods, watch, logins, startup or all");
+  if (only !== "all" && only !== "methods" && only !== "crypto" && only !== "watch" && only !== "logins" && only !== "startup") {
+    throw new Error("--only must be methods, crypto, watch, logins, startup or all");
   }
   const concurrencies = (values.concurrency ?? `1,${TARGET_CONCURRENCY}`).split(",").map((c) => bounded("concurrency", c, 1, 1, 1024));
   return {

@@ -1,8 +1,10 @@
-// Formats the results as plain-text tables with the target verdicts next to the figures they judge; the watchers benchmark's lines.
+// Formats the results as plain-text tables with the target verdicts next to the figures they judge; the crypto rows' table; the watchers benchmark's lines.
+import { FloorMeasurement } from "./cryptoFloor";
+import { CRYPTO_OP_TITLES, CRYPTO_OPS, CryptoOp } from "./cryptoMaterial";
 import { DurabilityReport } from "./durability";
 import { Measurement } from "./measure";
 import { NOISY_OTHER_CORES } from "./rounds";
-import { cpuRatio, TARGET_CONCURRENCY, TARGET_RULES, throughputRatio, Verdict } from "./targets";
+import { cpuRatio, cpuRatioToFloor, CRYPTO_CPU_TARGETS, TARGET_CONCURRENCY, TARGET_RULES, throughputRatio, Verdict } from "./targets";
 import type { WatchBenchResult } from "./watchBench";
 import { ScenarioName } from "./workerProtocol";
 
@@ -11,6 +13,15 @@ export const SCENARIO_TITLES: Record<ScenarioName, string> = {
   getAttribute: "GetAttribute (KCV)",
   findKey: "FindKey (label)",
   importSymKey: "ImportSymKey (token)",
+  aesGcmEncrypt: "Encrypt (AES-GCM 4 KiB)",
+  ecdsaSign: "Sign (ECDSA P-256)",
+  rsaSign: "Sign (RSA-2048 PKCS#1)",
+};
+
+const FLOOR_TITLES: Record<FloorMeasurement["implementation"], string> = {
+  node: "node:crypto, 1 thread in-process",
+  nodeAsync: "node:crypto async (libuv pool), 4 in flight",
+  softhsm2: "SoftHSM2 C_Sign, 1 thread in-process",
 };
 
 const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-");
@@ -43,6 +54,42 @@ export function resultsTable(results: readonly Measurement[]): string {
   }
   return alignColumns([header, ...rows], new Set([0]));
 }
+
+/**
+ * Per operation: node:crypto's floor, SoftHSM2's C_Sign (signatures) and the daemon at each concurrency, with
+ * everyone's CPU per call and its ratio to node:crypto's; for the daemon also calls/s against the ceiling.
+ */
+export function cryptoTable(results: readonly Measurement[], floors: readonly FloorMeasurement[], unavailable: Partial<Record<CryptoOp, string>>): string {
+  const header = ["operation", "done by", "calls/s", "CPU us/call", "CPU/call vs node:crypto", "calls/s vs ceiling", "other cores"];
+  const rows: string[][] = [];
+  for (const op of CRYPTO_OPS) {
+    const node = floors.find((f) => f.op === op && f.implementation === "node");
+    for (const f of floors.filter((x) => x.op === op)) {
+      rows.push([CRYPTO_OP_TITLES[op], FLOOR_TITLES[f.implementation], int(f.callsPerSecond), int(f.cpuPerCallUs), node ? fixed(f.cpuPerCallUs / node.cpuPerCallUs, 2) : "-", "", noise(f.otherCores)]);
+    }
+    if (unavailable[op] !== undefined) rows.push([CRYPTO_OP_TITLES[op], "daemon: not measured (see the verdicts)", "-", "-", "-", "-", "-"]);
+    for (const m of results.filter((r) => r.scenario === op)) {
+      const ceiling = results.find((c) => c.scenario === "ceiling" && c.concurrency === m.concurrency);
+      const atTarget = m.concurrency === TARGET_CONCURRENCY;
+      const tputRule = atTarget ? TARGET_RULES.find((r) => r.scenario === op) : undefined;
+      const cpuRule = atTarget ? CRYPTO_CPU_TARGETS.find((r) => r.scenario === op) : undefined;
+      const tput = ceiling ? throughputRatio(m, ceiling) : NaN;
+      const cpu = node ? cpuRatioToFloor(m, node) : NaN;
+      rows.push([
+        CRYPTO_OP_TITLES[op],
+        `daemon x${m.concurrency} (gRPC; daemon process CPU)`,
+        int(m.callsPerSecond),
+        int(m.daemonCpuPerCallUs),
+        fixed(cpu, 2) + (cpuRule ? ` (<=${cpuRule.maxCpuRatioToNode.toFixed(1)} ${cpu <= cpuRule.maxCpuRatioToNode ? "PASS" : "FAIL"})` : ""),
+        fixed(tput, 2) + (tputRule ? ` (>=${tputRule.minThroughputRatio.toFixed(2)} ${tput >= tputRule.minThroughputRatio ? "PASS" : "FAIL"})` : ""),
+        noise(m.otherCores),
+      ]);
+    }
+  }
+  return alignColumns([header, ...rows], new Set([0, 1]));
+}
+
+const noise = (otherCores: number): string => fixed(otherCores, 2) + (otherCores > NOISY_OTHER_CORES ? "*" : " ");
 
 export function verdictLines(verdicts: readonly Verdict[]): string {
   return verdicts

@@ -1,4 +1,4 @@
-// `npm run bench`: starts the daemon, fills the store, measures each method against the empty-call ceiling, checks durability, runs the watchers benchmark.
+// `npm run bench`: starts the daemon, fills the store, measures each method and the crypto rows against the empty-call ceiling, checks durability, runs the watchers benchmark.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,10 +10,16 @@ import { describeMachine, otherLoadCores } from "./machine";
 import { Measurement } from "./measure";
 import { populate } from "./populate";
 import { leastDisturbed, NOISY_OTHER_CORES } from "./rounds";
-import { durabilityLine, resultsTable, SCENARIO_TITLES, verdictLines, watchLines } from "./report";
+import { cryptoTable, durabilityLine, resultsTable, SCENARIO_TITLES, verdictLines, watchLines } from "./report";
 import { parseOptions } from "./options";
-import { evaluateTargets, evaluateWatchTargets, TARGET_CONCURRENCY, Verdict } from "./targets";
-import { runSchedule, SCENARIOS } from "./schedule";
+import { evaluateCryptoTargets, evaluateTargets, evaluateWatchTargets, TARGET_CONCURRENCY, Verdict } from "./targets";
+import { runSchedule, scheduledScenarios } from "./schedule";
+import { CRYPTO_OPS, CryptoMaterial, makeCryptoMaterial } from "./cryptoMaterial";
+import { DaemonCryptoSetup, prepareDaemonCrypto } from "./cryptoSetup";
+import { FloorMeasurement, runFloors } from "./cryptoFloor";
+import { BenchToken, createBenchToken } from "./softhsmToken";
+import { UnaryClient } from "./unaryClient";
+import { ScenarioName } from "./workerProtocol";
 import { runWatchBench, WatchBenchResult } from "./watchBench";
 import { LoginFloodResult, loginFloodLines, runLoginFlood } from "./loginFlood";
 import { evaluateLoginFloodTargets, LOGIN_FLOOD_TARGETS } from "./targets";
@@ -82,8 +88,14 @@ async function main(): Promise<number> {
   let unansweredAtKill = 0;
   let restartSeconds = NaN;
   let watch: WatchBenchResult | undefined;
-  const runMethods = options.only !== "watch";
-  const runWatch = options.only !== "methods";
+  // The symmetric-key method table (with its kill -9 check), the crypto rows, the watchers benchmark.
+  const runMethods = options.only === "all" || options.only === "methods";
+  const runCrypto = options.only === "all" || options.only === "crypto";
+  const runWatch = options.only === "all" || options.only === "watch";
+  let scenarios: ScenarioName[] | undefined;
+  let cryptoSetup: DaemonCryptoSetup | undefined;
+  let floors: FloorMeasurement[] = [];
+  let softhsmNote = "";
   const progress = (line: string) => process.stderr.write(`  [${((Date.now() - started) / 1000).toFixed(1)} s] ${line}\n`);
   try {
     const hsm = new HsmClient(daemon.address);
@@ -99,20 +111,39 @@ async function main(): Promise<number> {
     );
     log(
       `each measurement: daemon idle first, its own load-worker process, ${options.warmupMs} ms warm-up, then ${options.durationMs} ms measured; ` +
-        (runMethods ? `${options.rounds} round(s) of the method table` : "the watchers benchmark only (--only watch)"),
+        (runMethods || runCrypto ? `${options.rounds} round(s) of the method table` : "the watchers benchmark only (--only watch)"),
     );
+
+    let material: CryptoMaterial | undefined;
+    if (runCrypto) {
+      material = makeCryptoMaterial();
+      const client = new UnaryClient(daemon.address, token);
+      try {
+        await client.waitForReady(10_000);
+        cryptoSetup = await prepareDaemonCrypto(client, population.params.wrappingKey, material);
+      } finally {
+        client.close();
+      }
+      log(
+        "crypto rows: one AES-256, one RSA-2048 (e 65537) and one EC P-256 key made with node:crypto for this run; the daemon gets them by ImportSymKey / ImportPrivateKey (PEM) " +
+          "under the bench's wrapping key, SoftHSM2 by C_CreateObject (session objects), node:crypto uses them directly; one daemon answer of each operation is checked with node:crypto first" +
+          (Object.keys(cryptoSetup.unavailable).length > 0 ? ` (not measurable on this daemon: ${Object.keys(cryptoSetup.unavailable).join(", ")})` : ""),
+      );
+    }
+    scenarios = scheduledScenarios({ keys: runMethods, crypto: runCrypto ? CRYPTO_OPS.filter((op) => cryptoSetup?.unavailable[op] === undefined) : [] });
     log("");
 
-    if (runMethods) {
+    if (runMethods || runCrypto) {
       const measured = await runSchedule({
         daemon,
         token,
-        params: population.params,
+        scenarios,
+        params: { ...population.params, crypto: cryptoSetup?.handles },
         rounds: options.rounds,
         concurrencies: options.concurrencies,
         warmupMs: options.warmupMs,
         durationMs: options.durationMs,
-        killAtEnd: options.cpuProfDir === undefined,
+        killAtEnd: runMethods && options.cpuProfDir === undefined,
         onMeasured: (m, round, waitedMs, retrying) =>
           progress(
             `round ${round}: ${SCENARIO_TITLES[m.scenario]} x${m.concurrency}: ` +
@@ -123,7 +154,7 @@ async function main(): Promise<number> {
       allRounds.push(...measured.all);
       unansweredAtKill = measured.unansweredAtKill;
 
-      if (options.cpuProfDir === undefined) {
+      if (runMethods && options.cpuProfDir === undefined) {
         running.delete(daemon);
         const restartStarted = Date.now();
         daemon = await startDaemon(daemonOptions);
@@ -133,6 +164,28 @@ async function main(): Promise<number> {
         await verifier.login(USER, PASSWORD);
         durability = await verifyDurability(verifier, population.params.importLabel, measured.acknowledged);
         verifier.close();
+      }
+    }
+
+    if (runCrypto && material) {
+      const created = createBenchToken();
+      if ("unavailable" in created) softhsmNote = `SoftHSM2 rows skipped: ${created.unavailable}`;
+      else softhsmNote = `SoftHSM2 ${created.version} (${created.library}), a temporary token (SOFTHSM2_CONF in a temp dir), removed afterwards`;
+      const benchToken: BenchToken | undefined = "unavailable" in created ? undefined : created;
+      try {
+        floors = await runFloors({
+          material,
+          token: benchToken,
+          warmupMs: options.warmupMs,
+          durationMs: options.durationMs,
+          onMeasured: (f, retrying) =>
+            progress(
+              `crypto floor: ${f.implementation} ${f.op}: ${Math.round(f.callsPerSecond)} calls/s, ${Math.round(f.cpuPerCallUs)} us CPU/call, other load ${f.otherCores.toFixed(2)} cores` +
+                `${retrying ? " - disturbed, measuring again" : ""}`,
+            ),
+        });
+      } finally {
+        benchToken?.remove();
       }
     }
 
@@ -165,24 +218,40 @@ async function main(): Promise<number> {
     if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
   }
 
-  const results = leastDisturbed(allRounds, SCENARIOS.length * options.concurrencies.length);
+  const results = leastDisturbed(allRounds, (scenarios?.length ?? 1) * options.concurrencies.length);
   const verdicts: Verdict[] = [];
-  if (runMethods) {
-    verdicts.push(...evaluateTargets(results, durability));
+  if (runMethods || runCrypto) {
+    verdicts.push(...evaluateTargets(results, durability, scenarios ?? []));
     log(
       `per concurrency: the least disturbed of ${options.rounds} round(s) (disturbed windows are measured again, up to 20 s in all); ` +
         `* = still more than ${NOISY_OTHER_CORES} cores of other load in that window: figures unreliable, rerun on a quiet machine`,
     );
     log(resultsTable(results));
+    if (verdicts.length > 0) {
+      log("");
+      log(`targets at concurrency ${TARGET_CONCURRENCY} (ratios to the ceiling at the same concurrency):`);
+      log(verdictLines(verdicts));
+    }
+    if (runMethods) log(durability ? durabilityLine(durability, unansweredAtKill, restartSeconds) : "durability: not checked (--cpu-prof-dir)");
+  }
+  if (runCrypto && cryptoSetup) {
+    const cryptoVerdicts = evaluateCryptoTargets(results, floors, cryptoSetup.unavailable);
+    verdicts.push(...cryptoVerdicts);
     log("");
-    log(`targets at concurrency ${TARGET_CONCURRENCY} (ratios to the ceiling at the same concurrency):`);
-    log(verdictLines(verdicts));
-    log(durability ? durabilityLine(durability, unansweredAtKill, restartSeconds) : "durability: not checked (--cpu-prof-dir)");
+    log(
+      "crypto rows: each operation done back to back in a worker process of its own by node:crypto (on the main thread: the floor; and, for signatures, " +
+        "through its callback form on libuv's pool, as the daemon signs) and by SoftHSM2 (CPU = that process's, all threads), " +
+        "and by the daemon through gRPC (CPU = the daemon process's, all threads, from the table above); same keys, same inputs, same run",
+    );
+    if (softhsmNote) log(softhsmNote);
+    log(cryptoTable(results, floors, cryptoSetup.unavailable));
+    log("crypto targets (the throughput targets are in the list above):");
+    log(verdictLines(cryptoVerdicts));
   }
   if (watch) {
     const watchVerdicts = evaluateWatchTargets(watch);
     verdicts.push(...watchVerdicts);
-    if (runMethods) log("");
+    if (runMethods || runCrypto) log("");
     log(`watchers: ${watch.watchers.toLocaleString("en-US")} watchers, ImportSymKey x${watch.concurrency} with and without them, back to back:`);
     log(watchLines(watch));
     log("watcher targets:");
@@ -201,7 +270,7 @@ async function main(): Promise<number> {
     verdicts.push(...startPart.verdicts);
   }
   log(`total bench time ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, options, results, allRounds, durability, watch, logins, startup, verdicts }, null, 2) + "\n");
+  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, options, results, allRounds, durability, floors, cryptoUnavailable: cryptoSetup?.unavailable, watch, logins, startup, verdicts }, null, 2) + "\n");
   return options.strict && verdicts.some((v) => !v.pass && !v.skipped) ? 1 : 0;
 }
 

@@ -1,7 +1,17 @@
 // What one call of each measured scenario sends and how its answer is checked (load-worker side).
 import { createCipheriv, randomBytes } from "node:crypto";
-import { FindKeyRequest, GetAttributeRequest, ImportSymKeyRequest } from "../clients/generated/localcloudhsm/v1/hsm_service";
-import { FIND_KEY, GET_ATTRIBUTE, HEALTH_CHECK, IMPORT_SYM_KEY } from "./methods";
+import {
+  CipherMechanism,
+  EncryptRequest,
+  FindKeyRequest,
+  GetAttributeRequest,
+  HashAlgorithm,
+  ImportSymKeyRequest,
+  SignMechanism,
+  SignRequest,
+} from "../clients/generated/localcloudhsm/v1/hsm_service";
+import { GCM_IV_BYTES, GCM_PLAINTEXT_BYTES, GCM_TAG_BYTES, gcmPlaintext, RSA_SIGNATURE_BYTES, signMessage } from "./cryptoMaterial";
+import { ENCRYPT, FIND_KEY, GET_ATTRIBUTE, HEALTH_CHECK, IMPORT_SYM_KEY, SIGN } from "./methods";
 import { UnaryClient } from "./unaryClient";
 import { AcknowledgedKey, ScenarioName, ScenarioParams } from "./workerProtocol";
 
@@ -48,7 +58,48 @@ export function makeScenario(name: ScenarioName, params: ScenarioParams): Scenar
     }
     case "importSymKey":
       return importScenario(params);
+    case "aesGcmEncrypt":
+      return gcmScenario(cryptoHandle(params, "aesKey"));
+    case "ecdsaSign":
+      return signScenario(cryptoHandle(params, "ecPrivateKey"), SignMechanism.SIGN_MECHANISM_ECDSA);
+    case "rsaSign":
+      return signScenario(cryptoHandle(params, "rsaPrivateKey"), SignMechanism.SIGN_MECHANISM_RSA_PKCS1_V15);
   }
+}
+
+function cryptoHandle(params: ScenarioParams, which: keyof NonNullable<ScenarioParams["crypto"]>): number {
+  const handle = params.crypto?.[which];
+  if (handle === undefined) throw new Error(`no ${which} in the scenario parameters: the crypto set-up did not make it`);
+  return handle;
+}
+
+/**
+ * AES-GCM Encrypt of the same 4 KiB each call; the HSM makes the IV. Each answer's shape is checked here (a full
+ * decryption per call would bill the load generator); cryptoSetup.ts decrypts one answer before measuring.
+ */
+function gcmScenario(keyHandle: number): Scenario {
+  const request = EncryptRequest.fromPartial({ keyHandle, mechanism: CipherMechanism.CIPHER_MECHANISM_AES_GCM, plaintext: gcmPlaintext() });
+  return simple((client, done) =>
+    client.call(ENCRYPT, request, (err, res) => {
+      if (err) return done(describe(err));
+      const ok = res?.ciphertext.length === GCM_PLAINTEXT_BYTES && res.iv.length === GCM_IV_BYTES && res.tag.length === GCM_TAG_BYTES;
+      done(ok ? undefined : `Encrypt returned ${res?.ciphertext.length}/${res?.iv.length}/${res?.tag.length} bytes of ciphertext/IV/tag`);
+    }),
+  );
+}
+
+/** Sign of the same 256-byte message with SHA-256, hashed by the HSM; cryptoSetup.ts verifies one signature before measuring. */
+function signScenario(keyHandle: number, mechanism: SignMechanism): Scenario {
+  const request = SignRequest.fromPartial({ keyHandle, mechanism, hash: HashAlgorithm.HASH_ALGORITHM_SHA256, input: { $case: "data", value: signMessage() } });
+  // RSA-2048 signatures are exactly 256 bytes; a DER ECDSA P-256 signature is a SEQUENCE of two integers, 8 to 72 bytes.
+  const plausible = mechanism === SignMechanism.SIGN_MECHANISM_ECDSA ? (n: number) => n >= 8 && n <= 72 : (n: number) => n === RSA_SIGNATURE_BYTES;
+  return simple((client, done) =>
+    client.call(SIGN, request, (err, res) => {
+      if (err) return done(describe(err));
+      const length = res?.signature.length ?? 0;
+      done(plausible(length) ? undefined : `Sign returned a ${length}-byte signature`);
+    }),
+  );
 }
 
 function simple(issue: Scenario["issue"]): Scenario {

@@ -1,4 +1,4 @@
-// The measurement schedule: every scenario at every concurrency, N rounds, disturbed windows retried, the last import run killed.
+// The measurement schedule: every scheduled scenario at every concurrency, N rounds, disturbed windows retried, the last import run killed.
 import { measure, MeasuredRunSpec, Measurement } from "./measure";
 import { SCENARIO_TITLES } from "./report";
 import { QUIET_WAIT_MS, waitForQuietMachine } from "./machine";
@@ -6,7 +6,17 @@ import { NOISY_OTHER_CORES } from "./rounds";
 import { settle } from "./settle";
 import { AcknowledgedKey, ScenarioName } from "./workerProtocol";
 
-export const SCENARIOS: readonly ScenarioName[] = ["ceiling", "getAttribute", "findKey", "importSymKey"];
+/** The symmetric-key table of issues 1-10 and the crypto rows of issue 11. */
+const KEY_SCENARIOS: readonly ScenarioName[] = ["getAttribute", "findKey"];
+export const CRYPTO_SCENARIOS: readonly ScenarioName[] = ["aesGcmEncrypt", "ecdsaSign", "rsaSign"];
+
+/**
+ * What one round measures, in order: always the ceiling first (every ratio is to it), the parts asked for, and
+ * ImportSymKey last, because the last import run ends with kill -9 of the daemon.
+ */
+export function scheduledScenarios(parts: { readonly keys: boolean; readonly crypto: readonly ScenarioName[] }): ScenarioName[] {
+  return ["ceiling", ...(parts.keys ? KEY_SCENARIOS : []), ...parts.crypto.filter((s) => CRYPTO_SCENARIOS.includes(s)), ...(parts.keys ? (["importSymKey"] as const) : [])];
+}
 
 /** How long imports keep running after the last window before the daemon is killed under them. */
 const KILL_DELAY_MS = 200;
@@ -16,6 +26,8 @@ const RETRY_BUDGET_MS = 20_000;
 
 export interface ScheduleSpec extends MeasuredRunSpec {
   readonly token: string;
+  /** Measured in this order every round (scheduledScenarios). */
+  readonly scenarios: readonly ScenarioName[];
   readonly rounds: number;
   readonly concurrencies: readonly number[];
   /** SIGKILL the daemon while the very last import run is still importing. */
@@ -41,7 +53,7 @@ export async function runSchedule(spec: ScheduleSpec): Promise<ScheduleResult> {
   const lastConcurrency = spec.concurrencies[spec.concurrencies.length - 1];
   for (let round = 1; round <= spec.rounds; round++) {
     for (const concurrency of spec.concurrencies) {
-      for (const scenario of SCENARIOS) {
+      for (const scenario of spec.scenarios) {
         const killAfter = spec.killAtEnd && round === spec.rounds && concurrency === lastConcurrency && scenario === "importSymKey";
         let kept: Measurement | undefined;
         for (let attempt = 1; ; attempt++) {

@@ -4,6 +4,8 @@ import { Measurement } from "./measure";
 import type { WatchBenchResult } from "./watchBench";
 import type { LoginFloodResult } from "./loginFlood";
 import { ScenarioName } from "./workerProtocol";
+import type { FloorMeasurement } from "./cryptoFloor";
+import type { CryptoOp } from "./cryptoMaterial";
 
 export const TARGET_CONCURRENCY = 64;
 
@@ -21,7 +23,17 @@ export const TARGET_RULES: readonly TargetRule[] = [
   { scenario: "getAttribute", minThroughputRatio: 0.7, maxCpuRatio: 2 },
   { scenario: "findKey", minThroughputRatio: 0.5, maxCpuRatio: 4 },
   { scenario: "importSymKey", minThroughputRatio: 0.25, durable: true },
+  // Issue 11: the crypto rows.
+  { scenario: "aesGcmEncrypt", minThroughputRatio: 0.6 },
+  { scenario: "ecdsaSign", minThroughputRatio: 0.4 },
 ];
+
+/**
+ * Issue 11: what RSA-2048 signing costs the daemon per call (all its CPU at concurrency 64: gRPC, auth, key
+ * lookup, the signature) may be at most this multiple of what node:crypto's own sign costs on one thread in the
+ * same run (the floor row), i.e. the HSM layer adds at most 30%.
+ */
+export const CRYPTO_CPU_TARGETS: readonly { readonly scenario: CryptoOp; readonly maxCpuRatioToNode: number }[] = [{ scenario: "rsaSign", maxCpuRatioToNode: 1.3 }];
 
 /** The watchers benchmark's targets (issue: N watchers while imports run at concurrency 64). */
 export const WATCH_TARGETS = {
@@ -56,12 +68,20 @@ export function cpuRatio(m: Measurement, ceiling: Measurement): number {
   return m.daemonCpuPerCallUs / ceiling.daemonCpuPerCallUs;
 }
 
-/** Verdicts for every rule; a missing measurement or durability check fails its rule. */
-export function evaluateTargets(results: readonly Measurement[], durability: DurabilityReport | undefined): Verdict[] {
+/** The daemon's CPU per call relative to the floor implementation's CPU per call of the same operation. */
+export function cpuRatioToFloor(m: Measurement, floor: FloorMeasurement): number {
+  return m.daemonCpuPerCallUs / floor.cpuPerCallUs;
+}
+
+/**
+ * Verdicts for the rules of the scenarios this run scheduled (`scheduled`; e.g. --only crypto leaves out the
+ * symmetric-key rows); a missing measurement or durability check fails its rule.
+ */
+export function evaluateTargets(results: readonly Measurement[], durability: DurabilityReport | undefined, scheduled: readonly ScenarioName[]): Verdict[] {
   const at = (scenario: ScenarioName) => results.find((m) => m.scenario === scenario && m.concurrency === TARGET_CONCURRENCY);
   const ceiling = at("ceiling");
   const verdicts: Verdict[] = [];
-  for (const rule of TARGET_RULES) {
+  for (const rule of TARGET_RULES.filter((r) => scheduled.includes(r.scenario))) {
     const m = at(rule.scenario);
     const tput = m && ceiling ? throughputRatio(m, ceiling) : NaN;
     verdicts.push({
@@ -88,6 +108,30 @@ export function evaluateTargets(results: readonly Measurement[], durability: Dur
         skipped: durability === undefined,
       });
     }
+  }
+  return verdicts;
+}
+
+/**
+ * The crypto rows' own verdicts: an operation the daemon could not be measured on fails (with why), and the
+ * daemon's CPU per call against node:crypto's floor row of the same run; a missing row fails its rule.
+ */
+export function evaluateCryptoTargets(results: readonly Measurement[], floors: readonly FloorMeasurement[], unavailable: Partial<Record<CryptoOp, string>>): Verdict[] {
+  const verdicts: Verdict[] = [];
+  for (const [op, reason] of Object.entries(unavailable) as [CryptoOp, string][]) {
+    verdicts.push({ scenario: op, what: "the daemon serves it (set-up and one checked answer)", actual: reason, pass: false });
+  }
+  for (const rule of CRYPTO_CPU_TARGETS) {
+    if (unavailable[rule.scenario] !== undefined) continue;
+    const m = results.find((r) => r.scenario === rule.scenario && r.concurrency === TARGET_CONCURRENCY);
+    const floor = floors.find((f) => f.op === rule.scenario && f.implementation === "node");
+    const ratio = m && floor ? cpuRatioToFloor(m, floor) : NaN;
+    verdicts.push({
+      scenario: rule.scenario,
+      what: `daemon CPU/call <= ${rule.maxCpuRatioToNode.toFixed(1)} x node:crypto's sign on one thread`,
+      actual: `${ratio.toFixed(2)} x (${m ? Math.round(m.daemonCpuPerCallUs) : "-"} vs ${floor ? Math.round(floor.cpuPerCallUs) : "-"} us)`,
+      pass: ratio <= rule.maxCpuRatioToNode,
+    });
   }
   return verdicts;
 }

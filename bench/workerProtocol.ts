@@ -1,7 +1,17 @@
 // Messages between the benchmark (parent) and a load worker process (child), over the fork() IPC channel.
 import { LatencySummary } from "./latencyStats";
 
-export type ScenarioName = "ceiling" | "getAttribute" | "findKey" | "importSymKey";
+export type ScenarioName = "ceiling" | "getAttribute" | "findKey" | "importSymKey" | "aesGcmEncrypt" | "ecdsaSign" | "rsaSign";
+
+/** The daemon's handles of the crypto rows' keys (see cryptoSetup.ts); absent where the daemon could not take the key. */
+export interface CryptoHandles {
+  /** AES-256 secret key for AES-GCM Encrypt. */
+  readonly aesKey?: number;
+  /** EC P-256 private key for ECDSA Sign. */
+  readonly ecPrivateKey?: number;
+  /** RSA-2048 private key for PKCS#1 v1.5 Sign. */
+  readonly rsaPrivateKey?: number;
+}
 
 /** What the scenarios need to know about the prepared store. */
 export interface ScenarioParams {
@@ -13,6 +23,8 @@ export interface ScenarioParams {
   /** The AES wrapping key ImportSymKey imports under, and the label of imported keys. */
   readonly wrappingKey: number;
   readonly importLabel: string;
+  /** The crypto rows' keys, when they are measured. */
+  readonly crypto?: CryptoHandles;
 }
 
 export interface WorkerSpec {
