@@ -4,6 +4,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
 import { dirname, join, relative } from "node:path";
+import { mapFailure } from "./errorMapping";
 import { protoRoot, serviceProtoFiles } from "./protoFiles";
 import { withLinkedFiles } from "./reflectionDescriptors";
 
@@ -52,9 +53,16 @@ export function addReflection(server: Pick<grpc.Server, "addService">): void {
       const lazy: grpc.UntypedServiceImplementation = {};
       for (const method of Object.keys(implementation)) {
         lazy[method] = (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-          built ??= handlersOf(new ReflectionService(withLinkedFiles(loadServedFiles())));
-          const handler = built.get(key)?.[method] as grpc.handleBidiStreamingCall<unknown, unknown> | undefined;
-          if (!handler) throw new Error(`reflection has no handler for ${key}/${method}`);
+          let handler: grpc.handleBidiStreamingCall<unknown, unknown> | undefined;
+          try {
+            built ??= handlersOf(new ReflectionService(withLinkedFiles(loadServedFiles())));
+            handler = built.get(key)?.[method] as grpc.handleBidiStreamingCall<unknown, unknown> | undefined;
+            if (!handler) throw new Error(`reflection has no handler for ${key}/${method}`);
+          } catch (err) {
+            // Only a damaged installation (a .proto missing) gets here: the call fails INTERNAL, the daemon keeps serving.
+            call.emit("error", mapFailure(err).status);
+            return;
+          }
           handler(call);
         };
       }
