@@ -288,11 +288,20 @@ describe("rows at rest are bound by their MAC: an edit made with the daemon stop
   });
   afterEach(() => h.dispose());
 
-  /** Loads the store as a start does; returns the error's message, or undefined if it loaded. */
+  /**
+   * Loads the store as a start does; returns the error's message, or undefined if it loaded. It loads twice:
+   * key MACs checked on the loading thread (as for a small store) and on a worker thread (as from
+   * MAC_WORKER_FROM_KEYS keys), and expects the same verdict from both.
+   */
   function loadError(): string | undefined {
+    const inline = loadErrorWith(Number.POSITIVE_INFINITY);
+    expect(loadErrorWith(0)).toBe(inline);
+    return inline;
+  }
+  function loadErrorWith(macWorkerFromKeys: number): string | undefined {
     const store = SqliteStore.open(h.dbPath, h.masterKey);
     try {
-      store.load();
+      store.load({ macWorkerFromKeys });
       return undefined;
     } catch (err) {
       expect(err).toBeInstanceOf(StoreIntegrityError);
@@ -332,6 +341,17 @@ describe("rows at rest are bound by their MAC: an edit made with the daemon stop
       expect(db.prepare(sql).run(used).changes).toBe(1);
     });
     expect(loadError()).toBe(keyRefused(shared));
+  });
+
+  test("the worker thread's check runs (not the fallback): it counts the untouched rows and names the first edited one", () => {
+    const macs = new RowMac(h.masterKey);
+    const handles = withDb(h.dbPath, (db) => db.prepare("SELECT handle FROM keys ORDER BY handle").pluck().all() as number[]);
+    expect(handles.length).toBeGreaterThan(1);
+    expect(macs.startKeyCheck(h.dbPath).outcome()).toEqual({ kind: "checked", rows: handles.length, handleSum: handles.reduce((a, b) => a + b, 0) });
+    withDb(h.dbPath, (db) => {
+      expect(db.prepare("UPDATE keys SET label = 'other' WHERE handle = ?").run(shared).changes).toBe(1);
+    });
+    expect(macs.startKeyCheck(h.dbPath).outcome()).toEqual({ kind: "failed", handle: shared });
   });
 
   test("a key row copied under another handle (a whole row forged) is refused", () => {

@@ -1,6 +1,7 @@
 // Row MACs: HMAC-SHA256 (key derived from the master key) over each security-relevant row as stored, so an offline edit shows.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { deriveKey } from "../crypto/derivedKeys";
+import { KeyMacCheck, startKeyMacCheck } from "./keyMacCheck";
 
 /** A key row's columns as stored, without its MAC. */
 export interface KeyRowColumns {
@@ -67,6 +68,11 @@ export class RowMac {
     return createHmac("sha256", this.key).update(JSON.stringify(keyFields(row, sharedWith))).digest("hex");
   }
 
+  /** Starts checking every key row of the store file at `path` on a worker thread (the same MAC as keyRowHex). */
+  startKeyCheck(path: string): KeyMacCheck {
+    return startKeyMacCheck(path, this.key);
+  }
+
   userRow(row: UserRowColumns): Buffer {
     return this.mac(["users", row.user_id, row.role, row.username, row.password_hash, row.login_failures, row.locked]);
   }
@@ -85,7 +91,7 @@ export class RowMac {
   }
 }
 
-/** What a key row's MAC covers, in order: the table's tag, every column (blobs as hex) and the sorted share set. */
+/** What a key row's MAC covers, in order (keyMacCheck.ts's worker computes the same; change both together): the table's tag, every column (blobs as hex) and the sorted share set. */
 function keyFields(row: KeyHexRow, sharedWith: readonly number[]): unknown[] {
   return [
     "keys",

@@ -5,8 +5,18 @@ import { SealedBox, SealedBoxOpenError } from "../crypto/sealedBox";
 import { KeyFlags, KeyObject } from "../key";
 import { UserRecord, UserRole } from "../users";
 import { FIRST_KEY_HANDLE, HsmStore, PersistedState, StoredKey, StoreContents, StoredRow } from "./hsmStore";
+import { KeyMacCheck } from "./keyMacCheck";
 import { KeyHexRow, KeyRowColumns, RowMac, UserRowColumns } from "./rowMac";
 import { SCHEMA_SQL, SCHEMA_VERSION } from "./schema";
+
+/** Options of SqliteStore.load. */
+export interface LoadOptions {
+  /** From about this many keys, key row MACs are checked on a worker thread beside the load (default MAC_WORKER_FROM_KEYS). */
+  readonly macWorkerFromKeys?: number;
+}
+
+/** Below this many keys a worker thread (some 30 ms to start) costs more than the MACs it would take over. */
+export const MAC_WORKER_FROM_KEYS = 2_000;
 
 /** Raised when the store cannot be opened: another version, another master key, or not a store. */
 export class StoreOpenError extends Error {
@@ -172,9 +182,13 @@ export class SqliteStore implements HsmStore {
    * Everything at start-up; every user and key row is checked against its MAC first (StoreIntegrityError).
    * Key rows are read in one pass as plain arrays, blobs as hex text (the form the MAC covers), so 100,000 keys
    * cost no per-row Buffer from SQLite. Key material is unsealed on first use, not here: the row MAC, checked
-   * here, covers the sealed bytes, so tampered material still stops the start.
+   * here, covers the sealed bytes, so tampered material still stops the start. From `macWorkerFromKeys` keys,
+   * the key row MACs are checked on a worker thread while this one builds the keys, and waited for at the end.
    */
-  load(): PersistedState {
+  load(options: LoadOptions = {}): PersistedState {
+    // Started first, so the worker opens its connection and checks rows while this thread reads users and keys.
+    const workerFrom = options.macWorkerFromKeys ?? MAC_WORKER_FROM_KEYS;
+    const macCheck = this.path !== ":memory:" && this.approximateKeyCount() >= workerFrom ? this.macs.startKeyCheck(this.path) : undefined;
     const users = (this.db.prepare("SELECT * FROM users ORDER BY user_id").all() as UserRow[]).map((row): UserRecord => {
       if (!RowMac.matches(this.macs.userRow(row), row.row_mac)) throw new StoreIntegrityError(this.path, `user id ${row.user_id}`);
       return {
@@ -190,10 +204,15 @@ export class SqliteStore implements HsmStore {
     const flagsByText = new Map<string, Readonly<KeyFlags>>();
     // Labels repeat (findKey's index groups by them): one string per distinct label instead of one per row.
     const labels = new Map<string, string>();
+    let handleSum = 0;
     for (const cells of this.db.prepare(LOAD_KEYS_SQL).raw().iterate() as IterableIterator<KeyLoadCells>) {
       const row = keyHexRow(cells);
       const sharedWith = idList(cells[KeyCell.shares]);
-      if (this.macs.keyRowHex(row, sharedWith) !== cells[KeyCell.rowMac]) throw new StoreIntegrityError(this.path, `key handle ${row.handle}`);
+      if (macCheck === undefined) {
+        if (this.macs.keyRowHex(row, sharedWith) !== cells[KeyCell.rowMac]) throw new StoreIntegrityError(this.path, `key handle ${row.handle}`);
+      } else {
+        handleSum += row.handle;
+      }
       // Most keys share one of a few flag sets: parse each once (the objects are frozen; a change makes a new one).
       let flags = flagsByText.get(row.flags);
       if (!flags) flagsByText.set(row.flags, (flags = Object.freeze(JSON.parse(row.flags) as KeyFlags)));
@@ -201,12 +220,37 @@ export class SqliteStore implements HsmStore {
       if (label === undefined) labels.set(row.label, (label = row.label));
       keys.push({ key: this.keyFromRow(row, label, flags, sharedWith, idList(cells[KeyCell.nodes])), acknowledged: row.acknowledged === 1 });
     }
+    if (macCheck !== undefined) this.awaitKeyCheck(macCheck, keys.length, handleSum);
     return {
       users,
       keys,
       handleCeiling: Number(meta(this.db, "handle_ceiling")),
       revisionCeiling: Number(meta(this.db, "revision_ceiling")),
     };
+  }
+
+  /**
+   * Nothing is returned before every key row's MAC has been checked: the worker's outcome must name exactly
+   * the rows loaded here (same count, same handles; the data directory lock keeps writers out meanwhile).
+   * If the worker could not run, the rows are checked here instead (slower, same verdict).
+   */
+  private awaitKeyCheck(check: KeyMacCheck, rows: number, handleSum: number): void {
+    const outcome = check.outcome();
+    if (outcome.kind === "failed") throw new StoreIntegrityError(this.path, `key handle ${outcome.handle}`);
+    if (outcome.kind === "checked") {
+      if (outcome.rows !== rows || outcome.handleSum !== handleSum) throw new StoreIntegrityError(this.path, "the key table (changed while loading)");
+      return;
+    }
+    for (const cells of this.db.prepare(LOAD_KEYS_SQL).raw().iterate() as IterableIterator<KeyLoadCells>) {
+      const row = keyHexRow(cells);
+      if (this.macs.keyRowHex(row, idList(cells[KeyCell.shares])) !== cells[KeyCell.rowMac]) throw new StoreIntegrityError(this.path, `key handle ${row.handle}`);
+    }
+  }
+
+  /** About how many keys the store holds (handles are allocated upwards), without scanning the table (two separate min/max are index lookups; min and max in one SELECT would scan). */
+  private approximateKeyCount(): number {
+    const row = this.db.prepare("SELECT (SELECT max(handle) FROM keys) - (SELECT min(handle) FROM keys) + 1 AS n").get() as { n: number | null };
+    return row.n ?? 0;
   }
 
   /** A loaded key whose material is unsealed (and its GCM tag checked) the first time something reads it. */
