@@ -17,6 +17,8 @@ export interface FloorMeasurement {
   readonly cores: number;
   /** Cores busy with anything but the worker during the window: noise. */
   readonly otherCores: number;
+  /** The round of the daemon rows this window was measured in, next to its daemon row; undefined for the rows after the rounds. */
+  readonly round?: number;
 }
 
 /** Calls/s, CPU per call and noise of one window. */
@@ -36,10 +38,10 @@ export function floorMeasurement(op: CryptoOp, implementation: FloorImplementati
  * The rows: node:crypto for every operation; for the two signatures also node:crypto on its thread pool and SoftHSM2
  * (when a token could be made).
  */
-export function floorRows(withSoftHsm: boolean): { op: CryptoOp; implementation: FloorImplementation }[] {
+export function floorRows(withSoftHsm: boolean, withNode = true): { op: CryptoOp; implementation: FloorImplementation }[] {
   const rows: { op: CryptoOp; implementation: FloorImplementation }[] = [];
   for (const op of CRYPTO_OPS) {
-    rows.push({ op, implementation: "node" });
+    if (withNode) rows.push({ op, implementation: "node" });
     if (op !== "aesGcmEncrypt") rows.push({ op, implementation: "nodeAsync" });
     if (withSoftHsm && op !== "aesGcmEncrypt") rows.push({ op, implementation: "softhsm2" });
   }
@@ -56,30 +58,39 @@ export interface FloorRunSpec {
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly onMeasured?: (m: FloorMeasurement, retrying: boolean) => void;
+  /** False when the node:crypto rows were measured inside the rounds (measureFloorRow) and are not repeated here. */
+  readonly withNode?: boolean;
 }
 
+/** The rows after the rounds: node:crypto on its pool and SoftHSM2 (and node:crypto's floor unless withNode is false). */
 export async function runFloors(spec: FloorRunSpec): Promise<FloorMeasurement[]> {
   const results: FloorMeasurement[] = [];
-  for (const row of floorRows(spec.token !== undefined)) {
-    let kept: FloorMeasurement | undefined;
-    for (let attempt = 1; ; attempt++) {
-      const m = floorMeasurement(
-        row.op,
-        row.implementation,
-        await measureFloorWindow(
-          { ...row, material: spec.material, token: row.implementation === "softhsm2" ? spec.token : undefined, warmupMs: spec.warmupMs, durationMs: spec.durationMs },
-          row.implementation === "softhsm2" ? spec.token?.env : undefined,
-        ),
-      );
-      const retry = m.otherCores > NOISY_OTHER_CORES && attempt < MAX_ATTEMPTS;
-      spec.onMeasured?.(m, retry);
-      if (!kept || m.otherCores < kept.otherCores) kept = m;
-      if (!retry) break;
-      await waitForQuietMachine(NOISY_OTHER_CORES, QUIET_WAIT_MS);
-    }
-    results.push(kept);
-  }
+  for (const row of floorRows(spec.token !== undefined, spec.withNode ?? true)) results.push(await measureFloorRow(row, spec, undefined));
   return results;
+}
+
+/**
+ * One row with the daemon rows' disturbance rule: a window with more than NOISY_OTHER_CORES of other load is measured
+ * once more after the machine quietens, and the less disturbed window is kept. `round` tags a row measured inside a round.
+ */
+export async function measureFloorRow(
+  row: { op: CryptoOp; implementation: FloorImplementation },
+  spec: FloorRunSpec,
+  round: number | undefined,
+): Promise<FloorMeasurement> {
+  let kept: FloorMeasurement | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const window = await measureFloorWindow(
+      { ...row, material: spec.material, token: row.implementation === "softhsm2" ? spec.token : undefined, warmupMs: spec.warmupMs, durationMs: spec.durationMs },
+      row.implementation === "softhsm2" ? spec.token?.env : undefined,
+    );
+    const m: FloorMeasurement = { ...floorMeasurement(row.op, row.implementation, window), ...(round !== undefined ? { round } : {}) };
+    const retry = m.otherCores > NOISY_OTHER_CORES && attempt < MAX_ATTEMPTS;
+    spec.onMeasured?.(m, retry);
+    if (!kept || m.otherCores < kept.otherCores) kept = m;
+    if (!retry) return kept;
+    await waitForQuietMachine(NOISY_OTHER_CORES, QUIET_WAIT_MS);
+  }
 }
 
 /** One window in a fresh worker; `env` is added to this process's environment (SOFTHSM2_CONF for the token). */

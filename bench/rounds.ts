@@ -27,3 +27,16 @@ export function leastDisturbed(all: readonly Measurement[], perRound: number): M
 function meanOther(group: readonly Measurement[]): number {
   return group.reduce((sum, m) => sum + m.otherCores, 0) / group.length;
 }
+
+/** The 1-based round leastDisturbed keeps for `concurrency`, undefined when no measurement has it. */
+export function leastDisturbedRound(all: readonly Measurement[], perRound: number, concurrency: number): number | undefined {
+  let best: { round: number; other: number } | undefined;
+  const rounds = Math.ceil(all.length / perRound);
+  for (let r = 0; r < rounds; r++) {
+    const group = all.slice(r * perRound, (r + 1) * perRound).filter((m) => m.concurrency === concurrency);
+    if (group.length === 0) continue;
+    const other = meanOther(group);
+    if (!best || other < best.other) best = { round: r + 1, other };
+  }
+  return best?.round;
+}

@@ -9,14 +9,14 @@ import { DurabilityReport, verifyDurability } from "./durability";
 import { describeMachine, otherLoadCores } from "./machine";
 import { Measurement } from "./measure";
 import { populate } from "./populate";
-import { leastDisturbed, NOISY_OTHER_CORES } from "./rounds";
+import { leastDisturbed, leastDisturbedRound, NOISY_OTHER_CORES } from "./rounds";
 import { cryptoTable, durabilityLine, resultsTable, SCENARIO_TITLES, verdictLines, watchLines } from "./report";
 import { parseOptions } from "./options";
 import { evaluateCryptoTargets, evaluateTargets, evaluateWatchTargets, TARGET_CONCURRENCY, Verdict } from "./targets";
 import { runSchedule, scheduledScenarios } from "./schedule";
 import { CRYPTO_OPS, CryptoMaterial, makeCryptoMaterial } from "./cryptoMaterial";
 import { DaemonCryptoSetup, prepareDaemonCrypto } from "./cryptoSetup";
-import { FloorMeasurement, runFloors } from "./cryptoFloor";
+import { FloorMeasurement, measureFloorRow, runFloors } from "./cryptoFloor";
 import { BenchToken, createBenchToken } from "./softhsmToken";
 import { UnaryClient } from "./unaryClient";
 import { ScenarioName } from "./workerProtocol";
@@ -95,6 +95,9 @@ async function main(): Promise<number> {
   let scenarios: ScenarioName[] | undefined;
   let cryptoSetup: DaemonCryptoSetup | undefined;
   let floors: FloorMeasurement[] = [];
+  // node:crypto's floor, measured inside every round right after the daemon's row of the same operation.
+  const roundFloors: FloorMeasurement[] = [];
+  const floorConcurrency = options.concurrencies.includes(TARGET_CONCURRENCY) ? TARGET_CONCURRENCY : options.concurrencies[options.concurrencies.length - 1]!;
   let softhsmNote = "";
   const progress = (line: string) => process.stderr.write(`  [${((Date.now() - started) / 1000).toFixed(1)} s] ${line}\n`);
   try {
@@ -150,6 +153,22 @@ async function main(): Promise<number> {
               `${Math.round(m.callsPerSecond)} calls/s, other load ${m.otherCores.toFixed(2)} cores (daemon idle after ${waitedMs} ms)` +
               `${retrying ? " - disturbed, measuring again" : ""}`,
           ),
+        afterScenario: async (scenario, concurrency, round) => {
+          const op = CRYPTO_OPS.find((o) => o === scenario);
+          if (!material || op === undefined || concurrency !== floorConcurrency) return;
+          const spec = {
+            material,
+            token: undefined,
+            warmupMs: options.warmupMs,
+            durationMs: options.durationMs,
+            onMeasured: (f: FloorMeasurement, retrying: boolean) =>
+              progress(
+                `round ${round}: crypto floor: node ${f.op}: ${Math.round(f.callsPerSecond)} calls/s, ${Math.round(f.cpuPerCallUs)} us CPU/call, other load ${f.otherCores.toFixed(2)} cores` +
+                  `${retrying ? " - disturbed, measuring again" : ""}`,
+              ),
+          };
+          roundFloors.push(await measureFloorRow({ op, implementation: "node" }, spec, round));
+        },
       });
       allRounds.push(...measured.all);
       unansweredAtKill = measured.unansweredAtKill;
@@ -176,6 +195,7 @@ async function main(): Promise<number> {
         floors = await runFloors({
           material,
           token: benchToken,
+          withNode: false,
           warmupMs: options.warmupMs,
           durationMs: options.durationMs,
           onMeasured: (f, retrying) =>
@@ -218,7 +238,11 @@ async function main(): Promise<number> {
     if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
   }
 
-  const results = leastDisturbed(allRounds, (scenarios?.length ?? 1) * options.concurrencies.length);
+  const perRound = (scenarios?.length ?? 1) * options.concurrencies.length;
+  const results = leastDisturbed(allRounds, perRound);
+  // The floor the crypto rows and targets use is the one measured in the round the table keeps at that concurrency.
+  const floorRound = leastDisturbedRound(allRounds, perRound, floorConcurrency);
+  floors = [...roundFloors.filter((f) => f.round === floorRound), ...floors];
   const verdicts: Verdict[] = [];
   if (runMethods || runCrypto) {
     verdicts.push(...evaluateTargets(results, durability, scenarios ?? []));
@@ -241,7 +265,8 @@ async function main(): Promise<number> {
     log(
       "crypto rows: each operation done back to back in a worker process of its own by node:crypto (on the main thread: the floor; and, for signatures, " +
         "through its callback form on libuv's pool, as the daemon signs) and by SoftHSM2 (CPU = that process's, all threads), " +
-        "and by the daemon through gRPC (CPU = the daemon process's, all threads, from the table above); same keys, same inputs, same run",
+        "and by the daemon through gRPC (CPU = the daemon process's, all threads, from the table above); same keys, same inputs, same run; " +
+        `node:crypto's floor was measured in every round right after the daemon's x${floorConcurrency} row of the same operation; shown and judged: round ${floorRound ?? "-"}, the round the table keeps at x${floorConcurrency}`,
     );
     if (softhsmNote) log(softhsmNote);
     log(cryptoTable(results, floors, cryptoSetup.unavailable));

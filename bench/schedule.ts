@@ -34,6 +34,11 @@ export interface ScheduleSpec extends MeasuredRunSpec {
   readonly killAtEnd: boolean;
   /** Progress: every measurement, including disturbed ones that are about to be retried. */
   readonly onMeasured?: (m: Measurement, round: number, settledAfterMs: number, retrying: boolean) => void;
+  /**
+   * Run right after a scenario's kept window, before the next scenario of the round: lets a reference measurement
+   * (the node:crypto floor of the same operation) share the round's conditions instead of a quiet minute later.
+   */
+  readonly afterScenario?: (scenario: ScenarioName, concurrency: number, round: number) => Promise<void>;
 }
 
 export interface ScheduleResult {
@@ -75,6 +80,7 @@ export async function runSchedule(spec: ScheduleSpec): Promise<ScheduleResult> {
           await waitForQuietMachine(NOISY_OTHER_CORES, QUIET_WAIT_MS);
           retryBudgetMs -= Date.now() - attemptStarted;
         }
+        if (spec.afterScenario && !killAfter) await spec.afterScenario(scenario, concurrency, round);
       }
     }
   }

@@ -40,10 +40,30 @@ export function observedLogger(logger: Logger, observer: CallObserver): CallLogg
 export function unaryCall<Req, Res>(method: string, logger: CallLogger, handler: UnaryHandler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const started = process.hrtime.bigint();
-    const controller = new AbortController();
-    const onCancelled = (): void => controller.abort();
+    // The abort signal and the peer string are made on first use: most handlers read neither, and an
+    // AbortController per call was a measurable share of a short call's daemon CPU.
+    let controller: AbortController | undefined;
+    let cancelled = false;
+    let peer: string | undefined;
+    const onCancelled = (): void => {
+      cancelled = true;
+      controller?.abort();
+    };
     call.on("cancelled", onCancelled);
-    const context: CallContext = { metadata: call.metadata, log: {}, signal: controller.signal, peer: call.getPeer() };
+    const context: CallContext = {
+      metadata: call.metadata,
+      log: {},
+      get signal(): AbortSignal {
+        if (!controller) {
+          controller = new AbortController();
+          if (cancelled) controller.abort();
+        }
+        return controller.signal;
+      },
+      get peer(): string {
+        return (peer ??= call.getPeer());
+      },
+    };
     const finish = (code: grpc.status, reason?: string): void => {
       call.off("cancelled", onCancelled);
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;

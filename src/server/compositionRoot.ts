@@ -14,6 +14,7 @@ import { clusterControlHandlers } from "./clusterControlService";
 import { Settings } from "./settings";
 import { hsmServiceHandlers } from "./hsmService";
 import { withEncodedWatchResponses } from "./watchEncoding";
+import { withReusedEncryptWriter } from "./responseEncoding";
 
 import { addHealth, addReflection, setAllNotServing } from "./introspection";
 import { Logger } from "./logger";
@@ -143,7 +144,7 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
   });
   const streams = new OpenStreams();
   server.addService(
-    withEncodedWatchResponses(gateService(HsmServiceService, settings.maxMessageBytes)),
+    withReusedEncryptWriter(withEncodedWatchResponses(gateService(HsmServiceService, settings.maxMessageBytes))),
     hsmServiceHandlers(cluster, new PageTokenCodec(), callLogger, streams, settings.watch),
   );
   server.addService(gateService(AdminServiceService, settings.maxMessageBytes), adminServiceHandlers(cluster, parts.adminSecret, callLogger, seed));

@@ -1,6 +1,7 @@
 // The bench's crypto rows: which scenarios a run schedules, how floor windows become CPU per call, and how the issue 11 targets are judged.
 import { floorMeasurement, FloorMeasurement, floorRows } from "../../bench/cryptoFloor";
 import { Measurement } from "../../bench/measure";
+import { leastDisturbed, leastDisturbedRound } from "../../bench/rounds";
 import { scheduledScenarios } from "../../bench/schedule";
 import { evaluateCryptoTargets, evaluateTargets, TARGET_CONCURRENCY } from "../../bench/targets";
 import { ScenarioName } from "../../bench/workerProtocol";
@@ -126,5 +127,23 @@ describe("the RSA CPU target (daemon CPU per call vs node:crypto's in the same r
       ["rsaSign", false, "UNIMPLEMENTED: not served yet"],
       ["aesGcmEncrypt", false, "UNIMPLEMENTED: x"],
     ]);
+  });
+});
+
+describe("the floor's round", () => {
+  const noisy = (scenario: ScenarioName, concurrency: number, otherCores: number): Measurement => ({ ...measured(scenario, 1000, 100, concurrency), otherCores });
+
+  it("is the round leastDisturbed keeps at that concurrency", () => {
+    // Two rounds of [ceiling, rsaSign] at x1 and x64: round 1 is quieter at x1, round 2 at x64.
+    const all = [noisy("ceiling", 1, 0.1), noisy("rsaSign", 1, 0.1), noisy("ceiling", 64, 0.9), noisy("rsaSign", 64, 0.7), noisy("ceiling", 1, 0.5), noisy("rsaSign", 1, 0.5), noisy("ceiling", 64, 0.2), noisy("rsaSign", 64, 0.4)];
+    expect(leastDisturbedRound(all, 4, 1)).toBe(1);
+    expect(leastDisturbedRound(all, 4, 64)).toBe(2);
+    expect(leastDisturbed(all, 4).filter((m) => m.concurrency === 64)).toEqual(all.slice(6, 8));
+    expect(leastDisturbedRound(all, 4, 16)).toBeUndefined();
+  });
+
+  it("leaves node:crypto out of the rows after the rounds when the rounds measured it", () => {
+    expect(floorRows(true, false).map((r) => r.implementation)).not.toContain("node");
+    expect(floorRows(true, false)).toHaveLength(4);
   });
 });

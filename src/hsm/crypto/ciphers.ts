@@ -145,8 +145,10 @@ function gcmName(key: Buffer): CipherGCMTypes {
 export function gcmEncrypt(key: Buffer, iv: Buffer, plaintext: Buffer, aad: Buffer, tagLength: number): Encrypted {
   const cipher = createCipheriv(gcmName(key), key, iv, { authTagLength: tagLength });
   if (aad.length > 0) cipher.setAAD(aad);
-  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return { ciphertext, iv, tag: cipher.getAuthTag() };
+  const ciphertext = cipher.update(plaintext);
+  // GCM is a stream mode: final() returns nothing, so the usual Buffer.concat would only copy the whole ciphertext.
+  const rest = cipher.final();
+  return { ciphertext: rest.length === 0 ? ciphertext : Buffer.concat([ciphertext, rest]), iv, tag: cipher.getAuthTag() };
 }
 
 /** AES-GCM decryption; a tag that does not check is ENCRYPTED_DATA_INVALID and no plaintext is returned. */
