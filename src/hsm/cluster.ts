@@ -15,6 +15,7 @@ import { GroupCommit, noWrite } from "./groupCommit";
 import { HashQueue, LoginLimits } from "./hashQueue";
 import { wrapHostData } from "./hostWrap";
 import { describeNode, HsmNodeInfo, PARTITION_NAME, PartitionSummary } from "./hsmInfo";
+import { wipeMaterial } from "./key";
 import { KeyGuards } from "./keyGuards";
 import { KeyOperations } from "./keyOperations";
 import { GenerateKeyPairParams, ImportPrivateKeyParams, ImportPublicKeyParams, KeyPairCreation, KeyPairOperations, SignParams, VerifyParams } from "./keyPairOperations";
@@ -325,7 +326,8 @@ export class HsmCluster {
       for (const onEnd of streams) onEnd(new HsmError("UNAUTHENTICATED", "the cluster's state was replaced; log in again"));
     }
     // The replaced keys are gone: their plaintext does not linger in memory.
-    for (const key of old.keys.candidates(undefined)) key.material.fill(0);
+    // (Material never read since the start is still sealed: wiping it would unseal it first.)
+    for (const key of old.keys.candidates(undefined)) wipeMaterial(key);
     return { revision, userCount: stored.users.length, keyCount: stored.keys.length, sessionsEnded: ended.length };
   }
 

@@ -42,6 +42,19 @@ export interface KeyObject {
   readonly material: Buffer;
 }
 
+/**
+ * Where a key loaded from the store keeps its material until first use: the sealed form (not yet read) or the
+ * plaintext Buffer (read). Set by the store; absent on keys made in this process, whose material is plaintext.
+ */
+export const MATERIAL_UNTIL_USED: unique symbol = Symbol("key material until first use");
+
+/** Zeroes a key's plaintext in memory, without unsealing material nothing has read yet (there is none to zero). */
+export function wipeMaterial(key: KeyObject): void {
+  const held = (key as { [MATERIAL_UNTIL_USED]?: unknown })[MATERIAL_UNTIL_USED];
+  if (held !== undefined && !Buffer.isBuffer(held)) return;
+  key.material.fill(0);
+}
+
 /** The handle of the HSM's internal key-encryption key: it exists, and no user may use it. */
 export const INTERNAL_KEY_HANDLE = 4;
 

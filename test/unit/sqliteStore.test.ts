@@ -1,4 +1,5 @@
 // The durable store: persistence across reopen, refusal of foreign stores, sealed material, the master key file.
+import { MATERIAL_UNTIL_USED, wipeMaterial } from "../../src/hsm/key";
 import Database from "better-sqlite3";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -406,6 +407,12 @@ describe("rows at rest are bound by their MAC: an edit made with the daemon stop
         expect(loaded.material).toBe(loaded.material);
         expect({ ...loaded }.material.equals(material)).toBe(true);
         expect(Object.keys(loaded)).toContain("material");
+        // Wiping zeroes read material; a key nothing has read is left sealed, not unsealed to be zeroed.
+        const unread = store.load().keys.find((k) => k.key.handle === w)!.key;
+        wipeMaterial(unread);
+        expect((unread as unknown as Record<symbol, unknown>)[MATERIAL_UNTIL_USED]).not.toBeInstanceOf(Buffer);
+        wipeMaterial(loaded);
+        expect(loaded.material.equals(Buffer.alloc(material.length))).toBe(true);
       } finally {
         store.close();
       }

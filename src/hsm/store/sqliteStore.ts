@@ -2,7 +2,7 @@
 import Database from "better-sqlite3";
 import { AuditHead, AuditRecord, GENESIS_HEAD, StoredAuditState } from "../auditChain";
 import { SealedBox, SealedBoxOpenError } from "../crypto/sealedBox";
-import { KeyFlags, KeyObject } from "../key";
+import { KeyFlags, KeyObject, MATERIAL_UNTIL_USED } from "../key";
 import { UserRecord, UserRole } from "../users";
 import { FIRST_KEY_HANDLE, HsmStore, PersistedState, StoredKey, StoreContents, StoredRow } from "./hsmStore";
 import { KeyMacCheck } from "./keyMacCheck";
@@ -274,7 +274,7 @@ export class SqliteStore implements HsmStore {
     // Enumerable, so a spread copy ({ ...key }) reads the material like any other field.
     return Object.defineProperties(fields, {
       material: { get: materialOnFirstUse, enumerable: true },
-      [HELD]: { value: pending, writable: true },
+      [MATERIAL_UNTIL_USED]: { value: pending, writable: true },
     }) as typeof fields & { readonly material: Buffer };
   }
 
@@ -498,15 +498,12 @@ interface PendingMaterial {
   readonly unseal: (handle: number, sealed: SealedHex) => Buffer;
 }
 
-/** Where a loaded key holds its pending material, then the plaintext. */
-const HELD = Symbol("loaded key material");
-
 /** The `material` getter of every loaded key: unseals once, then keeps the plaintext (and drops the sealed text). */
-function materialOnFirstUse(this: { readonly handle: number; [HELD]: PendingMaterial | Buffer }): Buffer {
-  const held = this[HELD];
+function materialOnFirstUse(this: { readonly handle: number; [MATERIAL_UNTIL_USED]: PendingMaterial | Buffer }): Buffer {
+  const held = this[MATERIAL_UNTIL_USED];
   if (Buffer.isBuffer(held)) return held;
   const material = held.unseal(this.handle, held.sealed);
-  this[HELD] = material;
+  this[MATERIAL_UNTIL_USED] = material;
   return material;
 }
 
