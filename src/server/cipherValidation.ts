@@ -9,6 +9,7 @@ import {
 } from "../../clients/generated/localcloudhsm/v1/hsm_service";
 import { CipherMechanism, DecryptParams, EncryptParams, HashAlgorithm, MacParams, VerifyMacParams } from "../hsm/cluster";
 import { HsmError } from "../hsm/errors";
+import { NODE_HASH_NAME, NodeHashName } from "../hsm/crypto/hashAlgorithms";
 
 const MECHANISMS: ReadonlyMap<number, CipherMechanism> = new Map<number, CipherMechanism>([
   [ProtoCipherMechanism.CIPHER_MECHANISM_AES_GCM, "AES_GCM"],
@@ -43,6 +44,12 @@ export function hashAlgorithmOf(value: ProtoHashAlgorithm, field: string, fallba
   const hash = HASHES.get(value);
   if (!hash) throw new HsmError("MECHANISM_INVALID", "name a hash algorithm", { field, value });
   return hash;
+}
+
+/** node:crypto's name of a proto hash (signatures and OAEP use these); undefined for unspecified or unknown values. */
+export function nodeHashNameOf(value: ProtoHashAlgorithm): NodeHashName | undefined {
+  const hash = HASHES.get(value);
+  return hash === undefined ? undefined : NODE_HASH_NAME[hash];
 }
 
 /** RSA-OAEP's digest when the caller names none, as the proto documents. */

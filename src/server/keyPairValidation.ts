@@ -3,7 +3,6 @@ import {
   EcCurve,
   ExportPrivateKeyRequest,
   GenerateKeyPairRequest,
-  HashAlgorithm,
   ImportPrivateKeyRequest,
   ImportPublicKeyRequest,
   SignatureEncoding,
@@ -14,8 +13,9 @@ import {
 } from "../../clients/generated/localcloudhsm/v1/hsm_service";
 import { GenerateKeyPairParams, ImportPrivateKeyParams, ImportPublicKeyParams, SignParams, VerifyParams } from "../hsm/cluster";
 import { CurveName } from "../hsm/crypto/asymmetricKeys";
-import { HashName, SignMechanism as DomainMechanism } from "../hsm/crypto/signatures";
+import { SignMechanism as DomainMechanism } from "../hsm/crypto/signatures";
 import { HsmError } from "../hsm/errors";
+import { nodeHashNameOf } from "./cipherValidation";
 import { newKeyOptions } from "./requestValidation";
 
 /** Largest PEM accepted: a 4096-bit RSA private key's PEM is about 3.3 KB. */
@@ -30,14 +30,6 @@ const CURVES: ReadonlyMap<EcCurve, CurveName> = new Map([
   [EcCurve.EC_CURVE_P384, "secp384r1"],
   [EcCurve.EC_CURVE_P521, "secp521r1"],
   [EcCurve.EC_CURVE_SECP256K1, "secp256k1"],
-]);
-
-const HASHES: ReadonlyMap<HashAlgorithm, HashName> = new Map([
-  [HashAlgorithm.HASH_ALGORITHM_SHA1, "sha1"],
-  [HashAlgorithm.HASH_ALGORITHM_SHA224, "sha224"],
-  [HashAlgorithm.HASH_ALGORITHM_SHA256, "sha256"],
-  [HashAlgorithm.HASH_ALGORITHM_SHA384, "sha384"],
-  [HashAlgorithm.HASH_ALGORITHM_SHA512, "sha512"],
 ]);
 
 const MECHANISMS: ReadonlyMap<SignMechanism, DomainMechanism> = new Map([
@@ -99,7 +91,7 @@ export function validateExportPrivateKey(request: ExportPrivateKeyRequest): { ha
 export function validateSign(request: SignRequest): SignParams {
   const mechanism = MECHANISMS.get(request.mechanism);
   if (!mechanism) throw new HsmError("MECHANISM_INVALID", "name a sign mechanism", { mechanism: String(request.mechanism) });
-  const hash = HASHES.get(request.hash);
+  const hash = nodeHashNameOf(request.hash);
   if (!hash) throw new HsmError("MECHANISM_PARAM_INVALID", "name a hash", { field: "hash", value: String(request.hash) });
   const input = request.input;
   if (!input) throw new HsmError("REQUEST_INVALID", "give data or digest", { field: "input" });

@@ -3,6 +3,7 @@ import { HashAlgorithm, UnwrapKeyRequest, WrapKeyRequest, WrapMechanism as Proto
 import { MAX_UNWRAP_BYTES, UnwrapKeyParams, WrapKeyParams } from "../hsm/cluster";
 import { OaepHash, WrapMechanism } from "../hsm/crypto/wrapMechanisms";
 import { HsmError } from "../hsm/errors";
+import { nodeHashNameOf } from "./cipherValidation";
 import { newKeyOptions } from "./requestValidation";
 
 /** The proto's values are KMU's -m numbers, so each maps to the domain value of the same number. */
@@ -13,14 +14,6 @@ const MECHANISMS: ReadonlyMap<number, WrapMechanism> = new Map([
   [ProtoWrapMechanism.WRAP_MECHANISM_RSA_AES, WrapMechanism.RSA_AES],
   [ProtoWrapMechanism.WRAP_MECHANISM_RSA_OAEP, WrapMechanism.RSA_OAEP],
   [ProtoWrapMechanism.WRAP_MECHANISM_AES_GCM, WrapMechanism.AES_GCM],
-]);
-
-const OAEP_HASHES: ReadonlyMap<number, OaepHash> = new Map([
-  [HashAlgorithm.HASH_ALGORITHM_SHA1, "sha1"],
-  [HashAlgorithm.HASH_ALGORITHM_SHA224, "sha224"],
-  [HashAlgorithm.HASH_ALGORITHM_SHA256, "sha256"],
-  [HashAlgorithm.HASH_ALGORITHM_SHA384, "sha384"],
-  [HashAlgorithm.HASH_ALGORITHM_SHA512, "sha512"],
 ]);
 
 /** Longest AAD accepted for AES-GCM wrapping. */
@@ -77,7 +70,7 @@ function mechanismParams(mechanism: WrapMechanism, aad: Buffer, hash: HashAlgori
   }
   const rsa = mechanism === WrapMechanism.RSA_OAEP || mechanism === WrapMechanism.RSA_AES;
   if (hash === HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED) return { aad, oaepHash: "sha256" };
-  const oaepHash = OAEP_HASHES.get(hash);
+  const oaepHash = nodeHashNameOf(hash);
   if (!rsa || oaepHash === undefined) {
     throw new HsmError("MECHANISM_PARAM_INVALID", rsa ? `hash ${hash} is not an OAEP hash` : "oaep_hash is for RSA_OAEP and RSA_AES only", {
       field: "oaep_hash",

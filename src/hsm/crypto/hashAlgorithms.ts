@@ -4,8 +4,11 @@ export type HashAlgorithm = "SHA1" | "SHA224" | "SHA256" | "SHA384" | "SHA512";
 
 export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ["SHA1", "SHA224", "SHA256", "SHA384", "SHA512"];
 
+/** A digest as node:crypto names it (signatures and OAEP take these). */
+export type NodeHashName = "sha1" | "sha224" | "sha256" | "sha384" | "sha512";
+
 /** node:crypto's name for each digest. */
-export const NODE_HASH_NAME: Readonly<Record<HashAlgorithm, string>> = {
+export const NODE_HASH_NAME: Readonly<Record<HashAlgorithm, NodeHashName>> = {
   SHA1: "sha1",
   SHA224: "sha224",
   SHA256: "sha256",

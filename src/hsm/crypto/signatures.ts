@@ -4,9 +4,10 @@ import { promisify } from "node:util";
 import { HsmError } from "../errors";
 import { AsymmetricView } from "./asymmetricKeys";
 import { ecdsaSignDigest, ecdsaVerifyDigest } from "./ecdsaDigest";
+import { NodeHashName } from "./hashAlgorithms";
 
 export type SignMechanism = "RSA_PKCS1_V15" | "RSA_PSS" | "ECDSA";
-export type HashName = "sha1" | "sha224" | "sha256" | "sha384" | "sha512";
+export type HashName = NodeHashName;
 export type SignatureLayout = "der" | "raw";
 
 export const HASH_BYTES: Readonly<Record<HashName, number>> = { sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 };

@@ -1,5 +1,6 @@
 // The key-wrapping mechanisms of KMU -m 4, 5, 6, 7, 8 and 10 as pure functions over key bytes; the AES key wrap forms live in common/keyWrap.
 import { constants, createCipheriv, createDecipheriv, KeyObject, privateDecrypt, publicEncrypt, randomBytes } from "node:crypto";
+import { NodeHashName } from "./hashAlgorithms";
 import {
   aesKeyUnwrap,
   aesKeyUnwrapPad,
@@ -21,7 +22,7 @@ export enum WrapMechanism {
 }
 
 /** Digests OAEP may use, by their node:crypto names. */
-export type OaepHash = "sha1" | "sha224" | "sha256" | "sha384" | "sha512";
+export type OaepHash = NodeHashName;
 
 const HASH_BYTES: Record<OaepHash, number> = { sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 };
 
