@@ -9,7 +9,7 @@ export type CryptoCall = () => void;
 export interface CryptoImplementation {
   readonly call: CryptoCall;
   /** The asynchronous form, when the implementation has one worth measuring (it is then measured instead of `call`). */
-  readonly callAsync?: (done: (error: Error | null) => void) => void;
+  readonly callAsync?: (done: (error: Error | null, signature?: Buffer) => void) => void;
   /** Runs the operation once and checks the result independently; a description of what is wrong, or undefined. */
   selfCheck(): string | undefined;
   close(): void;
@@ -69,7 +69,7 @@ export function nodeAsyncImplementation(op: Exclude<CryptoOp, "aesGcmEncrypt">, 
   const sync = nodeImplementation(op, material);
   const key = signingKey(material, op);
   const message = signMessage();
-  return { ...sync, callAsync: (done) => sign("sha256", message, key, (err) => done(err)) };
+  return { ...sync, callAsync: (done) => sign("sha256", message, key, (err, signature) => done(err, signature)) };
 }
 
 /** node:crypto doing the operation itself: the cost floor any HSM implementation adds its overhead to. */

@@ -19,7 +19,10 @@ describe("node:crypto floor", () => {
   it.each(["ecdsaSign", "rsaSign"] as const)("%s on the thread pool completes without error and checks like the sync form", async (op) => {
     const impl = nodeAsyncImplementation(op, material);
     expect(impl.selfCheck()).toBeUndefined();
-    await expect(new Promise<void>((resolve, reject) => impl.callAsync!((err) => (err ? reject(err) : resolve())))).resolves.toBeUndefined();
+    const signature = await new Promise<Buffer | undefined>((resolve, reject) => impl.callAsync!((err, sig) => (err ? reject(err) : resolve(sig))));
+    // The thread-pool form signs the same message with the same key: its signature verifies like the sync one's.
+    expect(signature).toBeInstanceOf(Buffer);
+    expect(checkSignature(material, op, signature!)).toBeUndefined();
   });
 
   it("a GCM output under another key, or with a flipped tag bit, fails the check", () => {
