@@ -8,7 +8,7 @@ import { KeyChange, KeyCreation, NewKeyOptions, NodeResult, StepOutcome } from "
 import { HsmError } from "./errors";
 import { GroupCommit } from "./groupCommit";
 import { HandleAllocator } from "./handleAllocator";
-import { KeyObject } from "./key";
+import { KeyObject, wipeMaterial } from "./key";
 import { KeyRegistry } from "./keyRegistry";
 import { KeyClass } from "./keyTypes";
 import { NodeTable } from "./nodes";
@@ -196,7 +196,8 @@ export class KeyPlacement {
       removed.push(events.keyEvent(kind, key, nodeId));
     }
     events.append(removed);
-    key.material.fill(0);
+    // A stored key nothing has read is still sealed: there is no plaintext to zero, and nothing to unseal for it.
+    wipeMaterial(key);
   }
 
   /** Per-node result of an operation that every answering node takes part in (a session key's: its node only). */

@@ -26,6 +26,7 @@ import { Timers } from "../hsm/timers";
 import { AuditTrail } from "../hsm/auditLog";
 import { observedLogger } from "./callAdapter";
 import { MetricsEndpoint, MetricsTls } from "./metricsEndpoint";
+import { hostPort } from "./settingKinds";
 
 /** The settings the daemon's parts use, as option bags (the rest belong to the entry point: listen, data dir, logs, secrets). */
 export type DaemonSettings = Pick<
@@ -161,7 +162,7 @@ export async function buildDaemon(parts: DaemonParts): Promise<Daemon> {
     server,
     listen: (host, port) =>
       new Promise((resolve, reject) => {
-        const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+        const address = hostPort.show({ host, port });
         server.bindAsync(address, parts.serverCredentials ?? grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
       }),
     listenMetrics: (host, port) =>

@@ -33,6 +33,8 @@ import { join } from "node:path";
 export interface Started {
   readonly daemon: Daemon;
   readonly lock: DataDirLock;
+  /** The admin secret the daemon checks (from configuration, read from the data directory, or created there). */
+  readonly adminSecret: string;
 }
 
 /**
@@ -116,7 +118,7 @@ export async function startDaemon(config: DaemonConfig, layout: DataDirLayout, l
       }
       throw err;
     }
-    return { daemon, lock };
+    return { daemon, lock, adminSecret };
   } catch (err) {
     for (const item of opened.reverse()) {
       try {

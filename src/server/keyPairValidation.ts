@@ -15,6 +15,7 @@ import { GenerateKeyPairParams, ImportPrivateKeyParams, ImportPublicKeyParams, S
 import { CurveName } from "../hsm/crypto/asymmetricKeys";
 import { SignMechanism as DomainMechanism } from "../hsm/crypto/signatures";
 import { HsmError } from "../hsm/errors";
+import { KeyType } from "../hsm/keyTypes";
 import { nodeHashNameOf } from "./cipherValidation";
 import { newKeyOptions } from "./requestValidation";
 
@@ -47,7 +48,7 @@ const ENCODINGS: ReadonlySet<SignatureEncoding> = new Set([
 export function validateGenerateKeyPair(request: GenerateKeyPairRequest): GenerateKeyPairParams {
   // The curve only matters for EC; an RSA request may leave it unset.
   const curve = CURVES.get(request.curve);
-  if (request.keyType === 3 && curve === undefined) {
+  if (request.keyType === (KeyType.EC as number) && curve === undefined) {
     throw new HsmError("REQUEST_INVALID", "an EC key pair needs a curve", { field: "curve", value: String(request.curve) });
   }
   return {

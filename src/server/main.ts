@@ -2,6 +2,8 @@
 import { readFileSync } from "node:fs";
 import { parseConfig, usage } from "./config";
 import { dataDirLayout } from "./dataDirFiles";
+import { METRICS_PATH } from "./metricsEndpoint";
+import { hostPort } from "./settingKinds";
 import { announceServing, startDaemon, Started } from "./daemonStart";
 import { createLogger, routeGrpcLogs } from "./logger";
 import { startupFailureLine } from "./startupError";
@@ -58,9 +60,8 @@ async function main(): Promise<number> {
     const { host } = config.metricsListen;
     try {
       const metricsPort = await daemon.listenMetrics(host, config.metricsListen.port);
-      const hostText = host.includes(":") ? `[${host}]` : host;
       // Logged before the ready line, so a script that waited for that one finds the metrics port already written.
-      logger.info("metrics serving", { url: `${config.tls ? "https" : "http"}://${hostText}:${metricsPort}/metrics`, port: metricsPort });
+      logger.info("metrics serving", { url: `${config.tls ? "https" : "http"}://${hostPort.show({ host, port: metricsPort })}${METRICS_PATH}`, port: metricsPort });
     } catch (err) {
       logger.error("cannot listen for metrics", { host, port: config.metricsListen.port, error: (err as Error).message });
       await daemon.shutdown();

@@ -9,10 +9,11 @@ import { SqliteStore } from "../hsm/store/sqliteStore";
 import { UserRole } from "../hsm/users";
 import { buildDaemon, Daemon } from "../server/compositionRoot";
 import { configFrom, DaemonConfig, SettingsInput } from "../server/config";
-import { readAdminSecretFile, dataDirLayout } from "../server/dataDirFiles";
+import { dataDirLayout } from "../server/dataDirFiles";
 import { announceServing, serverCredentials, startDaemon } from "../server/daemonStart";
 import { createLogger, Logger } from "../server/logger";
 import { readSeedFile } from "../server/seedFile";
+import { hostPort } from "../server/settingKinds";
 
 /** A user the emulator creates at start (kept if it already exists in a data directory). */
 export interface EmulatorUser {
@@ -101,7 +102,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     dataDir: opened.dataDir ?? "memory",
   });
 
-  const address = config.listen.host.includes(":") ? `[${config.listen.host}]:${port}` : `${config.listen.host}:${port}`;
+  const address = hostPort.show({ host: config.listen.host, port });
   const admin = new AdminClient(address, opened.adminSecret, connect);
   const control = new ClusterControlClient(address, opened.adminSecret, ...(connect.credentials ? [connect.credentials] : []));
   const clients: HsmClient[] = [];
@@ -153,10 +154,10 @@ interface Opened {
 /** The daemon's own start on a data directory (lock, master key, admin secret, audit log), as main.ts does it. */
 async function openDataDir(config: DaemonConfig, logger: Logger, seed: SeedDocument | undefined): Promise<Opened> {
   const layout = dataDirLayout(config.dataDir);
-  const { daemon, lock } = await startDaemon(config, layout, logger, seed);
+  const { daemon, lock, adminSecret } = await startDaemon(config, layout, logger, seed);
   return {
     daemon,
-    adminSecret: config.adminSecret ?? readAdminSecretFile(layout.adminSecret),
+    adminSecret,
     adminSecretSource: config.adminSecret !== undefined ? "from configuration" : layout.adminSecret,
     dataDir: config.dataDir,
     close: async () => {

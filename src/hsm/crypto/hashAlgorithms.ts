@@ -16,6 +16,9 @@ export const NODE_HASH_NAME: Readonly<Record<HashAlgorithm, NodeHashName>> = {
   SHA512: "sha512",
 };
 
+/** Output length in bytes of each digest by node:crypto's name. */
+export const NODE_DIGEST_LENGTH: Readonly<Record<NodeHashName, number>> = { sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 };
+
 /** Output length in bytes, which is also the length of a full HMAC. */
 export const DIGEST_LENGTH: Readonly<Record<HashAlgorithm, number>> = {
   SHA1: 20,

@@ -4,13 +4,13 @@ import { promisify } from "node:util";
 import { HsmError } from "../errors";
 import { AsymmetricView } from "./asymmetricKeys";
 import { ecdsaSignDigest, ecdsaVerifyDigest } from "./ecdsaDigest";
-import { NodeHashName } from "./hashAlgorithms";
+import { NODE_DIGEST_LENGTH, NodeHashName } from "./hashAlgorithms";
 
 export type SignMechanism = "RSA_PKCS1_V15" | "RSA_PSS" | "ECDSA";
 export type HashName = NodeHashName;
 export type SignatureLayout = "der" | "raw";
 
-export const HASH_BYTES: Readonly<Record<HashName, number>> = { sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 };
+export const HASH_BYTES = NODE_DIGEST_LENGTH;
 
 /** DER of DigestInfo up to the digest (RFC 8017 9.2 note 1). */
 const DIGEST_INFO_PREFIX: Readonly<Record<HashName, Buffer>> = {

@@ -1,6 +1,6 @@
 // The key-wrapping mechanisms of KMU -m 4, 5, 6, 7, 8 and 10 as pure functions over key bytes; the AES key wrap forms live in common/keyWrap.
 import { constants, createCipheriv, createDecipheriv, KeyObject, privateDecrypt, publicEncrypt, randomBytes } from "node:crypto";
-import { NodeHashName } from "./hashAlgorithms";
+import { NODE_DIGEST_LENGTH, NodeHashName } from "./hashAlgorithms";
 import {
   aesKeyUnwrap,
   aesKeyUnwrapPad,
@@ -24,7 +24,6 @@ export enum WrapMechanism {
 /** Digests OAEP may use, by their node:crypto names. */
 export type OaepHash = NodeHashName;
 
-const HASH_BYTES: Record<OaepHash, number> = { sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 };
 
 export const GCM_IV_BYTES = 12;
 export const GCM_TAG_BYTES = 16;
@@ -56,7 +55,7 @@ export function modulusBytes(key: KeyObject): number {
 
 /** Largest plaintext RSA-OAEP takes with this modulus and hash (RFC 8017 section 7.1.1: k - 2hLen - 2). */
 export function maxOaepBytes(modulus: number, hash: OaepHash): number {
-  return modulus - 2 * HASH_BYTES[hash] - 2;
+  return modulus - 2 * NODE_DIGEST_LENGTH[hash] - 2;
 }
 
 /**

@@ -42,7 +42,6 @@ export class StoreIntegrityError extends Error {
 }
 
 const MASTER_KEY_PROBE = "local-cloudhsm master key probe";
-const FIRST_HANDLE = FIRST_KEY_HANDLE;
 
 interface KeyRow extends KeyRowColumns {
   readonly row_mac: Buffer;
@@ -157,7 +156,7 @@ export class SqliteStore implements HsmStore {
         const set = db.prepare("INSERT INTO meta(name, value) VALUES (?, ?)");
         set.run("schema_version", String(SCHEMA_VERSION));
         set.run("revision_ceiling", "0");
-        set.run("handle_ceiling", String(FIRST_HANDLE));
+        set.run("handle_ceiling", String(FIRST_KEY_HANDLE));
         set.run("master_key_probe", JSON.stringify(encodeSealed(probe)));
         const head = encodeAuditState({ head: GENESIS_HEAD, pending: [] });
         set.run(AUDIT_HEAD, head);
@@ -418,7 +417,7 @@ export class SqliteStore implements HsmStore {
   clearContents(): void {
     this.db.transaction(() => {
       this.deleteContents();
-      this.statements.setMeta.run("handle_ceiling", String(FIRST_HANDLE));
+      this.statements.setMeta.run("handle_ceiling", String(FIRST_KEY_HANDLE));
     })();
   }
 
